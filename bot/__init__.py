@@ -1,0 +1,1 @@
+"""Matchday Desk gateway: HTTP API, channels, handoff, agent console and CLI."""

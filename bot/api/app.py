@@ -1,0 +1,63 @@
+"""The gateway application: API, and (in later modules) channels and the console."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from bot.api.errors import error_response, install_error_handlers
+from bot.api.routes import conversations, health, triage
+from bot.conversations.service import ConversationService
+from bot.database import get_sessionmaker
+from bot.rasa.client import RasaClient
+from bot.settings import get_settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+log = logging.getLogger("matchday.gateway")
+
+
+class BodyLimit(BaseHTTPMiddleware):
+    """Refuse request bodies over MAX_BODY_BYTES before anything parses them."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return error_response(
+                413, "payload_too_large", f"Request bodies are limited to {MAX_BODY_BYTES} bytes."
+            )
+        return await call_next(request)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
+    app.state.rasa = rasa
+    app.state.conversations = ConversationService(get_sessionmaker(), rasa)
+    log.info("gateway ready on %s", settings.gateway_url)
+    yield
+    await rasa.aclose()
+
+
+def create_app() -> FastAPI:
+    """Build the gateway (uvicorn calls this with `--factory`)."""
+    app = FastAPI(
+        title="Matchday Desk",
+        version="0.1.0",
+        description="Support desk for football ticketing: conversations, triage, "
+        "ticketing, handoff. Server-to-server calls carry `Authorization: Bearer "
+        '$MATCHDAY_API_KEY`. Errors are `{"error": {"code", "message", "field"?}}`; '
+        "times are RFC 3339 UTC; money is integer minor units with an ISO 4217 currency.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(conversations.router)
+    app.include_router(triage.router)
+    return app

@@ -1,0 +1,53 @@
+"""Dependencies shared by the routes: authentication and the services."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from bot.api.errors import ApiError
+from bot.conversations.service import ConversationService
+from bot.rasa.client import RasaClient
+from bot.settings import Settings, get_settings
+
+_bearer = HTTPBearer(auto_error=False, description="The server-to-server key, MATCHDAY_API_KEY.")
+
+
+def require_api_key(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> None:
+    """Server-to-server calls carry `Authorization: Bearer $MATCHDAY_API_KEY`."""
+    if credentials is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Missing bearer token (Authorization header).",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    expected = settings.api_key
+    if not expected or not secrets.compare_digest(
+        credentials.credentials.encode(), expected.encode()
+    ):
+        raise ApiError(
+            401, "unauthorized", "Invalid API key.", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+def conversation_service(request: Request) -> ConversationService:
+    service: ConversationService = request.app.state.conversations
+    return service
+
+
+def rasa_client(request: Request) -> RasaClient:
+    client: RasaClient = request.app.state.rasa
+    return client
+
+
+ApiKey = Depends(require_api_key)
+Conversations = Annotated[ConversationService, Depends(conversation_service)]
+Rasa = Annotated[RasaClient, Depends(rasa_client)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,96 @@
+"""Fan conversations over the server-to-server API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from bot.api.deps import ApiKey, Conversations
+from bot.api.errors import ApiError
+from bot.api.schemas import (
+    CONVERSATION_ID,
+    FanMessageIn,
+    MessageOut,
+    Reply,
+    buttons_of,
+)
+from bot.rasa.client import RasaUnavailable
+
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"], dependencies=[ApiKey])
+
+ConversationId = Annotated[
+    str, Path(pattern=CONVERSATION_ID, description="Your id for the conversation (1-128 chars).")
+]
+
+
+class MessagesOut(BaseModel):
+    conversation_id: str
+    status: Literal["bot", "queued", "with_agent", "closed"]
+    replies: list[Reply]
+
+
+class HistoryOut(BaseModel):
+    status: Literal["bot", "queued", "with_agent", "closed"]
+    messages: list[MessageOut]
+
+
+@router.post("/{conversation_id}/messages", response_model_exclude_none=True)
+async def post_message(
+    conversation_id: ConversationId, body: FanMessageIn, conversations: Conversations
+) -> MessagesOut:
+    """Send a fan's message; the answer holds the desk's replies."""
+    text = body.text.strip()
+    if not text:
+        raise ApiError(422, "too_short", "text: must not be blank", "text")
+    try:
+        outcome = await conversations.handle_fan_message(
+            conversation_id,
+            text,
+            language=body.language,
+            client_message_id=body.client_message_id,
+            metadata=body.metadata,
+        )
+    except RasaUnavailable as exc:
+        raise ApiError(
+            503,
+            "assistant_unavailable",
+            "The assistant is not answering right now; nothing was stored, please retry.",
+            headers={"Retry-After": "5"},
+        ) from exc
+    return MessagesOut(
+        conversation_id=outcome.conversation_id,
+        status=outcome.status,
+        replies=[Reply.of(r) for r in outcome.replies],
+    )
+
+
+@router.get("/{conversation_id}/messages", response_model_exclude_none=True)
+async def get_messages(
+    conversation_id: ConversationId,
+    conversations: Conversations,
+    after: Annotated[int | None, Query(ge=0, description="Only messages with a larger id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> HistoryOut:
+    """The conversation's messages in the order they were sent."""
+    from anyio import to_thread
+
+    found = await to_thread.run_sync(conversations.history, conversation_id, after, limit)
+    if found is None:
+        raise ApiError(404, "not_found", f"No conversation {conversation_id!r}.")
+    status, messages = found
+    return HistoryOut(
+        status=status,
+        messages=[
+            MessageOut(
+                id=m.id,
+                sender=m.sender,
+                text=m.text,
+                buttons=buttons_of(m.buttons),
+                image=m.image,
+                created_at=m.created_at,
+            )
+            for m in messages
+        ],
+    )

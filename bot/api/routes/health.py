@@ -1,0 +1,53 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import httpx
+from anyio import to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from bot.api.deps import Rasa, SettingsDep
+from bot.database import get_engine
+from bot.rasa.client import RasaUnavailable
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The gateway process is alive."""
+    return {"status": "ok"}
+
+
+def _database_ok() -> bool:
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+@router.get("/readyz")
+async def readyz(request: Request, rasa: Rasa, settings: SettingsDep) -> JSONResponse:
+    """200 only when Rasa has a model, the action server answers and the database is up."""
+    checks: dict[str, str] = {}
+    try:
+        status = await rasa.status()
+        checks["rasa"] = "ok" if status.get("model_file") else "no model loaded"
+    except RasaUnavailable:
+        checks["rasa"] = "unreachable"
+    try:
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            response = await client.get(f"{settings.actions_url}/health")
+        checks["action_server"] = "ok" if response.status_code == 200 else "unhealthy"
+    except httpx.HTTPError:
+        checks["action_server"] = "unreachable"
+    checks["database"] = "ok" if await to_thread.run_sync(_database_ok) else "unreachable"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -1,0 +1,66 @@
+"""`POST /api/v1/triage`: classify a text without starting a conversation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from bot.api.deps import ApiKey, Rasa
+from bot.api.errors import ApiError
+from bot.api.schemas import MAX_TEXT, StrictBody
+from bot.rasa.client import RasaUnavailable
+from bot.triage import triage
+
+router = APIRouter(prefix="/api/v1", tags=["triage"], dependencies=[ApiKey])
+
+
+class TriageIn(StrictBody):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    language: Literal["en", "zh"] | None = None
+
+
+class IntentOut(BaseModel):
+    name: str
+    confidence: float
+
+
+class FaqOut(BaseModel):
+    id: str
+    question: str
+    score: float
+
+
+class TriageOut(BaseModel):
+    intent: IntentOut
+    topic: str
+    route: Literal["intent", "faq", "handoff", "out_of_scope"]
+    faq: FaqOut | None
+    language: Literal["en", "zh"]
+    reply: str
+
+
+@router.post("/triage")
+async def post_triage(body: TriageIn, rasa: Rasa) -> TriageOut:
+    """Intent, topic and the route the desk would take for this text."""
+    text = body.text.strip()
+    if not text:
+        raise ApiError(422, "too_short", "text: must not be blank", "text")
+    try:
+        result = await triage(rasa, text, body.language)
+    except RasaUnavailable as exc:
+        raise ApiError(
+            503,
+            "assistant_unavailable",
+            "The NLU model is not answering; retry.",
+            headers={"Retry-After": "5"},
+        ) from exc
+    return TriageOut(
+        intent=IntentOut(name=result.intent, confidence=result.confidence),
+        topic=result.topic,
+        route=result.route,
+        faq=None,
+        language=result.language,
+        reply=result.reply,
+    )

@@ -1,0 +1,25 @@
+"""The `desk` command (also `python -m bot`): run, prepare and operate the desk."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import db, rasa, stack
+
+app = typer.Typer(
+    help="Matchday Desk: support desk for football ticketing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(rasa.app, name="rasa")
+app.command("prepare")(stack.prepare)
+app.command("run")(stack.run)
+app.command("serve")(stack.serve)
+app.command("config")(stack.show_config)
+
+
+def main() -> None:
+    """Entry point of the `desk` console script."""
+    app()

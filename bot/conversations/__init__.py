@@ -1,0 +1,1 @@
+"""Conversations between fans and the desk: persistence and the message service."""

@@ -1,0 +1,234 @@
+"""The one code path every fan message takes, whatever channel it came from.
+
+A message is stored, sent to the Rasa assistant, and the replies stored with a
+link to the message they answer. A repeated `client_message_id` returns the first
+result instead of being processed twice. When Rasa cannot answer, the fan's
+message is removed again so that a retry starts from a clean state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from anyio import to_thread
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.conversations.models import Conversation, Message
+from bot.rasa.client import RasaClient, RasaUnavailable
+from knowledge.language import Language, detect_language
+from ticketing.db import utcnow
+
+Status = Literal["bot", "queued", "with_agent", "closed"]
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    sender: str
+    text: str
+    buttons: list[Button] = field(default_factory=list)
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    conversation_id: str
+    status: Status
+    replies: list[Reply]
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    sender: str
+    text: str
+    buttons: list[Button]
+    image: str | None
+    created_at: datetime
+
+
+def _reply_from_row(row: Message) -> Reply:
+    return Reply(row.sender, row.text, [Button(**b) for b in row.buttons or []], row.image)
+
+
+def _replies_from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
+    replies: list[Reply] = []
+    for message in messages:
+        buttons = [
+            Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+            for b in message.get("buttons") or []
+        ]
+        text = str(message.get("text") or "")
+        image = message.get("image")
+        if text or buttons or image:
+            replies.append(Reply("bot", text, buttons, str(image) if image else None))
+    return replies
+
+
+class ConversationService:
+    """Stores conversations and routes fan messages to the assistant."""
+
+    def __init__(self, sessions: sessionmaker[Session], rasa: RasaClient) -> None:
+        self._sessions = sessions
+        self._rasa = rasa
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def handle_fan_message(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        language: Language | None = None,
+        client_message_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        channel: str = "api",
+    ) -> Outcome:
+        """Process one fan message and return the desk's replies (idempotent by id)."""
+        async with self._lock(conversation_id):
+            if client_message_id is not None:
+                earlier = await to_thread.run_sync(
+                    self._earlier_outcome, conversation_id, client_message_id
+                )
+                if earlier is not None:
+                    return earlier
+            message_id, status, resolved = await to_thread.run_sync(
+                self._store_fan_message,
+                conversation_id,
+                text,
+                language,
+                client_message_id,
+                channel,
+            )
+            if status != "bot":
+                return Outcome(conversation_id, status, [])
+            rasa_metadata = {
+                "language": resolved,
+                "channel": channel,
+                "conversation_id": conversation_id,
+                **({"client": metadata} if metadata else {}),
+            }
+            try:
+                raw = await self._rasa.send(conversation_id, text, rasa_metadata)
+            except RasaUnavailable:
+                await to_thread.run_sync(self._forget_message, message_id)
+                raise
+            replies = _replies_from_rasa(raw)
+            await to_thread.run_sync(self._store_replies, conversation_id, message_id, replies)
+            return Outcome(conversation_id, status, replies)
+
+    def _earlier_outcome(self, conversation_id: str, client_message_id: str) -> Outcome | None:
+        with self._sessions() as session:
+            fan = session.scalar(
+                select(Message).where(
+                    Message.conversation_id == conversation_id,
+                    Message.client_message_id == client_message_id,
+                )
+            )
+            if fan is None:
+                return None
+            rows = session.scalars(
+                select(Message).where(Message.reply_to == fan.id).order_by(Message.id)
+            )
+            conversation = session.get(Conversation, conversation_id)
+            status: Status = conversation.status if conversation else "bot"  # type: ignore[assignment]
+            return Outcome(conversation_id, status, [_reply_from_row(r) for r in rows])
+
+    def _store_fan_message(
+        self,
+        conversation_id: str,
+        text: str,
+        language: Language | None,
+        client_message_id: str | None,
+        channel: str,
+    ) -> tuple[int, Status, Language]:
+        with self._sessions.begin() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                conversation = Conversation(id=conversation_id, channel=channel)
+                session.add(conversation)
+                try:
+                    session.flush()
+                except IntegrityError:  # created concurrently by another worker
+                    session.rollback()
+                    conversation = session.get(Conversation, conversation_id)
+                    assert conversation is not None
+            stored: Language | None = conversation.language  # type: ignore[assignment]
+            resolved: Language = language or stored or detect_language(text)
+            conversation.language = resolved
+            conversation.updated_at = utcnow()
+            message = Message(
+                conversation_id=conversation_id,
+                sender="fan",
+                text=text,
+                client_message_id=client_message_id,
+            )
+            session.add(message)
+            session.flush()
+            return message.id, conversation.status, resolved  # type: ignore[return-value]
+
+    def _forget_message(self, message_id: int) -> None:
+        with self._sessions.begin() as session:
+            message = session.get(Message, message_id)
+            if message is not None:
+                session.delete(message)
+
+    def _store_replies(self, conversation_id: str, message_id: int, replies: list[Reply]) -> None:
+        with self._sessions.begin() as session:
+            session.add_all(
+                Message(
+                    conversation_id=conversation_id,
+                    sender=reply.sender,
+                    text=reply.text,
+                    buttons=[b.__dict__ for b in reply.buttons] or None,
+                    image=reply.image,
+                    reply_to=message_id,
+                )
+                for reply in replies
+            )
+
+    def history(
+        self, conversation_id: str, after: int | None, limit: int
+    ) -> tuple[Status, list[StoredMessage]] | None:
+        """The conversation's status and messages after id `after`, oldest first."""
+        with self._sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return None
+            query = (
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            if after is not None:
+                query = query.where(Message.id > after)
+            messages = [
+                StoredMessage(
+                    id=row.id,
+                    sender=row.sender,
+                    text=row.text,
+                    buttons=[Button(**b) for b in row.buttons or []],
+                    image=row.image,
+                    created_at=row.created_at,
+                )
+                for row in session.scalars(query)
+            ]
+            return conversation.status, messages  # type: ignore[return-value]

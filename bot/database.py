@@ -1,0 +1,49 @@
+"""The gateway's database handle: one engine per process, made from DATABASE_URL."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import ROOT, get_settings
+from ticketing.db import is_sqlite, make_engine, make_sessionmaker, sqlalchemy_url
+
+
+@lru_cache(maxsize=4)
+def engine_for(url: str) -> Engine:
+    """The process-wide engine for `url` (SQLite files get their folder created)."""
+    if is_sqlite(url):
+        database = sqlalchemy_url(url).split("///", 1)[-1]
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return make_engine(url)
+
+
+def get_engine() -> Engine:
+    """The engine for the configured DATABASE_URL."""
+    return engine_for(get_settings().database_url)
+
+
+@lru_cache(maxsize=4)
+def _sessions(url: str) -> sessionmaker[Session]:
+    return make_sessionmaker(engine_for(url))
+
+
+def get_sessionmaker() -> sessionmaker[Session]:
+    """Session factory bound to the configured database."""
+    return _sessions(get_settings().database_url)
+
+
+def migrate(url: str | None = None) -> None:
+    """Bring the database schema to the newest migration."""
+    url = url or get_settings().database_url
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    with engine_for(url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,1 @@
+"""Talking to the Rasa processes: their environment, training and HTTP API."""

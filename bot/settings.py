@@ -1,0 +1,67 @@
+"""Every setting of the desk, read once from the environment (and an optional `.env`).
+
+The table in the README lists the same variables; `desk config` prints the values in force.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+
+class Settings(BaseSettings):
+    """Configuration of all three processes; validated at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_file=ROOT / ".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    port: int = Field(8000, alias="MATCHDAY_PORT", ge=1, le=65535)
+    host: str = Field("127.0.0.1", alias="MATCHDAY_HOST")
+    rasa_port: int = Field(5005, alias="MATCHDAY_RASA_PORT", ge=1, le=65535)
+    actions_port: int = Field(5055, alias="MATCHDAY_ACTIONS_PORT", ge=1, le=65535)
+    api_key: str = Field("", alias="MATCHDAY_API_KEY")
+    rasa_token: str = Field("", alias="MATCHDAY_RASA_TOKEN")
+    database_url: str = Field(f"sqlite:///{VAR / 'desk.db'}", alias="DATABASE_URL")
+    public_url: str = Field("", alias="MATCHDAY_PUBLIC_URL")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", alias="MATCHDAY_LOG_LEVEL"
+    )
+    telegram_bot_token: str = Field("", alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_server: str = Field("", alias="TELEGRAM_API_SERVER")
+    telegram_mode: Literal["polling", "webhook"] = Field("polling", alias="TELEGRAM_MODE")
+    rasa_timeout_s: float = Field(30.0, alias="MATCHDAY_RASA_TIMEOUT", gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+")):
+            raise ValueError(
+                "DATABASE_URL must be sqlite:///path or postgresql://user@host:port/db"
+            )
+        return value
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings in force for this process (read once)."""
+    return Settings()

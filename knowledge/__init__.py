@@ -1,0 +1,1 @@
+"""The desk's knowledge: topics, languages, the FAQ corpus and its retriever."""

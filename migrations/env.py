@@ -1,0 +1,48 @@
+"""Alembic environment: one history for the engine's and the gateway's tables."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from bot.conversations.models import Base as GatewayBase
+from bot.settings import get_settings
+from ticketing.db import UTCDateTime, is_sqlite, make_engine
+from ticketing.models import Base as EngineBase
+
+target_metadata = [EngineBase.metadata, GatewayBase.metadata]
+
+
+def run_migrations() -> None:
+    url = context.config.attributes.get("database_url") or get_settings().database_url
+    connectable = context.config.attributes.get("connection")
+    if connectable is not None:
+        _run(connectable, url)
+        return
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        _run(connection, url)
+    engine.dispose()
+
+
+def _render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
+    """Autogenerate writes project column types as plain SQLAlchemy types."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _run(connection: object, url: str) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        render_as_batch=is_sqlite(url),
+        compare_type=True,
+        render_item=_render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline SQL generation is not supported; run `desk db migrate`")
+run_migrations()
