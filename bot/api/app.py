@@ -12,9 +12,10 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from bot.api.errors import error_response, install_error_handlers
 from bot.api.routes import conversations, health, triage
 from bot.conversations.service import ConversationService
-from bot.database import get_sessionmaker
+from bot.database import engine_for
 from bot.rasa.client import RasaClient
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
+from ticketing.db import make_sessionmaker
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -35,17 +36,18 @@ class BodyLimit(BaseHTTPMiddleware):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = get_settings()
+    settings: Settings = app.state.settings
     rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
     app.state.rasa = rasa
-    app.state.conversations = ConversationService(get_sessionmaker(), rasa)
+    app.state.conversations = ConversationService(app.state.sessions, rasa)
     log.info("gateway ready on %s", settings.gateway_url)
     yield
     await rasa.aclose()
 
 
-def create_app() -> FastAPI:
-    """Build the gateway (uvicorn calls this with `--factory`)."""
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the gateway (uvicorn calls this with `--factory`; tests pass settings)."""
+    settings = settings or get_settings()
     app = FastAPI(
         title="Matchday Desk",
         version="0.1.0",
@@ -55,6 +57,9 @@ def create_app() -> FastAPI:
         "times are RFC 3339 UTC; money is integer minor units with an ISO 4217 currency.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.engine = engine_for(settings.database_url)
+    app.state.sessions = make_sessionmaker(app.state.engine)
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
     app.include_router(health.router)

@@ -7,18 +7,26 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.api.errors import ApiError
 from bot.conversations.service import ConversationService
 from bot.rasa.client import RasaClient
-from bot.settings import Settings, get_settings
+from bot.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="The server-to-server key, MATCHDAY_API_KEY.")
 
 
+def app_settings(request: Request) -> Settings:
+    """The settings the running app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def require_api_key(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: Annotated[Settings, Depends(app_settings)],
 ) -> None:
     """Server-to-server calls carry `Authorization: Bearer $MATCHDAY_API_KEY`."""
     if credentials is None:
@@ -37,6 +45,17 @@ def require_api_key(
         )
 
 
+def db_sessions(request: Request) -> sessionmaker[Session]:
+    """Session factory of the app's database (use `with sessions.begin() as s:`)."""
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
+
+
+def db_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
 def conversation_service(request: Request) -> ConversationService:
     service: ConversationService = request.app.state.conversations
     return service
@@ -50,4 +69,6 @@ def rasa_client(request: Request) -> RasaClient:
 ApiKey = Depends(require_api_key)
 Conversations = Annotated[ConversationService, Depends(conversation_service)]
 Rasa = Annotated[RasaClient, Depends(rasa_client)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+Sessions = Annotated[sessionmaker[Session], Depends(db_sessions)]
+DbEngine = Annotated[Engine, Depends(db_engine)]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import httpx
 from anyio import to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
-from bot.api.deps import Rasa, SettingsDep
-from bot.database import get_engine
+from bot.api.deps import DbEngine, Rasa, SettingsDep
 from bot.rasa.client import RasaUnavailable
 
 router = APIRouter(tags=["health"])
@@ -21,9 +20,9 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _database_ok() -> bool:
+def _database_ok(engine: Engine) -> bool:
     try:
-        with get_engine().connect() as connection:
+        with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         return True
     except Exception:
@@ -31,7 +30,7 @@ def _database_ok() -> bool:
 
 
 @router.get("/readyz")
-async def readyz(request: Request, rasa: Rasa, settings: SettingsDep) -> JSONResponse:
+async def readyz(rasa: Rasa, settings: SettingsDep, engine: DbEngine) -> JSONResponse:
     """200 only when Rasa has a model, the action server answers and the database is up."""
     checks: dict[str, str] = {}
     try:
@@ -45,7 +44,7 @@ async def readyz(request: Request, rasa: Rasa, settings: SettingsDep) -> JSONRes
         checks["action_server"] = "ok" if response.status_code == 200 else "unhealthy"
     except httpx.HTTPError:
         checks["action_server"] = "unreachable"
-    checks["database"] = "ok" if await to_thread.run_sync(_database_ok) else "unreachable"
+    checks["database"] = "ok" if await to_thread.run_sync(_database_ok, engine) else "unreachable"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks},

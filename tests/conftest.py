@@ -1,0 +1,45 @@
+"""Fixtures shared by the whole suite: databases and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from tests.support.databases import fresh_postgres_database, migrated
+
+TEST_API_KEY = "test-key-0123456789"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated, empty SQLite database in the test's own folder."""
+    return migrated(f"sqlite:///{tmp_path / 'desk.db'}")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A migrated, empty PostgreSQL database, dropped after the test."""
+    with fresh_postgres_database() as url:
+        yield migrated(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Runs the test once on SQLite and once on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for an in-process gateway under test (no .env is read)."""
+    values: dict[str, object] = {
+        "DATABASE_URL": database_url,
+        "MATCHDAY_API_KEY": TEST_API_KEY,
+        "MATCHDAY_RASA_TOKEN": "test-rasa-token",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]

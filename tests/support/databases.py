@@ -1,0 +1,49 @@
+"""Throw-away databases for tests: SQLite files and fresh PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from bot.database import engine_for, migrate
+
+# The PostgreSQL server running on every developer and CI machine (trust auth).
+PG_ADMIN_URL = os.environ.get(
+    "MATCHDAY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str = "matchday_test") -> Iterator[str]:
+    """Create an empty PostgreSQL database, yield its URL, drop it afterwards.
+
+    A PostgreSQL server that cannot be reached is an error, never a skip: CI must
+    fail loudly when the database tests cannot run.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        raise RuntimeError(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} (set MATCHDAY_TEST_PG_URL): {exc}"
+        ) from exc
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"{base}/{name}"
+    try:
+        yield url
+    finally:
+        engine_for(url).dispose()
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrated(url: str) -> str:
+    """Apply the migrations to `url` and return it."""
+    migrate(url)
+    return url
