@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", alias="MATCHDAY_LOG_LEVEL"
     )
+    log_dir: Path = Field(VAR / "log", alias="MATCHDAY_LOG_DIR")
     telegram_bot_token: str = Field("", alias="TELEGRAM_BOT_TOKEN")
     telegram_api_server: str = Field("", alias="TELEGRAM_API_SERVER")
     telegram_mode: Literal["polling", "webhook"] = Field("polling", alias="TELEGRAM_MODE")

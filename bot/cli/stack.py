@@ -52,7 +52,7 @@ def prepare() -> None:
 def services() -> list[Service]:
     """The three processes of the desk, with their commands and readiness checks."""
     settings = get_settings()
-    log_dir = VAR / "log"
+    log_dir = settings.log_dir
     python = sys.executable
     env = rasa_env(settings)
     return [

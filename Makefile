@@ -1,0 +1,39 @@
+# Matchday Desk. Two commands do everything: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+DESK := .venv/bin/desk
+
+.PHONY: help setup run prepare test lint format validate bench lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## create or update the two Python environments (.venv-rasa, .venv)
+	@scripts/setup.sh
+
+prepare: setup ## migrate the database, load demo data, train what changed
+	@$(DESK) prepare
+
+run: prepare ## set up everything and start the desk (Ctrl-C stops it)
+	@$(DESK) run
+
+test: ## lint, validate and run every test, as CI does
+	@scripts/test.sh
+
+lint: setup ## ruff and mypy
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+format: setup ## apply ruff's fixes and formatting
+	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+validate: setup ## check the Rasa domain, stories, rules and NLU data
+	@$(DESK) rasa validate
+
+bench: prepare ## run the benchmarks (results in bench/results/*.json)
+	@scripts/bench.sh
+
+lock: ## re-resolve requirements/*.lock from requirements/*.in (needs network access to PyPI)
+	@scripts/lock.sh
+
+clean: ## remove environments, trained models and local data
+	rm -rf .venv .venv-rasa var models/rasa models/faq .pytest_cache .mypy_cache .ruff_cache

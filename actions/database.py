@@ -1,0 +1,17 @@
+"""The action server's handle on the desk's database."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.database import engine_for
+from bot.settings import get_settings
+from ticketing.db import make_sessionmaker
+
+
+@lru_cache(maxsize=1)
+def sessions() -> sessionmaker[Session]:
+    """Session factory for DATABASE_URL (created on first use)."""
+    return make_sessionmaker(engine_for(get_settings().database_url))

@@ -1,0 +1,85 @@
+"""Answering "which matches are on?" from the ticketing database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.database import sessions
+from actions.language import language_of
+from knowledge.language import Language
+from knowledge.when import DateRange, parse_when
+from ticketing.db import utcnow
+from ticketing.fixtures import FixtureSummary, find_team, list_fixtures
+from ticketing.schedule import local_window
+
+CLUB_TIMEZONE = "Asia/Shanghai"
+_ZH_WEEKDAYS = "一二三四五六日"
+
+
+def fixture_line(fixture: FixtureSummary, language: Language) -> str:
+    """One match on one line, in the club's local time and the fan's language."""
+    local = fixture.kickoff.astimezone(ZoneInfo(fixture.timezone))
+    if language == "zh":
+        when = f"{local.month}月{local.day}日（周{_ZH_WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+        return f"• {when} {fixture.home_zh} vs {fixture.away_zh}"
+    when = f"{local:%a %-d %b, %H:%M}"
+    return f"• {when}: {fixture.home_en} vs {fixture.away_en} ({fixture.competition})"
+
+
+class ActionListFixtures(Action):
+    """Lists the fixtures in the period and with the team the fan mentioned."""
+
+    def name(self) -> str:
+        return "action_list_fixtures"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        text = tracker.latest_message.get("text") or ""
+        dates = " ".join(str(e) for e in tracker.get_latest_entity_values("date"))
+        now = utcnow()
+        today = now.astimezone(ZoneInfo(CLUB_TIMEZONE)).date()
+        period = parse_when(dates, today) or parse_when(text, today)
+        team_names = list(tracker.get_latest_entity_values("team"))
+        with sessions()() as session:
+            team = next((t for n in team_names if (t := find_team(session, n))), None)
+            team_id = team.id if team is not None and team.id != "riverside" else None
+            after, before = _bounds(period, now)
+            fixtures = list_fixtures(session, after=after, before=before, team_id=team_id, limit=6)
+            upcoming = None if fixtures else list_fixtures(session, after=now, limit=1)
+        label = (
+            period.label(language) if period else ("接下来" if language == "zh" else "coming up")
+        )
+        if not fixtures:
+            nxt = ""
+            if upcoming:
+                line = fixture_line(upcoming[0], language).lstrip("• ")
+                nxt = f"下一场：{line}" if language == "zh" else f"The next one is {line}."
+            dispatcher.utter_message(response="utter_no_fixtures", period=label, next_fixture=nxt)
+            return []
+        lines = "\n".join(fixture_line(f, language) for f in fixtures)
+        buttons = [
+            {
+                "title": (f"买 {f.away_zh} 的票" if language == "zh" else f"Tickets v {f.away_en}"),
+                "payload": f'/buy_tickets{{"fixture":"{f.id}"}}',
+            }
+            for f in fixtures[:3]
+        ]
+        dispatcher.utter_message(
+            response="utter_fixture_list", period=label, fixtures=lines, buttons=buttons
+        )
+        return []
+
+
+def _bounds(period: DateRange | None, now: datetime) -> tuple[datetime, datetime]:
+    if period is None:
+        return now, now + timedelta(days=60)
+    lower, upper = local_window(period.start, period.end, CLUB_TIMEZONE)
+    return max(lower, now), upper

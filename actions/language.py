@@ -1,0 +1,39 @@
+"""The `language` slot: set from the channel's metadata on every fan message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+from rasa_sdk.types import DomainDict
+
+from knowledge.language import LANGUAGES, Language, detect_language
+
+
+def language_of(tracker: Tracker) -> Language:
+    """The conversation's language: the slot, else detected from the last message."""
+    value = tracker.get_slot("language")
+    if value in LANGUAGES:
+        return value  # type: ignore[no-any-return]
+    return detect_language(tracker.latest_message.get("text") or "")
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Runs after every fan message (Rasa's `action_validate_slot_mappings`)."""
+
+    def name(self) -> str:
+        return "action_validate_slot_mappings"
+
+    async def extract_language(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The gateway sends the resolved language with each message; keep it."""
+        metadata = tracker.latest_message.get("metadata") or {}
+        language = metadata.get("language")
+        if language not in LANGUAGES:
+            language = tracker.get_slot("language") or detect_language(
+                tracker.latest_message.get("text") or ""
+            )
+        return {"language": language}

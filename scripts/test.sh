@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make test`: the same set-up as `make run`, then lint, Rasa data validation and
+# pytest (unit, integration and end-to-end tests against the real processes).
+# Prints how long each stage took.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONDONTWRITEBYTECODE=1
+
+declare -a STAGES=()
+stage() {  # stage NAME CMD...
+  local name=$1; shift
+  local started=$SECONDS
+  printf '\n\033[1m==> %s\033[0m\n' "$name"
+  "$@"
+  STAGES+=("$(printf '%-28s %5d s' "$name" $((SECONDS - started)))")
+}
+report() {
+  printf '\n\033[1mstage times\033[0m\n'
+  for line in "${STAGES[@]}"; do echo "  $line"; done
+  printf '  %-28s %5d s\n' total "$SECONDS"
+}
+trap report EXIT
+
+stage "set-up (environments)" scripts/setup.sh
+stage "system packages" scripts/system-packages.sh
+stage "train (if changed)" .venv/bin/desk rasa train
+stage "lint: ruff" bash -c '.venv/bin/ruff check . && .venv/bin/ruff format --check .'
+stage "lint: mypy" .venv/bin/mypy
+stage "rasa data validate" .venv/bin/desk rasa validate
+stage "pytest" .venv/bin/pytest "$@"

@@ -1,0 +1,98 @@
+"""Starting the whole desk (`desk prepare` + `desk run`) on free ports, as `make run` does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bot.settings import ROOT
+from tests.support.server import free_port
+
+READY_TIMEOUT_S = 300
+STACK_API_KEY = "stack-key-0123456789"
+
+
+@dataclass
+class Stack:
+    """A running desk: where it listens and how to reach its parts."""
+
+    base_url: str
+    api_key: str
+    database_url: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, headers=self.headers, timeout=60)
+
+    def say(self, conversation_id: str, text: str, **extra: object) -> dict[str, object]:
+        response = httpx.post(
+            f"{self.base_url}/api/v1/conversations/{conversation_id}/messages",
+            json={"text": text, **extra},
+            headers=self.headers,
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+
+def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"desk exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"desk not ready in {READY_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+
+
+@contextmanager
+def running_desk(workdir: Path, database_url: str | None = None) -> Iterator[Stack]:
+    """Prepare and run the desk with its state in `workdir`; stop it afterwards."""
+    database_url = database_url or f"sqlite:///{workdir / 'desk.db'}"
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        MATCHDAY_API_KEY=STACK_API_KEY,
+        MATCHDAY_RASA_TOKEN="stack-rasa-token",
+        MATCHDAY_PORT=str(port),
+        MATCHDAY_RASA_PORT=str(free_port()),
+        MATCHDAY_ACTIONS_PORT=str(free_port()),
+        MATCHDAY_LOG_DIR=str(workdir / "log"),
+    )
+    desk = str(ROOT / ".venv" / "bin" / "desk")
+    subprocess.run([desk, "prepare"], env=env, cwd=ROOT, check=True)
+    log_path = workdir / "desk.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [desk, "run"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base_url, process, log_path)
+        yield Stack(base_url, STACK_API_KEY, database_url, env, log_path, process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
