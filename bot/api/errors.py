@@ -85,9 +85,15 @@ _HTTP_CODES = {
 def _validation_response(exc: RequestValidationError) -> JSONResponse:
     first = exc.errors()[0]
     kind = str(first.get("type", ""))
-    location = [str(part) for part in first.get("loc", ()) if part not in ("body",)]
+    location = [
+        str(part)
+        for part in first.get("loc", ())
+        if part not in ("body", "path", "query", "header")
+    ]
     if kind == "json_invalid":
         return error_response(400, "invalid_json", "The request body is not valid JSON.")
+    if kind == "missing" and not location:
+        return error_response(400, "missing_body", "The request needs a JSON object body.")
     if kind in ("model_attributes_type", "dict_type") and not location:
         return error_response(400, "invalid_json", "The request body must be a JSON object.")
     field = ".".join(location) or None
