@@ -76,6 +76,18 @@ def _replies_from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
     return replies
 
 
+def customer_id(channel: str, conversation_id: str, metadata: dict[str, Any] | None) -> str:
+    """The ticketing customer behind a conversation (an external id such as `tg:123`).
+
+    Channels that know the fan (Telegram, the widget's session) pass it as
+    `metadata["customer"]`; otherwise the conversation itself is the customer.
+    """
+    given = (metadata or {}).get("customer")
+    if isinstance(given, str) and given.strip():
+        return given.strip()[:128]
+    return f"{channel}:{conversation_id}"
+
+
 class ConversationService:
     """Stores conversations and routes fan messages to the assistant."""
 
@@ -123,6 +135,7 @@ class ConversationService:
                 "language": resolved,
                 "channel": channel,
                 "conversation_id": conversation_id,
+                "customer": customer_id(channel, conversation_id, metadata),
                 **({"client": metadata} if metadata else {}),
             }
             try:
