@@ -1,4 +1,4 @@
-"""The `language` slot: set from the channel's metadata on every fan message."""
+"""The `language` and `customer` slots: set from the channel's metadata on every message."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from knowledge.language import LANGUAGES, Language, detect_language
 
 
 def language_of(tracker: Tracker) -> Language:
-    """The conversation's language: the slot, else detected from the last message."""
+    """The conversation's language: the gateway's metadata, the slot, or detection."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    if metadata.get("language") in LANGUAGES:
+        return metadata["language"]  # type: ignore[no-any-return]
     value = tracker.get_slot("language")
     if value in LANGUAGES:
         return value  # type: ignore[no-any-return]
@@ -30,10 +33,14 @@ class ValidateSlotMappings(ValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """The gateway sends the resolved language with each message; keep it."""
+        return {"language": language_of(tracker)}
+
+    async def extract_customer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The channel identity of the fan (e.g. `tg:12345`), sent by the gateway."""
         metadata = tracker.latest_message.get("metadata") or {}
-        language = metadata.get("language")
-        if language not in LANGUAGES:
-            language = tracker.get_slot("language") or detect_language(
-                tracker.latest_message.get("text") or ""
-            )
-        return {"language": language}
+        customer = metadata.get("customer")
+        if isinstance(customer, str) and customer:
+            return {"customer": customer}
+        return {}

@@ -29,12 +29,14 @@ class Settings(BaseSettings):
     actions_port: int = Field(5055, alias="MATCHDAY_ACTIONS_PORT", ge=1, le=65535)
     api_key: str = Field("", alias="MATCHDAY_API_KEY")
     rasa_token: str = Field("", alias="MATCHDAY_RASA_TOKEN")
+    media_secret: str = Field("", alias="MATCHDAY_MEDIA_SECRET")
     database_url: str = Field(f"sqlite:///{VAR / 'desk.db'}", alias="DATABASE_URL")
     public_url: str = Field("", alias="MATCHDAY_PUBLIC_URL")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", alias="MATCHDAY_LOG_LEVEL"
     )
     log_dir: Path = Field(VAR / "log", alias="MATCHDAY_LOG_DIR")
+    faq_dir: Path = Field(ROOT / "models" / "faq", alias="MATCHDAY_FAQ_DIR")
     telegram_bot_token: str = Field("", alias="TELEGRAM_BOT_TOKEN")
     telegram_api_server: str = Field("", alias="TELEGRAM_API_SERVER")
     telegram_mode: Literal["polling", "webhook"] = Field("polling", alias="TELEGRAM_MODE")

@@ -1,16 +1,44 @@
-"""Stateless triage: what the desk would do with a text as a conversation's first message."""
+"""Stateless triage: what the desk would do with a text as a conversation's first message.
+
+Routes, in order:
+1. an explicit request for a person → `handoff`;
+2. a confident `out_of_scope` intent → `out_of_scope` (never escalated);
+3. a transaction (buy, fixtures, orders, refunds, exchanges) → `intent`: a form runs;
+4. small talk (greetings, thanks) → `intent`;
+5. a question the FAQ retriever answers (or can offer choices for) → `faq`;
+6. a question about tickets or match day it cannot answer → `handoff`;
+7. anything else → `out_of_scope`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
+from anyio import to_thread
+
+from bot.knowledge_base import SharedRetriever
 from bot.rasa.client import RasaClient
 from bot.rasa.responses import response_text
 from knowledge.language import Language, detect_language
+from knowledge.retriever import Answer
 from knowledge.topics import Topic, topic_of
 
 Route = Literal["intent", "faq", "handoff", "out_of_scope"]
+
+TRANSACTIONS: frozenset[Topic] = frozenset(
+    {"buy_tickets", "match_availability", "order_status", "refund", "exchange_transfer"}
+)
+SMALL_TALK: frozenset[str] = frozenset({"greet", "goodbye", "thanks"})
+CONFIDENT_OUT_OF_SCOPE = 0.5
+CONFIDENT_INTENT = 0.5
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    id: str
+    question: str
+    score: float
 
 
 @dataclass(frozen=True)
@@ -21,32 +49,61 @@ class TriageResult:
     route: Route
     language: Language
     reply: str
+    faq: FaqMatch | None = None
 
 
-def _route(topic: Topic) -> Route:
+def decide_route(intent: str, confidence: float, faq: Answer | None) -> tuple[Route, Topic]:
+    """The route and topic for an NLU result and the FAQ retriever's answer."""
+    topic = topic_of(intent)
     if topic == "talk_to_human":
-        return "handoff"
-    if topic == "out_of_scope":
-        return "out_of_scope"
-    return "intent"
+        return "handoff", topic
+    if intent == "out_of_scope" and confidence >= CONFIDENT_OUT_OF_SCOPE:
+        return "out_of_scope", topic
+    if intent in SMALL_TALK:
+        return "intent", topic
+    if topic in TRANSACTIONS and confidence >= CONFIDENT_INTENT:
+        return "intent", topic
+    if faq is not None and faq.decision in ("answer", "suggest") and faq.best is not None:
+        return "faq", faq.best.topic
+    in_scope = intent not in ("out_of_scope", "nlu_fallback") and confidence >= CONFIDENT_INTENT
+    if in_scope and intent not in ("affirm", "deny", "inform", "stop"):
+        return "handoff", topic
+    return "out_of_scope", "out_of_scope"
 
 
-async def triage(rasa: RasaClient, text: str, language: Language | None = None) -> TriageResult:
-    """Classify `text` with the NLU model and say which route the desk would take."""
+async def triage(
+    rasa: RasaClient,
+    text: str,
+    language: Language | None = None,
+    knowledge: SharedRetriever | None = None,
+) -> TriageResult:
+    """Classify `text` with the NLU model and the FAQ retriever; say which route the desk takes."""
     parsed = await rasa.parse(text)
     intent = parsed.get("intent") or {}
     name = str(intent.get("name") or "nlu_fallback")
     confidence = float(intent.get("confidence") or 0.0)
-    topic = topic_of(name)
-    route = _route(topic)
+    if name == "nlu_fallback":
+        ranking = parsed.get("intent_ranking") or []
+        runner_up = next((r for r in ranking if r.get("name") != "nlu_fallback"), None)
+        if runner_up and runner_up.get("name") == "out_of_scope":
+            name, confidence = "out_of_scope", float(runner_up.get("confidence") or 0.0)
     resolved: Language = language or detect_language(text)
-    domain = await rasa.domain()
-    response = {"out_of_scope": "utter_out_of_scope", "handoff": "utter_talk_to_human"}.get(
-        route, f"utter_{topic}"
-    )
-    reply = (
-        response_text(domain, response, resolved)
-        or response_text(domain, "utter_default", resolved)
-        or ""
-    )
-    return TriageResult(name, round(confidence, 4), topic, route, resolved, reply)
+    faq: Answer | None = None
+    if knowledge is not None:
+        retriever = await to_thread.run_sync(knowledge.current)
+        faq = await to_thread.run_sync(retriever.search, text, resolved)
+    route, topic = decide_route(name, confidence, faq)
+    match = None
+    reply = ""
+    if route == "faq" and faq is not None and faq.best is not None:
+        match = FaqMatch(faq.best.entry_id, faq.best.question, round(faq.best.score, 4))
+        reply = faq.text or ""
+    if not reply:
+        domain = await rasa.domain()
+        response = {
+            "out_of_scope": "utter_out_of_scope",
+            "handoff": "utter_handoff_offer",
+            "faq": "utter_faq_suggest",
+        }.get(route, f"utter_{topic}")
+        reply = response_text(domain, response, resolved) or ""
+    return TriageResult(name, round(confidence, 4), topic, route, resolved, reply, match)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Dict, List, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
@@ -24,7 +24,7 @@ class MixedScriptTokenizer(JiebaTokenizer):
     """
 
     @staticmethod
-    def get_default_config() -> dict[str, Any]:
+    def get_default_config() -> Dict[Text, Any]:
         config = JiebaTokenizer.get_default_config()
         config["dictionary_path"] = None
         return config
@@ -33,8 +33,8 @@ class MixedScriptTokenizer(JiebaTokenizer):
     def supported_languages() -> None:  # type: ignore[override]
         return None
 
-    def tokenize(self, message: Message, attribute: str) -> list[Token]:
-        tokens: list[Token] = []
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        tokens: List[Token] = []
         for token in super().tokenize(message, attribute):
             if not token.text.strip():
                 continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import bot.handoff.models  # noqa: F401  (their tables share the gateway metadata)
 from bot.conversations.models import Base as GatewayBase
 from bot.settings import get_settings
 from ticketing.db import UTCDateTime, is_sqlite, make_engine

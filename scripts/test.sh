@@ -27,4 +27,7 @@ stage "train (if changed)" .venv/bin/desk rasa train
 stage "lint: ruff" bash -c '.venv/bin/ruff check . && .venv/bin/ruff format --check .'
 stage "lint: mypy" .venv/bin/mypy
 stage "rasa data validate" .venv/bin/desk rasa validate
+stage "FAQ index" .venv/bin/desk knowledge build
 stage "pytest" .venv/bin/pytest "$@"
+stage "rasa: NLU held-out split" .venv/bin/desk rasa evaluate
+stage "rasa: test stories" .venv/bin/desk rasa test-stories

@@ -2,4 +2,22 @@
 
 A plain, typed domain package on SQLAlchemy 2. It knows nothing of Rasa, HTTP or
 Telegram: the gateway's routes, the Rasa custom actions and the CLI all call it.
+
+Where things live (one module per noun):
+
+- ground and matches: `venues` (stands, sections, rows, seats), `fixtures`
+  (listings, availability, seat maps), `pricing`, `policies` (rules as data),
+  `demo` (loads `data/demo/`), `schedule`
+- fans: `customers` (external ids such as `tg:12345`), `risk` (cap, rate limit,
+  refusal counters), `recommendations` (best adjacent seats, near earlier ones)
+- selling: `holds`, `orders` (pay exactly once), `payments` (provider interface,
+  sandbox provider), `ledger` (append-only money records, invariant checks)
+- e-tickets: `keys` (Ed25519 key ring), `signing` (compact signed codes),
+  `tickets`, `qr`, `gate` (offline validation, online check-in)
+- after-sales: `fees`, `refunds`, `exchanges`, `transfers`, `operations`
+  (postpone, cancel, reconcile, sales report)
+
+Functions that change state take a `sessionmaker` and run their own short
+transactions (`db.write_session`); read-only ones take a `Session`. Errors are
+the typed classes of `errors`, each with a stable `code`.
 """

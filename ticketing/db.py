@@ -1,14 +1,35 @@
-"""Database engines and sessions for SQLite (the embedded default) and PostgreSQL."""
+"""Database engines, sessions and the one locking discipline every write follows.
+
+Writes go through `write_session()`: one transaction per state change. On SQLite
+a process-wide lock serializes writers and the transaction starts with
+`BEGIN IMMEDIATE` (SQLAlchemy's documented pysqlite recipe), so concurrent
+buyers queue instead of failing with "database is locked". On PostgreSQL writers
+run concurrently under READ COMMITTED and rely on atomic conditional statements
+(unique claims, `UPDATE ... WHERE status = ...` with row counts); deadlocks and
+serialization failures are retried by `retrying()`.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, Engine, Table, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
+
+_IMMEDIATE = "ticketing_immediate"
+_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -25,7 +46,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for `url`; SQLite gets WAL, foreign keys, a busy timeout and real BEGINs."""
     full = sqlalchemy_url(url)
     if is_sqlite(full):
         engine = create_engine(
@@ -34,12 +55,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling is off: SQLAlchemy emits BEGIN itself.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Connection) -> None:
+            immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -50,6 +78,65 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def engine_of(sessions: sessionmaker[Session]) -> Engine:
+    """The engine a session factory is bound to."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("the session factory must be bound to an Engine")
+    return bind
+
+
+def _write_lock(engine: Engine) -> threading.Lock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    with _locks_guard:
+        lock = _write_locks.get(engine)
+        if lock is None:
+            lock = _write_locks[engine] = threading.Lock()
+        return lock
+
+
+@contextmanager
+def write_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose transaction commits on success and rolls back on any error.
+
+    On SQLite the transaction holds the process's write lock and starts with
+    `BEGIN IMMEDIATE`; on PostgreSQL it is a plain READ COMMITTED transaction.
+    """
+    lock = _write_lock(engine_of(sessions))
+    with lock if lock is not None else nullcontext(), sessions() as session:
+        session.connection(execution_options={_IMMEDIATE: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def read_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reading (a consistent snapshot on SQLite's WAL)."""
+    with sessions() as session:
+        yield session
+
+
+_RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def retrying(operation: Callable[[], T], attempts: int = 5) -> T:
+    """Run `operation`, retrying it when PostgreSQL reports a deadlock or serialization failure."""
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except DBAPIError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if code not in _RETRYABLE or attempt == attempts - 1:
+                raise
+            time.sleep(0.002 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def utcnow() -> datetime:
@@ -79,3 +166,48 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """An INSERT that supports `on_conflict_do_nothing/update` on the session's dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def rowcount(result: Any) -> int:
+    """Rows matched by an UPDATE or DELETE (the driver's count)."""
+    return int(getattr(result, "rowcount", -1))
+
+
+_prepared: dict[tuple[str, str], Any] = {}
+
+
+def prepared(session: Session, name: str, build: Callable[[str], Any]) -> Any:
+    """A statement built once per dialect (hot paths skip rebuilding SQL expressions).
+
+    `build(dialect_name)` returns a statement with bind parameters; execute it with
+    `session.connection().execute(statement, parameters)`.
+    """
+    dialect = session.get_bind().dialect.name
+    key = (name, dialect)
+    statement = _prepared.get(key)
+    if statement is None:
+        statement = _prepared[key] = build(dialect)
+    return statement
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """An INSERT with `on_conflict_*` support for `dialect`."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def table_of(model: Any) -> Table:
+    """The Core table of a mapped class (for statements that skip the ORM layer)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

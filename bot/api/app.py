@@ -5,14 +5,29 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from bot.api.errors import error_response, install_error_handlers
-from bot.api.routes import conversations, health, triage
+from bot.api.routes import (
+    agent,
+    conversations,
+    fixtures,
+    gate,
+    health,
+    holds,
+    media,
+    orders,
+    tickets,
+    triage,
+)
+from bot.console import routes as console
 from bot.conversations.service import ConversationService
 from bot.database import engine_for
+from bot.handoff.desk import HandoffDesk
+from bot.knowledge_base import SharedRetriever, publish
 from bot.rasa.client import RasaClient
 from bot.settings import Settings, get_settings
 from ticketing.db import make_sessionmaker
@@ -39,9 +54,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
     app.state.rasa = rasa
-    app.state.conversations = ConversationService(app.state.sessions, rasa)
+    app.state.conversations = ConversationService(
+        app.state.sessions, rasa, handoff=app.state.handoff
+    )
     log.info("gateway ready on %s", settings.gateway_url)
     yield
+    await app.state.handoff.aclose()
     await rasa.aclose()
 
 
@@ -60,9 +78,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = make_sessionmaker(app.state.engine)
+    app.state.knowledge = SharedRetriever(settings)
+    # Human handoff: validates data/handoff/*.yml now, so a bad policy stops start-up.
+    app.state.handoff = HandoffDesk.from_settings(settings, app.state.sessions)
+    app.state.on_knowledge_published = app.state.handoff.on_knowledge_published
+    app.state.on_knowledge_published.append(partial(publish, app.state.knowledge))
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(conversations.router)
     app.include_router(triage.router)
+    app.include_router(agent.router)
+    app.include_router(console.router)
+    app.include_router(fixtures.router)
+    app.include_router(holds.router)
+    app.include_router(orders.router)
+    app.include_router(tickets.router)
+    app.include_router(gate.router)
+    app.include_router(media.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db, rasa, stack
+from bot.cli import db, knowledge, rasa, stack, tickets, users
 
 app = typer.Typer(
     help="Matchday Desk: support desk for football ticketing.",
@@ -13,7 +13,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(rasa.app, name="rasa")
+app.add_typer(tickets.app, name="tickets")
+app.add_typer(users.app, name="users")
 app.command("prepare")(stack.prepare)
 app.command("run")(stack.run)
 app.command("serve")(stack.serve)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import typer
+import yaml
 
 from bot.rasa.environment import (
     FINGERPRINT_FILE,
@@ -18,6 +21,7 @@ from bot.rasa.environment import (
     rasa_env,
     training_fingerprint,
 )
+from bot.rasa.evaluation import entity_f1, intent_scores
 from bot.settings import ROOT, get_settings
 
 app = typer.Typer(help="The Rasa NLU and dialogue model.", no_args_is_help=True)
@@ -49,10 +53,13 @@ def train(force: bool = typer.Option(False, help="Train even if nothing changed.
 
 
 def _responses_used_by_actions() -> set[str]:
-    """Responses that custom actions utter by name (Rasa's validator cannot see them)."""
+    """Responses that custom actions or the gateway use by name (Rasa cannot see them)."""
     used: set[str] = set()
-    for path in (ROOT / "actions").rglob("*.py"):
+    for path in [*(ROOT / "actions").rglob("*.py"), *(ROOT / "bot").rglob("*.py")]:
         used.update(re.findall(r"[\"'](utter_[a-z0-9_]+)[\"']", path.read_text(encoding="utf-8")))
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for form in (domain.get("forms") or {}).values():  # forms ask with utter_ask_<slot>
+        used.update(f"utter_ask_{slot}" for slot in form.get("required_slots") or [])
     return used
 
 
@@ -91,6 +98,64 @@ def validate() -> None:
         typer.secho("rasa data validate found problems", fg="red", err=True)
         raise typer.Exit(1)
     typer.echo("rasa data validate: no problems")
+
+
+THRESHOLDS = {"en": 0.95, "zh": 0.92, "entity": 0.90}
+RESULTS_DIR = ROOT / "results" / "nlu"
+
+
+@app.command("evaluate")
+def evaluate(
+    heldout: Path = typer.Option(ROOT / "tests" / "rasa" / "nlu_heldout.yml"),
+    out: Path = typer.Option(RESULTS_DIR),
+    enforce: bool = typer.Option(True, help="Fail when a score is below its threshold."),
+) -> None:
+    """Score the trained model on the held-out NLU split (written apart from training data)."""
+    out.mkdir(parents=True, exist_ok=True)
+    code = _rasa(
+        "test", "nlu", "--nlu", str(heldout), "--model", str(MODEL_FILE), "--out", str(out),
+        "--successes", "--no-plot",
+    )  # fmt: skip
+    if code != 0:
+        raise typer.Exit(code)
+    scores = intent_scores(out)
+    entities = entity_f1(out)
+    summary = {
+        "intent": {lang: vars(score) for lang, score in scores.items()},
+        "entity_f1": round(entities, 4),
+        "thresholds": THRESHOLDS,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    failures = []
+    for language in ("en", "zh"):
+        score = scores.get(language)
+        f1 = score.macro_f1 if score else 0.0
+        typer.echo(f"intent macro-F1 {language}: {f1:.3f} (threshold {THRESHOLDS[language]})")
+        if f1 < THRESHOLDS[language]:
+            failures.append(f"{language} intent macro-F1 {f1:.3f} < {THRESHOLDS[language]}")
+    typer.echo(f"entity F1: {entities:.3f} (threshold {THRESHOLDS['entity']})")
+    if entities < THRESHOLDS["entity"]:
+        failures.append(f"entity F1 {entities:.3f} < {THRESHOLDS['entity']}")
+    if failures and enforce:
+        typer.secho("; ".join(failures), fg="red", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("test-stories")
+def test_stories(
+    stories: Path = typer.Option(ROOT / "tests" / "rasa" / "stories"),
+    out: Path = typer.Option(ROOT / "results" / "stories"),
+) -> None:
+    """Run the held-out test stories; any wrong prediction fails."""
+    out.mkdir(parents=True, exist_ok=True)
+    code = _rasa(
+        "test", "core", "--stories", str(stories), "--model", str(MODEL_FILE),
+        "--out", str(out), "--fail-on-prediction-errors", "--no-plot",
+    )  # fmt: skip
+    failed = out / "failed_test_stories.yml"
+    if code != 0 and failed.exists():
+        typer.echo(failed.read_text(encoding="utf-8")[-4000:])
+    raise typer.Exit(code)
 
 
 @app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -19,7 +19,11 @@ ENV_FILE = ROOT / ".env"
 def _ensure_secret(variable: str, purpose: str) -> str | None:
     """Generate `variable` into .env when it is set nowhere; return the new value."""
     settings = get_settings()
-    current = {"MATCHDAY_API_KEY": settings.api_key, "MATCHDAY_RASA_TOKEN": settings.rasa_token}
+    current = {
+        "MATCHDAY_API_KEY": settings.api_key,
+        "MATCHDAY_RASA_TOKEN": settings.rasa_token,
+        "MATCHDAY_MEDIA_SECRET": settings.media_secret,
+    }
     if current[variable]:
         return None
     value = secrets.token_urlsafe(32)
@@ -32,7 +36,11 @@ def _ensure_secret(variable: str, purpose: str) -> str | None:
 
 def prepare() -> None:
     """Create what is missing: secrets, database schema, demo data, trained models."""
+    from bot.cli.knowledge import build as knowledge_build
     from bot.cli.rasa import train
+    from bot.database import get_sessionmaker
+    from bot.knowledge_base import SharedRetriever, index_is_current, sync_published
+    from knowledge.config import DEFAULT_CONFIG as DEFAULT_KNOWLEDGE_CONFIG
     from ticketing.demo import load_demo_data
 
     VAR.mkdir(parents=True, exist_ok=True)
@@ -40,12 +48,18 @@ def prepare() -> None:
     if api_key:
         typer.secho(f"generated MATCHDAY_API_KEY into .env: {api_key}", fg="yellow")
     _ensure_secret("MATCHDAY_RASA_TOKEN", "token for the internal Rasa HTTP API")
+    _ensure_secret("MATCHDAY_MEDIA_SECRET", "key signing expiring links to QR images")
     migrate()
-    from bot.database import get_sessionmaker
 
     with get_sessionmaker().begin() as session:
         loaded = load_demo_data(session)
     typer.echo("demo data loaded" if loaded else "demo data already present")
+    if index_is_current(get_settings()):
+        typer.echo("FAQ index is current")
+    else:
+        knowledge_build(encoder=None, keep_published=True, config=DEFAULT_KNOWLEDGE_CONFIG)
+    published = sync_published(SharedRetriever(get_settings()), get_sessionmaker())
+    typer.echo(f"FAQ entries published by agents: {published}")
     train(force=False)
 
 

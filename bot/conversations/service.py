@@ -4,6 +4,11 @@ A message is stored, sent to the Rasa assistant, and the replies stored with a
 link to the message they answer. A repeated `client_message_id` returns the first
 result instead of being processed twice. When Rasa cannot answer, the fan's
 message is removed again so that a retry starts from a clean state.
+
+A `HandoffHook` (the human handoff desk, bot/handoff/desk.py) is consulted on the
+same path for every channel: before the assistant (while a person has the
+conversation the bot stays silent and the message goes to the agent) and after it
+(the router may escalate; its system messages are appended to the replies).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import asyncio
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from anyio import to_thread
 from sqlalchemy import select
@@ -58,6 +63,33 @@ class StoredMessage:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class FanTurn:
+    """A stored fan message, as the handoff hook sees it."""
+
+    conversation_id: str
+    message_id: int
+    text: str
+    language: Language
+    status: Status
+    channel: str
+    metadata: dict[str, Any] | None
+
+
+class HandoffHook(Protocol):
+    """What the conversation service asks the human handoff desk on every fan message."""
+
+    async def before_assistant(self, turn: FanTurn) -> Outcome | None:
+        """An outcome to answer with instead of the assistant, or None to ask the assistant."""
+        ...
+
+    async def after_assistant(
+        self, turn: FanTurn, raw: list[dict[str, Any]], replies: list[Reply]
+    ) -> Outcome | None:
+        """An outcome replacing the assistant's (e.g. escalated), or None to keep it."""
+        ...
+
+
 def _reply_from_row(row: Message) -> Reply:
     return Reply(row.sender, row.text, [Button(**b) for b in row.buttons or []], row.image)
 
@@ -91,9 +123,16 @@ def customer_id(channel: str, conversation_id: str, metadata: dict[str, Any] | N
 class ConversationService:
     """Stores conversations and routes fan messages to the assistant."""
 
-    def __init__(self, sessions: sessionmaker[Session], rasa: RasaClient) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        rasa: RasaClient,
+        *,
+        handoff: HandoffHook | None = None,
+    ) -> None:
         self._sessions = sessions
         self._rasa = rasa
+        self._handoff = handoff
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
@@ -129,7 +168,13 @@ class ConversationService:
                 client_message_id,
                 channel,
             )
-            if status != "bot":
+            turn = FanTurn(conversation_id, message_id, text, resolved, status, channel, metadata)
+            if self._handoff is not None:
+                early = await self._handoff.before_assistant(turn)
+                if early is not None:
+                    return early
+                status = "bot"
+            elif status != "bot":
                 return Outcome(conversation_id, status, [])
             rasa_metadata = {
                 "language": resolved,
@@ -145,6 +190,10 @@ class ConversationService:
                 raise
             replies = _replies_from_rasa(raw)
             await to_thread.run_sync(self._store_replies, conversation_id, message_id, replies)
+            if self._handoff is not None:
+                routed = await self._handoff.after_assistant(turn, raw, replies)
+                if routed is not None:
+                    return routed
             return Outcome(conversation_id, status, replies)
 
     def _earlier_outcome(self, conversation_id: str, client_message_id: str) -> Outcome | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Rasa
@@ -42,13 +42,13 @@ class TriageOut(BaseModel):
 
 
 @router.post("/triage")
-async def post_triage(body: TriageIn, rasa: Rasa) -> TriageOut:
+async def post_triage(body: TriageIn, rasa: Rasa, request: Request) -> TriageOut:
     """Intent, topic and the route the desk would take for this text."""
     text = body.text.strip()
     if not text:
         raise ApiError(422, "too_short", "text: must not be blank", "text")
     try:
-        result = await triage(rasa, text, body.language)
+        result = await triage(rasa, text, body.language, request.app.state.knowledge)
     except RasaUnavailable as exc:
         raise ApiError(
             503,
@@ -60,7 +60,7 @@ async def post_triage(body: TriageIn, rasa: Rasa) -> TriageOut:
         intent=IntentOut(name=result.intent, confidence=result.confidence),
         topic=result.topic,
         route=result.route,
-        faq=None,
+        faq=FaqOut(**vars(result.faq)) if result.faq else None,
         language=result.language,
         reply=result.reply,
     )

@@ -1,0 +1,90 @@
+"""Answering a fan's question from the FAQ knowledge base, in the fan's language.
+
+Confident: the entry's answer. Grey zone: "Did you mean ...?" with the top three
+questions as buttons. Unsure: the topic's general answer when the question has a
+topic, and a signal to the handoff router that the knowledge base had no answer.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import language_of
+from bot.knowledge_base import SharedRetriever
+from bot.settings import get_settings
+from knowledge.retriever import Answer
+
+# The topic's general answer in domain.yml, for when no FAQ entry fits.
+TOPIC_RESPONSES = {
+    "ticket_prices_categories": "utter_ticket_prices_categories",
+    "seats_sections_views": "utter_seats_sections_views",
+    "order_status": "utter_order_status",
+    "refund": "utter_refund",
+    "exchange_transfer": "utter_exchange_transfer",
+    "ticket_delivery": "utter_ticket_delivery",
+    "stadium_entry": "utter_stadium_entry",
+    "accessibility": "utter_accessibility",
+    "children_concessions": "utter_children_concessions",
+    "payment": "utter_payment",
+    "account_login": "utter_account_login",
+    "talk_to_human": "utter_talk_to_human",
+    "complaint": "utter_complaint",
+    "faq_other": "utter_faq_other",
+    "out_of_scope": "utter_out_of_scope",
+}
+NOT_FAQ = ("talk_to_human", "complaint", "out_of_scope")
+
+
+@lru_cache(maxsize=1)
+def knowledge() -> SharedRetriever:
+    """The action server's retriever (opened on first question)."""
+    return SharedRetriever(get_settings())
+
+
+def _chosen_entry(tracker: Tracker) -> str | None:
+    value = next(tracker.get_latest_entity_values("faq_id"), None)
+    return str(value) if value else None
+
+
+class ActionAnswerQuestion(Action):
+    """Answers the question in the fan's last message from the knowledge the desk has."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        language = language_of(tracker)
+        retriever = knowledge().current()
+        chosen = _chosen_entry(tracker)
+        if chosen and (entry := retriever.entry(chosen)) is not None:
+            answer = dict(entry.answer)
+            dispatcher.utter_message(text=answer.get(language) or next(iter(answer.values())))
+            return []
+        if intent in NOT_FAQ:
+            dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
+            return []
+        found: Answer = retriever.search(tracker.latest_message.get("text") or "", language)
+        if found.decision == "answer" and found.text:
+            dispatcher.utter_message(text=found.text + (f"\n{found.note}" if found.note else ""))
+            return []
+        if found.decision == "suggest":
+            buttons = [
+                {"title": c.question, "payload": f'/faq_other{{"faq_id":"{c.entry_id}"}}'}
+                for c in found.candidates
+            ]
+            dispatcher.utter_message(response="utter_faq_suggest", buttons=buttons)
+            return []
+        if intent in TOPIC_RESPONSES:
+            dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
+        else:
+            dispatcher.utter_message(response="utter_default")
+        dispatcher.utter_message(json_message={"handoff": "faq_miss"})
+        return []

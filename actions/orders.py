@@ -1,0 +1,236 @@
+"""A fan's own orders in the chat: status, and refunds quoted before they are confirmed.
+
+Only orders of the conversation's customer (the channel identity the gateway
+passes) are ever looked at or changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import customer_of, language_of, money
+from actions.database import sessions
+from knowledge.language import Language
+from ticketing.errors import (
+    AlreadyRefunded,
+    NotFound,
+    NotRefundable,
+    OrderNotPaid,
+    QuoteExpired,
+    TicketingError,
+    TicketUsed,
+)
+from ticketing.fixtures import get_fixture
+from ticketing.orders import OrderView, orders_of
+from ticketing.refunds import confirm_refund, quote_refund
+
+REFUNDABLE = ("paid", "partially_refunded")
+
+
+def reset_refund() -> list[EventType]:
+    """Events that forget the refund in progress."""
+    return [SlotSet(name, None) for name in ("order_ref", "refund_quote", "refund_stage")]
+
+
+def _orders(tracker: Tracker) -> list[OrderView]:
+    with sessions()() as session:
+        return orders_of(session, customer_of(tracker))
+
+
+def _match(fixture_id: int, language: Language) -> str:
+    with sessions()() as session:
+        fixture = get_fixture(session, fixture_id)
+        local = fixture.kickoff.astimezone(ZoneInfo(fixture.venue.timezone))
+        if language == "zh":
+            day = f"{local.month}月{local.day}日"
+            return f"{fixture.home_team.name_zh} vs {fixture.away_team.name_zh} {day}"
+        return f"{fixture.home_team.name_en} v {fixture.away_team.name_en}, {local:%a %-d %b}"
+
+
+def _order_line(order: OrderView, language: Language) -> str:
+    live = [t for t in order.tickets if t.status in ("valid", "used")]
+    status_zh = {"paid": "已付款", "pending": "处理中", "refunded": "已退款",
+                 "partially_refunded": "部分退款", "failed": "未成功"}  # fmt: skip
+    if language == "zh":
+        return (
+            f"• {order.ref}：{_match(order.fixture_id, language)}，{len(live)} 张票，"
+            f"{status_zh.get(order.status, order.status)}"
+        )
+    return (
+        f"• {order.ref}: {_match(order.fixture_id, language)}, {len(live)} ticket(s), "
+        f"{order.status.replace('_', ' ')}"
+    )
+
+
+class ActionOrderStatus(Action):
+    """Lists the fan's orders (newest first) with their status."""
+
+    def name(self) -> str:
+        return "action_order_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        orders = _orders(tracker)
+        wanted = next(tracker.get_latest_entity_values("order_ref"), None)
+        if wanted:
+            orders = [o for o in orders if o.ref == str(wanted).upper()]
+            if not orders:
+                dispatcher.utter_message(response="utter_order_not_yours", order_ref=wanted)
+                return []
+        if not orders:
+            dispatcher.utter_message(response="utter_no_orders")
+            return []
+        lines = "\n".join(_order_line(o, language) for o in orders[:5])
+        dispatcher.utter_message(response="utter_order_list", orders=lines)
+        return []
+
+
+class ValidateRefundForm(FormValidationAction):
+    """Checks that the order to refund is the fan's own and still refundable."""
+
+    def name(self) -> str:
+        return "validate_refund_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """Nothing to ask when the fan has nothing refundable: the quote step explains."""
+        if not any(o.status in REFUNDABLE for o in _orders(tracker)):
+            return []
+        return list(domain_slots)
+
+    async def extract_order_ref(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        value = next(tracker.get_latest_entity_values("order_ref"), None)
+        if value:
+            return {"order_ref": str(value).strip().upper()}
+        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("order_ref"):
+            refundable = [o for o in _orders(tracker) if o.status in REFUNDABLE]
+            if len(refundable) == 1:  # the only candidate: no need to ask
+                return {"order_ref": refundable[0].ref}
+        return {}
+
+    async def validate_order_ref(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        ref = str(value).strip().upper()
+        orders = {o.ref: o for o in _orders(tracker)}
+        if ref not in orders:
+            dispatcher.utter_message(response="utter_order_not_yours", order_ref=ref)
+            return {"order_ref": None}
+        if orders[ref].status not in REFUNDABLE:
+            dispatcher.utter_message(response="utter_order_not_refundable", order_ref=ref)
+            return {"order_ref": None}
+        return {"order_ref": ref}
+
+
+class ActionAskOrderRef(Action):
+    """Asks which order, with a button for each refundable one."""
+
+    def name(self) -> str:
+        return "action_ask_order_ref"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        buttons = [
+            {"title": _order_line(o, language).lstrip("• "),
+             "payload": f'/inform{{"order_ref":"{o.ref}"}}'}
+            for o in _orders(tracker)
+            if o.status in REFUNDABLE
+        ][:5]  # fmt: skip
+        dispatcher.utter_message(response="utter_ask_order_ref", buttons=buttons)
+        return []
+
+
+class ActionQuoteRefund(Action):
+    """Quotes the refund of the whole order; nothing changes until the fan confirms."""
+
+    def name(self) -> str:
+        return "action_quote_refund"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        ref = tracker.get_slot("order_ref")
+        if not ref:
+            dispatcher.utter_message(response="utter_refund")
+            dispatcher.utter_message(response="utter_no_orders")
+            return reset_refund()
+        try:
+            quote = quote_refund(sessions(), customer_of(tracker), ref)
+        except (TicketUsed, AlreadyRefunded, NotRefundable, OrderNotPaid, NotFound):
+            dispatcher.utter_message(response="utter_order_not_refundable", order_ref=ref)
+            return reset_refund()
+        except TicketingError as exc:  # e.g. too close to kick-off
+            dispatcher.utter_message(response="utter_refund_refused", detail=str(exc))
+            return reset_refund()
+        dispatcher.utter_message(
+            response="utter_refund_quote",
+            order_ref=ref,
+            count=len(quote.ticket_ids),
+            fee=money(quote.fee, quote.currency),
+            amount=money(quote.refund_amount, quote.currency),
+            buttons=[
+                {"title": "确认退票" if language == "zh" else "Yes, refund", "payload": "/affirm"},
+                {"title": "不退了" if language == "zh" else "No, keep them", "payload": "/deny"},
+            ],
+        )
+        return [SlotSet("refund_quote", quote.id), SlotSet("refund_stage", "quoted")]
+
+
+class ActionConfirmRefund(Action):
+    """Carries out the quoted refund: tickets revoked, money returned."""
+
+    def name(self) -> str:
+        return "action_confirm_refund"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        ref, quote = tracker.get_slot("order_ref"), tracker.get_slot("refund_quote")
+        reset = reset_refund()
+        if not ref or not quote:
+            return reset
+        try:
+            result = confirm_refund(sessions(), customer_of(tracker), ref, quote)
+        except QuoteExpired:
+            dispatcher.utter_message(response="utter_refund_quote_expired")
+            return reset
+        except TicketingError as exc:
+            dispatcher.utter_message(response="utter_refund_refused", detail=str(exc))
+            return reset
+        dispatcher.utter_message(
+            response="utter_refund_done",
+            order_ref=result.order_ref,
+            amount=money(result.refund_amount, result.currency),
+        )
+        return reset
+
+
+class ActionKeepOrder(Action):
+    """The fan decided not to refund after all."""
+
+    def name(self) -> str:
+        return "action_keep_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_refund_kept")
+        return reset_refund()

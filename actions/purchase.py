@@ -1,0 +1,485 @@
+"""Buying tickets in the chat: the buy form, a seat offer, a hold, payment, e-tickets.
+
+Flow: `buy_form` collects the match, the seating and the quantity (with ticket
+types when the fan names them); `action_offer_seats` recommends adjacent seats and
+their price; on "yes" `action_hold_seats` holds them for the fan; on "pay"
+`action_pay` charges the payment method and sends one e-ticket per seat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import customer_of, language_of, money, qr_url
+from actions.database import sessions
+from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
+from knowledge.language import Language
+from knowledge.quantities import parse_concessions, parse_number
+from knowledge.vocabulary import vocabulary
+from ticketing.db import utcnow
+from ticketing.demo import DEMO_FILE
+from ticketing.errors import (
+    HoldExpired,
+    PaymentDeclined,
+    PaymentTimeout,
+    PurchaseLimitReached,
+    RateLimited,
+    SaleClosed,
+    SeatUnavailable,
+    SoldOut,
+    TicketingError,
+)
+from ticketing.fixtures import FixtureListing, section_availability
+from ticketing.holds import create_hold, release_hold
+from ticketing.orders import pay_order
+from ticketing.policies import current_policies
+from ticketing.pricing import read_price_list
+from ticketing.recommendations import SeatOption, recommend_seats
+
+PURCHASE_SLOTS = (
+    "fixture_id", "seating", "quantity", "concessions", "offer", "hold_id", "purchase_stage",
+)  # fmt: skip
+SANDBOX_TOKEN = "tok_ok"  # noqa: S105 - the demo's card for the sandbox payment provider
+
+
+def reset_purchase() -> list[EventType]:
+    """Events that forget everything about the purchase in progress."""
+    return [SlotSet(name, None) for name in PURCHASE_SLOTS]
+
+
+def _match_name(listing: FixtureListing, language: Language) -> str:
+    s = listing.summary
+    local = s.kickoff.astimezone(ZoneInfo(s.timezone))
+    if language == "zh":
+        return f"{s.home_zh} vs {s.away_zh}（{local.month}月{local.day}日 {local:%H:%M}）"
+    return f"{s.home_en} v {s.away_en} ({local:%a %-d %b %H:%M})"
+
+
+def _on_sale(listing: FixtureListing) -> bool:
+    return listing.sale == "on_sale" and listing.available > 0
+
+
+class ValidateBuyForm(FormValidationAction):
+    """Fills and checks the buy form's slots from what the fan says."""
+
+    def name(self) -> str:
+        return "validate_buy_form"
+
+    async def extract_fixture_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        fixture_values = [str(v) for v in tracker.get_latest_entity_values("fixture")]
+        team_values = [str(v) for v in tracker.get_latest_entity_values("team")]
+        date_values = [str(v) for v in tracker.get_latest_entity_values("date")]
+        said_nothing = not (fixture_values or team_values or date_values)
+        if (
+            said_nothing
+            and tracker.get_slot("requested_slot") != "fixture_id"
+            and vocabulary().fixture_team(tracker.latest_message.get("text") or "") is None
+        ):
+            return {}
+        with sessions()() as session:
+            found = candidate_fixtures(
+                session,
+                fixture_values=fixture_values,
+                team_values=team_values,
+                date_values=date_values,
+                text=tracker.latest_message.get("text") or "",
+                now=utcnow(),
+            )
+        if len(found) == 1:
+            return {"fixture_id": str(found[0].summary.id)}
+        return {}
+
+    async def validate_fixture_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        language = language_of(tracker)
+        with sessions()() as session:
+            found = candidate_fixtures(
+                session, fixture_values=[str(value)], team_values=[], date_values=[], text="",
+                now=utcnow(),
+            )  # fmt: skip
+        if not found:
+            dispatcher.utter_message(response="utter_fixture_not_found")
+            return {"fixture_id": None}
+        if not _on_sale(found[0]):
+            response = {
+                "not_yet": "utter_fixture_not_yet",
+                "presale": "utter_fixture_presale",
+            }.get(found[0].sale, "utter_fixture_closed")
+            if found[0].available == 0:
+                response = "utter_fixture_sold_out"
+            dispatcher.utter_message(response=response, match=_match_name(found[0], language))
+            return {"fixture_id": None}
+        return {"fixture_id": str(value)}
+
+    async def extract_seating(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = tracker.latest_message.get("text") or ""
+        for value in [
+            *tracker.get_latest_entity_values("section"),
+            *tracker.get_latest_entity_values("category"),
+        ]:
+            seating = _seating_of(str(value))
+            if seating:
+                return {"seating": seating}
+        if tracker.get_slot("requested_slot") == "seating":
+            seating = _seating_of(text) or ("best" if _means_any(text) else None)
+            if seating:
+                return {"seating": seating}
+        return {}
+
+    async def validate_seating(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        fixture_id = tracker.get_slot("fixture_id")
+        if value == "best" or not fixture_id:
+            return {"seating": value}
+        with sessions()() as session:
+            sections = section_availability(session, int(fixture_id))
+        matching = [s for s in sections if value in (s.code, s.category, s.code[:1])]
+        if not matching:
+            dispatcher.utter_message(response="utter_seating_unknown", seating=str(value))
+            return {"seating": None}
+        if sum(s.available for s in matching) == 0:
+            dispatcher.utter_message(response="utter_seating_sold_out", seating=str(value))
+            return {"seating": None}
+        return {"seating": value}
+
+    async def extract_quantity(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = tracker.latest_message.get("text") or ""
+        counts = parse_concessions(text)
+        if counts:
+            kinds = [kind for kind, n in sorted(counts.items()) for _ in range(n)]
+            return {"quantity": float(len(kinds)), "concessions": kinds}
+        for value in tracker.get_latest_entity_values("quantity"):
+            number = parse_number(str(value))
+            if number is not None:
+                return {"quantity": float(number), "concessions": None}
+        if tracker.get_slot("requested_slot") == "quantity":
+            number = parse_number(text)
+            if number is not None:
+                return {"quantity": float(number), "concessions": None}
+        return {}
+
+    async def validate_quantity(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        limit = current_policies().limits.per_order
+        try:
+            quantity = int(float(value))
+        except (TypeError, ValueError):
+            quantity = 0
+        if not 1 <= quantity <= limit:
+            dispatcher.utter_message(response="utter_quantity_invalid", limit=limit)
+            return {"quantity": None}
+        return {"quantity": float(quantity)}
+
+
+def _seating_of(text: str) -> str | None:
+    words = vocabulary()
+    code = text.strip().upper().replace(" ", "")
+    if len(code) <= 5 and code[:1] in "WENS" and (code[1:].isdigit() or code[1:] == "-ACC"):
+        return code
+    return words.category(text) or words.stand(text)
+
+
+def _means_any(text: str) -> bool:
+    lowered = text.casefold()
+    return any(
+        w in lowered for w in ("any", "best", "don't mind", "whatever", "随便", "都行", "最好")
+    )
+
+
+class ActionAskFixtureId(Action):
+    """Asks which match, with buttons for the ones on sale (or matching what was said)."""
+
+    def name(self) -> str:
+        return "action_ask_fixture_id"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        with sessions()() as session:
+            found = candidate_fixtures(
+                session,
+                fixture_values=[str(v) for v in tracker.get_latest_entity_values("fixture")],
+                team_values=[str(v) for v in tracker.get_latest_entity_values("team")],
+                date_values=[str(v) for v in tracker.get_latest_entity_values("date")],
+                text=tracker.latest_message.get("text") or "",
+                now=utcnow(),
+            )
+            if not found:
+                found = candidate_fixtures(
+                    session, fixture_values=[], team_values=[], date_values=[], text="",
+                    now=utcnow(),
+                )  # fmt: skip
+        buttons = [
+            {"title": _match_name(f, language), "payload": f'/inform{{"fixture":"{f.summary.id}"}}'}
+            for f in found
+            if _on_sale(f)
+        ][:5]
+        if not buttons:
+            dispatcher.utter_message(response="utter_nothing_on_sale")
+            return []
+        dispatcher.utter_message(response="utter_ask_fixture_id", buttons=buttons)
+        return []
+
+
+class ActionAskSeating(Action):
+    """Asks where to sit: categories with today's price and whether seats are left."""
+
+    def name(self) -> str:
+        return "action_ask_seating"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        fixture_id = tracker.get_slot("fixture_id")
+        if not fixture_id:
+            return []
+        with sessions()() as session:
+            sections = section_availability(session, int(fixture_id))
+        by_category: dict[str, tuple[int, int]] = {}
+        for section in sections:
+            if section.category == "away":
+                continue  # away tickets are sold to the visiting club's fans
+            price, left = by_category.get(section.category, (section.price, 0))
+            by_category[section.category] = (min(price, section.price), left + section.available)
+        names = _category_names(language)
+        buttons = [
+            {
+                "title": f"{names.get(category, category)} {money(price)}",
+                "payload": f'/inform{{"category":"{category}"}}',
+            }
+            for category, (price, left) in sorted(by_category.items(), key=lambda kv: -kv[1][0])
+            if left > 0
+        ]
+        buttons.append(
+            {"title": "最好的位置" if language == "zh" else "Best available",
+             "payload": '/inform{"category":"best"}'}
+        )  # fmt: skip
+        dispatcher.utter_message(response="utter_ask_seating", buttons=buttons)
+        return []
+
+
+def _category_names(language: Language) -> dict[str, str]:
+    prices = read_price_list(DEMO_FILE.parent / "pricing.yml")
+    return {
+        key: (spec.name_zh if language == "zh" else spec.name_en)
+        for key, spec in prices.categories.items()
+    }
+
+
+def _offer(tracker: Tracker) -> tuple[list[SeatOption], int]:
+    fixture_id = int(tracker.get_slot("fixture_id"))
+    quantity = int(float(tracker.get_slot("quantity") or 1))
+    seating = tracker.get_slot("seating") or "best"
+    category = section_id = None
+    with sessions()() as session:
+        if seating != "best":
+            sections = section_availability(session, fixture_id)
+            codes = {s.code: s.id for s in sections}
+            if seating in codes:
+                section_id = codes[seating]
+            elif seating in {s.category for s in sections}:
+                category = seating
+            else:  # a stand: the best section of that stand is chosen below
+                category = None
+        options = recommend_seats(
+            session, fixture_id, quantity, category=category,
+            customer=customer_of(tracker), section_id=section_id, limit=3,
+        )  # fmt: skip
+        if seating not in ("best", None) and section_id is None and category is None:
+            options = [o for o in options if o.section.startswith(seating)] or options
+    return options, quantity
+
+
+class ActionOfferSeats(Action):
+    """Recommends the best block of adjacent seats and asks the fan to confirm."""
+
+    def name(self) -> str:
+        return "action_offer_seats"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        if not tracker.get_slot("fixture_id") or not tracker.get_slot("quantity"):
+            return [SlotSet("purchase_stage", None)]
+        options, quantity = _offer(tracker)
+        if not options:
+            dispatcher.utter_message(response="utter_no_seats_together", quantity=quantity)
+            return [SlotSet("seating", None), SlotSet("purchase_stage", None)]
+        best = options[0]
+        stand = best.stand_zh if language == "zh" else best.stand_en
+        concessions = tracker.get_slot("concessions") or []
+        dispatcher.utter_message(
+            response="utter_offer_seats",
+            quantity=quantity,
+            stand=stand,
+            section=best.section,
+            row=best.row,
+            seats=", ".join(best.labels),
+            total=money(best.total, best.currency),
+            each=money(best.price_each, best.currency),
+            note=_concession_note(concessions, language),
+            buttons=_yes_no(language),
+        )
+        return [
+            SlotSet("offer", [str(i) for i in best.seat_ids]),
+            SlotSet("purchase_stage", "offered"),
+        ]
+
+
+def _concession_note(concessions: list[str], language: Language) -> str:
+    reduced = [c for c in concessions if c != "adult"]
+    if not reduced:
+        return ""
+    return (
+        "（优惠票价在付款时计算）" if language == "zh"
+        else " (concession prices are applied when the seats are held)"
+    )  # fmt: skip
+
+
+def _yes_no(language: Language) -> list[dict[str, str]]:
+    if language == "zh":
+        return [{"title": "好的，就这些", "payload": "/affirm"},
+                {"title": "换别的位置", "payload": "/deny"},
+                {"title": "取消", "payload": "/stop"}]  # fmt: skip
+    return [{"title": "Yes, hold them", "payload": "/affirm"},
+            {"title": "Other seats", "payload": "/deny"},
+            {"title": "Cancel", "payload": "/stop"}]  # fmt: skip
+
+
+class ActionHoldSeats(Action):
+    """Holds the offered seats for the fan and asks for payment."""
+
+    def name(self) -> str:
+        return "action_hold_seats"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        seat_ids = [int(i) for i in tracker.get_slot("offer") or []]
+        if not seat_ids:
+            return [SlotSet("purchase_stage", None)]
+        concessions = tracker.get_slot("concessions") or None
+        if concessions and len(concessions) != len(seat_ids):
+            concessions = None
+        try:
+            hold = create_hold(
+                sessions(), customer_of(tracker), int(tracker.get_slot("fixture_id")),
+                seat_ids=seat_ids, concessions=concessions,
+            )  # fmt: skip
+        except SeatUnavailable:  # someone was faster: offer the next best seats at once
+            dispatcher.utter_message(response="utter_seats_just_taken")
+            return await ActionOfferSeats().run(dispatcher, tracker, domain)
+        except PurchaseLimitReached as exc:
+            dispatcher.utter_message(response="utter_purchase_limit", detail=str(exc))
+            return reset_purchase()
+        except SoldOut:
+            dispatcher.utter_message(response="utter_hold_refused_sold_out")
+            return reset_purchase()
+        except SaleClosed:
+            dispatcher.utter_message(response="utter_hold_refused_sale_closed")
+            return reset_purchase()
+        except RateLimited:
+            dispatcher.utter_message(response="utter_hold_refused_rate_limited")
+            return reset_purchase()
+        local = hold.expires_at.astimezone(ZoneInfo(CLUB_TIMEZONE))
+        pay = "付款" if language == "zh" else "Pay"
+        dispatcher.utter_message(
+            response="utter_seats_held",
+            seats=", ".join(s.label for s in hold.seats),
+            total=money(hold.total, hold.currency),
+            until=f"{local:%H:%M}",
+            buttons=[
+                {"title": f"{pay} {money(hold.total, hold.currency)} (sandbox card)",
+                 "payload": f'/affirm{{"payment_token":"{SANDBOX_TOKEN}"}}'},
+                {"title": "取消" if language == "zh" else "Cancel", "payload": "/stop"},
+            ],
+        )  # fmt: skip
+        return [SlotSet("hold_id", hold.id), SlotSet("purchase_stage", "held")]
+
+
+class ActionPay(Action):
+    """Charges the held seats and sends the e-tickets (one message with a QR each)."""
+
+    def name(self) -> str:
+        return "action_pay"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        hold_id = tracker.get_slot("hold_id")
+        if not hold_id:
+            return [SlotSet("purchase_stage", None)]
+        token = next(tracker.get_latest_entity_values("payment_token"), None) or SANDBOX_TOKEN
+        try:
+            outcome = pay_order(
+                sessions(), customer_of(tracker), hold_id,
+                token=str(token), idempotency_key=f"chat:{tracker.sender_id}:{hold_id}",
+            )  # fmt: skip
+        except PaymentDeclined:
+            dispatcher.utter_message(response="utter_payment_declined")
+            dispatcher.utter_message(json_message={"handoff": "payment_failed"})
+            return reset_purchase()
+        except PaymentTimeout:
+            dispatcher.utter_message(response="utter_payment_pending")
+            return reset_purchase()
+        except HoldExpired:
+            dispatcher.utter_message(response="utter_hold_expired")
+            return reset_purchase()
+        except TicketingError as exc:
+            dispatcher.utter_message(response="utter_purchase_failed", detail=exc.code)
+            return reset_purchase()
+        order = outcome.order
+        dispatcher.utter_message(
+            response="utter_order_paid",
+            order_ref=order.ref,
+            count=len(order.tickets),
+            total=money(order.total, order.currency),
+        )
+        for index, ticket in enumerate(order.tickets, start=1):
+            dispatcher.utter_message(
+                response="utter_ticket",
+                number=index,
+                count=len(order.tickets),
+                seat=ticket.seat.label,
+                order_ref=order.ref,
+                image=qr_url(ticket.id, ticket.version),
+            )
+        return reset_purchase()
+
+
+class ActionCancelPurchase(Action):
+    """Stops the purchase: releases a hold if there is one and forgets the choices."""
+
+    def name(self) -> str:
+        return "action_cancel_purchase"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        hold_id = tracker.get_slot("hold_id")
+        if hold_id:
+            # Already expired or paid: then nothing is held any more.
+            with contextlib.suppress(TicketingError):
+                release_hold(sessions(), customer_of(tracker), hold_id)
+        dispatcher.utter_message(response="utter_purchase_cancelled")
+        return reset_purchase()

@@ -1,0 +1,370 @@
+"""Benchmark of the ticketing engine; writes bench/results/ticketing.json.
+
+Measures, on SQLite and on PostgreSQL (a fresh database each, with the demo club):
+- purchases per second and p50/p95 latency of hold + pay for 2 seats, with 8, 32
+  and 128 concurrent buyers, in-process (threads calling the engine) and through
+  the HTTP API (a real gateway process, an asyncio client);
+- online check-ins per second through the HTTP API (32 concurrent scanners);
+- offline gate validations per second (signature + fixture + revocation list).
+
+Usage: .venv/bin/python bench/ticketing.py [--purchases N] [--backends sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
+
+from bot.database import engine_for, migrate  # noqa: E402
+from ticketing.db import make_engine, make_sessionmaker, utcnow, write_session  # noqa: E402
+from ticketing.demo import load_demo_data  # noqa: E402
+from ticketing.gate import revoked_set, validate_code  # noqa: E402
+from ticketing.holds import create_hold  # noqa: E402
+from ticketing.keys import keyring_at  # noqa: E402
+from ticketing.models import Fixture, Ticket  # noqa: E402
+from ticketing.orders import pay_order  # noqa: E402
+
+PG_ADMIN = os.environ.get("MATCHDAY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+API_KEY = "bench-key-0123456789"
+CONCURRENCY = (8, 32, 128)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(latencies: list[float], wall: float, errors: int) -> dict[str, Any]:
+    return {
+        "purchases": len(latencies),
+        "errors": errors,
+        "per_second": round(len(latencies) / wall, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+    }
+
+
+class Database:
+    """A fresh, migrated database with the demo club, every fixture on general sale."""
+
+    def __init__(self, backend: str, folder: Path) -> None:
+        self.backend = backend
+        self.name = ""
+        if backend == "sqlite":
+            self.url = f"sqlite:///{folder / 'bench.db'}"
+        else:
+            self.name = f"bench_ticketing_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{self.name}"')
+            self.url = PG_ADMIN.rpartition("/")[0] + f"/{self.name}"
+        migrate(self.url)
+        engine_for(self.url).dispose()
+        # Up to 128 buyers share the pool: let them queue for a connection, not time out.
+        self.engine = (
+            make_engine(self.url, pool_timeout=600)
+            if backend == "sqlite"
+            else (make_engine(self.url, pool_size=32, max_overflow=0, pool_timeout=600))
+        )
+        self.db = make_sessionmaker(self.engine)
+        with write_session(self.db) as session:
+            load_demo_data(session)
+            session.execute(
+                update(Fixture).values(
+                    presale_opens_at=utcnow() - timedelta(days=30),
+                    general_sale_opens_at=utcnow() - timedelta(days=30),
+                )
+            )
+        with self.db() as session:
+            self.fixtures = list(session.scalars(select(Fixture.id).order_by(Fixture.kickoff)))
+
+    def drop(self) -> None:
+        self.engine.dispose()
+        engine_for(self.url).dispose()
+        if self.name:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def in_process(
+    database: Database, fixture_id: int, buyers: int, total: int, tag: str, keys_dir: Path
+) -> dict[str, Any]:
+    keys = keyring_at(keys_dir)
+    counter = iter(range(total))
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = [0]
+    kinds: dict[str, int] = {}
+
+    def buyer() -> None:
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            customer = f"api:{tag}-{n}"
+            started = time.perf_counter()
+            try:
+                hold = create_hold(database.db, customer, fixture_id, 2)
+                pay_order(
+                    database.db,
+                    customer,
+                    hold.id,
+                    token="tok_ok",
+                    idempotency_key=f"{tag}-{n}",
+                    keys=keys,
+                )
+            except Exception as exc:  # counted by kind and reported, never hidden
+                with lock:
+                    errors[0] += 1
+                    name = str(getattr(exc, "code", "") or type(exc).__name__)
+                    kinds[name] = kinds.get(name, 0) + 1
+                continue
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+
+    threads = [threading.Thread(target=buyer) for _ in range(buyers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = summary(latencies, time.perf_counter() - started, errors[0])
+    if kinds:
+        result["error_kinds"] = kinds
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Gateway:
+    """The real gateway in its own process (so the client does not share its GIL)."""
+
+    def __init__(self, url: str, keys_dir: Path) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "MATCHDAY_API_KEY": API_KEY,
+            "MATCHDAY_RASA_TOKEN": "bench",
+            "MATCHDAY_KEYS_DIR": str(keys_dir),
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bot.api.app:create_app",
+                "--factory",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("gateway did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+async def _pool(
+    concurrency: int, total: int, work: Callable[[httpx.AsyncClient, int], Any]
+) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    errors = 0
+    queue = iter(range(total))
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            for n in queue:
+                started = time.perf_counter()
+                try:
+                    ok = await work(client, n)
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, errors, time.perf_counter() - started
+
+
+def over_http(base: str, fixture_id: int, buyers: int, total: int, tag: str) -> dict[str, Any]:
+    async def purchase(client: httpx.AsyncClient, n: int) -> bool:
+        customer = f"web:{tag}-{n}"
+        hold = await client.post(
+            f"{base}/api/v1/holds",
+            json={"customer": customer, "fixture_id": fixture_id, "quantity": 2},
+        )
+        if hold.status_code != 201:
+            return False
+        order = await client.post(
+            f"{base}/api/v1/orders",
+            json={
+                "customer": customer,
+                "hold_id": hold.json()["hold_id"],
+                "payment": {"method": "sandbox", "token": "tok_ok"},
+            },
+            headers={"Idempotency-Key": f"{tag}-{n}"},
+        )
+        return order.status_code == 201
+
+    latencies, errors, wall = asyncio.run(_pool(buyers, total, purchase))
+    return summary(latencies, wall, errors)
+
+
+def check_ins(base: str, codes: list[str], concurrency: int = 32) -> dict[str, Any]:
+    async def scan(client: httpx.AsyncClient, n: int) -> bool:
+        response = await client.post(
+            f"{base}/api/v1/gate/scan", json={"code": codes[n], "gate": "A", "nonce": f"n{n}"}
+        )
+        return response.status_code == 200 and response.json()["result"] == "ok"
+
+    latencies, errors, wall = asyncio.run(_pool(concurrency, len(codes), scan))
+    return {
+        "scans": len(latencies),
+        "errors": errors,
+        "concurrency": concurrency,
+        "per_second": round(len(latencies) / wall, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+    }
+
+
+def offline(database: Database, keys_dir: Path, seconds: float = 3.0) -> dict[str, Any]:
+    keys = keyring_at(keys_dir)
+    with database.db() as session:
+        codes = list(session.scalars(select(Ticket.code).limit(2000)))
+        revoked = revoked_set(session)
+    validated = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for code in codes:
+            assert validate_code(code, revoked=revoked, keys=keys).result == "ok"
+        validated += len(codes)
+    return {
+        "validations": validated,
+        "per_second": round(validated / (time.perf_counter() - started), 1),
+        "threads": 1,
+    }
+
+
+def run_backend(backend: str, purchases: int, folder: Path) -> dict[str, Any]:
+    keys_dir = folder / f"keys-{backend}"
+    database = Database(backend, folder)
+    result: dict[str, Any] = {"in_process": {}, "http": {}}
+    try:
+        fixtures = iter(database.fixtures)
+        for buyers in CONCURRENCY:
+            result["in_process"][str(buyers)] = in_process(
+                database, next(fixtures), buyers, purchases, f"ip{buyers}", keys_dir
+            )
+            print(backend, "in-process", buyers, result["in_process"][str(buyers)], flush=True)
+        gateway = Gateway(database.url, keys_dir)
+        try:
+            for buyers in CONCURRENCY:
+                result["http"][str(buyers)] = over_http(
+                    gateway.base, next(fixtures), buyers, purchases, f"h{buyers}"
+                )
+                print(backend, "http", buyers, result["http"][str(buyers)], flush=True)
+            with database.db() as session:
+                codes = list(
+                    session.scalars(select(Ticket.code).where(Ticket.status == "valid").limit(3000))
+                )
+            result["checkins_http"] = check_ins(gateway.base, codes)
+            print(backend, "check-ins", result["checkins_http"], flush=True)
+        finally:
+            gateway.stop()
+        result["offline_validations"] = offline(database, keys_dir)
+        print(backend, "offline", result["offline_validations"], flush=True)
+    finally:
+        database.drop()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--purchases", type=int, default=1000, help="purchases per run")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "ticketing.json"))
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "when": utcnow().isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "workload": "hold + pay of 2 seats, best available, a new fan per purchase, sandbox tok_ok",
+        "purchases_per_run": args.purchases,
+        "targets": {
+            "in_process_postgres_per_second": 300,
+            "http_postgres_per_second": 100,
+            "checkins_http_per_second": 500,
+            "offline_validations_per_second": 5000,
+        },
+        "pretix_reference": {
+            "rest_two_ticket_orders_per_second": 15,
+            "p50_s_at_8_clients": 0.54,
+            "cpu_ms_per_order": 136,
+            "sql_queries_per_order": 89,
+            "checkins_per_second_8_clients": 40,
+        },
+        "backends": {},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in args.backends.split(","):
+            results["backends"][backend] = run_backend(backend, args.purchases, Path(folder))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()

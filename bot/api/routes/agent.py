@@ -1,0 +1,250 @@
+"""The agent API (`/api/v1/agent/...`): sessions, the queue, and working a conversation.
+
+Every endpoint but signing in needs an agent session (bearer token or console cookie);
+the server-to-server key is refused. Supervision, knowledge drafts and the WebSocket
+live in the sibling `agent_*.py` modules and are included here, so the gateway wires
+the whole agent API with one `include_router`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel, Field
+
+from bot.api.routes import agent_knowledge, agent_supervision, agent_ws
+from bot.api.routes.agent_deps import (
+    COOKIE,
+    AgentDep,
+    DeskDep,
+    IpDep,
+    translated,
+)
+from bot.api.schemas import CONVERSATION_ID, MAX_TEXT, StrictBody, rfc3339
+from bot.handoff import auth
+from bot.handoff.callbacks import open_callbacks
+from bot.handoff.desk import item_json
+from bot.handoff.errors import InvalidInput
+from bot.handoff.queue import Transition
+
+router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+router.include_router(agent_supervision.router)
+router.include_router(agent_knowledge.router)
+router.include_router(agent_ws.router)
+
+ConversationId = Annotated[str, Path(pattern=CONVERSATION_ID)]
+
+
+class LoginIn(StrictBody):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_at: str
+    csrf_token: str
+    username: str
+    role: str
+
+
+class MeOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    languages: list[str]
+    csrf_token: str
+    expires_at: str
+
+
+class QueueOut(BaseModel):
+    conversations: list[dict[str, Any]]
+
+
+class ClaimOut(BaseModel):
+    id: str
+    status: str
+    owner: str | None
+
+
+class StatusOut(BaseModel):
+    id: str
+    status: str
+
+
+class TextIn(StrictBody):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class CloseIn(StrictBody):
+    resolution: Literal["resolved", "duplicate", "no_response", "other"]
+    note: str | None = Field(None, max_length=2000)
+
+
+def _stamp(value: datetime) -> str:
+    return rfc3339(value)
+
+
+def _status_out(transition: Transition) -> StatusOut:
+    return StatusOut(id=transition.conversation_id, status=transition.status)
+
+
+@router.post("/session")
+def sign_in(
+    body: LoginIn, request: Request, response: Response, desk: DeskDep, ip: IpDep
+) -> SessionOut:
+    """Sign in: a 12-hour session token (also set as the console's HttpOnly cookie)."""
+    with translated():
+        new = auth.login(desk.sessions, body.username, body.password, ip)
+    response.set_cookie(
+        COOKIE,
+        new.token,
+        max_age=int(auth.SESSION_TTL.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return SessionOut(
+        token=new.token,
+        expires_at=_stamp(new.expires_at),
+        csrf_token=new.csrf_token,
+        username=new.principal.username,
+        role=new.principal.role,
+    )
+
+
+@router.delete("/session", status_code=204)
+def sign_out(principal: AgentDep, response: Response, desk: DeskDep, ip: IpDep) -> Response:
+    """End the session (the agent goes offline)."""
+    auth.logout(desk.sessions, principal, ip)
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/me")
+def me(principal: AgentDep) -> MeOut:
+    """Who is signed in, and the CSRF token the console sends with its changes."""
+    return MeOut(
+        username=principal.username,
+        display_name=principal.display_name,
+        role=principal.role,
+        languages=list(principal.languages),
+        csrf_token=principal.csrf_token,
+        expires_at=_stamp(principal.expires_at),
+    )
+
+
+@router.get("/queue")
+def queue(principal: AgentDep, desk: DeskDep, include_claimed: bool = False) -> QueueOut:
+    """Waiting conversations in the agent's languages, most urgent first."""
+    items = desk.queue.queue(principal, include_claimed=include_claimed)
+    return QueueOut(conversations=[item_json(i) for i in items])
+
+
+@router.get("/conversations")
+def my_conversations(principal: AgentDep, desk: DeskDep) -> QueueOut:
+    """Conversations the agent holds now."""
+    return QueueOut(conversations=[item_json(i) for i in desk.queue.mine(principal)])
+
+
+@router.get("/conversations/{conversation_id}")
+async def conversation(
+    conversation_id: ConversationId, principal: AgentDep, desk: DeskDep
+) -> dict[str, Any]:
+    """Transcript, owner, notes and context (bot slots, last intents, the fan's orders)."""
+    with translated():
+        return await desk.conversation_with_slots(principal, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/claim")
+def claim(
+    conversation_id: ConversationId, principal: AgentDep, desk: DeskDep, ip: IpDep
+) -> ClaimOut:
+    """Take a queued conversation; 409 when another agent has it."""
+    with translated():
+        transition = desk.claim(principal, conversation_id, ip)
+    return ClaimOut(id=conversation_id, status=transition.status, owner=transition.owner)
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=201)
+def send_message(
+    conversation_id: ConversationId, body: TextIn, principal: AgentDep, desk: DeskDep, ip: IpDep
+) -> dict[str, Any]:
+    """Write to the fan (the owner, or a supervisor)."""
+    text = body.text.strip()
+    with translated():
+        if not text:
+            raise InvalidInput("text: must not be blank", field="text")
+        return desk.reply(principal, conversation_id, text, ip)
+
+
+@router.post("/conversations/{conversation_id}/notes", status_code=201)
+def add_note(
+    conversation_id: ConversationId, body: TextIn, principal: AgentDep, desk: DeskDep, ip: IpDep
+) -> dict[str, Any]:
+    """An internal note; the fan never sees it."""
+    with translated():
+        note = desk.add_note(principal, conversation_id, body.text.strip(), ip)
+    return {"id": note.id, "author": note.author, "text": note.text}
+
+
+@router.post("/conversations/{conversation_id}/typing", status_code=204)
+def typing(conversation_id: ConversationId, principal: AgentDep, desk: DeskDep) -> Response:
+    """The agent is typing (the console sends this over its WebSocket instead)."""
+    with translated():
+        desk.agent_typing(principal, conversation_id)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/handback")
+def hand_back(
+    conversation_id: ConversationId, principal: AgentDep, desk: DeskDep, ip: IpDep
+) -> StatusOut:
+    """Give the conversation back to the bot."""
+    with translated():
+        return _status_out(desk.hand_back(principal, conversation_id, ip))
+
+
+@router.post("/conversations/{conversation_id}/close")
+def close(
+    conversation_id: ConversationId, body: CloseIn, principal: AgentDep, desk: DeskDep, ip: IpDep
+) -> StatusOut:
+    """Close the conversation with a resolution reason."""
+    with translated():
+        return _status_out(desk.close(principal, conversation_id, body.resolution, body.note, ip))
+
+
+@router.get("/callbacks")
+def callbacks(principal: AgentDep, desk: DeskDep) -> dict[str, Any]:
+    """Messages fans left while no agent was online, oldest first."""
+    return {
+        "callbacks": [
+            {
+                "id": c.id,
+                "conversation_id": c.conversation_id,
+                "language": c.language,
+                "reason": c.reason,
+                "text": c.text,
+                "created_at": _stamp(c.created_at),
+            }
+            for c in open_callbacks(desk.sessions, principal)
+        ]
+    }
+
+
+@router.post("/callbacks/{callback_id}/take")
+def take_callback(callback_id: int, principal: AgentDep, desk: DeskDep, ip: IpDep) -> ClaimOut:
+    """Take a callback request: the conversation is now the agent's."""
+    with translated():
+        taken = desk.take_callback(principal, callback_id, ip)
+    return ClaimOut(**taken)
+
+
+@router.get("/canned")
+def canned(principal: AgentDep, desk: DeskDep) -> dict[str, Any]:
+    """Canned replies in both languages."""
+    return {"replies": [c.model_dump() for c in desk.canned]}

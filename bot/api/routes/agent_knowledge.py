@@ -1,0 +1,93 @@
+"""FAQ drafts from conversations ("save as FAQ draft") and their approval."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import Field
+
+from bot.api.routes.agent_deps import AgentDep, DeskDep, IpDep, SupervisorDep, translated
+from bot.api.schemas import CONVERSATION_ID, MAX_TEXT, StrictBody
+from bot.handoff.drafts import DraftEntry, list_drafts
+from bot.handoff.events import iso
+
+router = APIRouter(prefix="/knowledge")
+
+
+class DraftIn(StrictBody):
+    question: str = Field(min_length=1, max_length=1000)
+    answer: str = Field(min_length=1, max_length=MAX_TEXT)
+    language: Literal["en", "zh"]
+    topic: str | None = Field(None, max_length=32)
+    conversation_id: str | None = Field(None, pattern=CONVERSATION_ID)
+
+
+class ApproveIn(StrictBody):
+    answer_en: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
+    answer_zh: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
+    topic: str | None = Field(None, max_length=32)
+
+
+def _json(entry: DraftEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "question": entry.question,
+        "answer": entry.answer,
+        "language": entry.language,
+        "topic": entry.topic,
+        "answer_en": entry.answer_en,
+        "answer_zh": entry.answer_zh,
+        "status": entry.status,
+        "conversation_id": entry.conversation_id,
+        "created_by": entry.created_by,
+        "created_at": iso(entry.created_at),
+        "published_at": iso(entry.published_at),
+    }
+
+
+@router.post("", status_code=201)
+def create(body: DraftIn, principal: AgentDep, desk: DeskDep, ip: IpDep) -> dict[str, Any]:
+    """Save a question and answer from a conversation as an FAQ draft."""
+    with translated():
+        entry = desk.create_draft(
+            principal,
+            question=body.question.strip(),
+            answer=body.answer.strip(),
+            language=body.language,
+            topic=body.topic,
+            conversation_id=body.conversation_id,
+            ip=ip,
+        )
+    return {"id": entry.id, "status": entry.status}
+
+
+@router.get("")
+def drafts(
+    principal: AgentDep,
+    desk: DeskDep,
+    status: Annotated[Literal["draft", "published"] | None, Query()] = None,
+) -> dict[str, Any]:
+    """Drafts and published entries, newest first."""
+    return {"drafts": [_json(e) for e in list_drafts(desk.sessions, status)]}
+
+
+@router.post("/{draft_id}/approve")
+def approve(
+    draft_id: Annotated[int, Path(ge=1)],
+    body: ApproveIn,
+    principal: SupervisorDep,
+    desk: DeskDep,
+    ip: IpDep,
+) -> dict[str, Any]:
+    """Publish a draft (supervisor); the retriever is told through the publish hooks."""
+    with translated():
+        entry = desk.approve_draft(
+            principal,
+            draft_id,
+            answer_en=body.answer_en,
+            answer_zh=body.answer_zh,
+            topic=body.topic,
+            ip=ip,
+        )
+    return {"id": entry.id, "status": entry.status}

@@ -1,0 +1,66 @@
+"""Supervisor endpoints: agents online, reassigning conversations, the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import Field
+
+from bot.api.routes.agent_deps import DeskDep, IpDep, SupervisorDep, translated
+from bot.api.schemas import CONVERSATION_ID, StrictBody
+from bot.handoff.agents import list_agents
+from bot.handoff.events import iso
+from ticketing.db import read_session
+
+router = APIRouter()
+
+
+class AssignIn(StrictBody):
+    username: str = Field(min_length=1, max_length=64)
+
+
+@router.get("/agents")
+def agents(principal: SupervisorDep, desk: DeskDep) -> dict[str, Any]:
+    """Every agent with presence (online now) and how many conversations they hold."""
+    with read_session(desk.sessions) as session:
+        views = list_agents(session, desk.policy.queue.presence_timeout_s)
+    return {
+        "agents": [
+            {
+                "username": a.username,
+                "display_name": a.display_name,
+                "role": a.role,
+                "languages": a.languages,
+                "online": a.online,
+                "last_seen_at": iso(a.last_seen_at),
+                "open_conversations": a.open_conversations,
+            }
+            for a in views
+        ]
+    }
+
+
+@router.post("/conversations/{conversation_id}/assign")
+def assign(
+    conversation_id: Annotated[str, Path(pattern=CONVERSATION_ID)],
+    body: AssignIn,
+    principal: SupervisorDep,
+    desk: DeskDep,
+    ip: IpDep,
+) -> dict[str, Any]:
+    """Give a queued or claimed conversation to another agent."""
+    with translated():
+        transition = desk.assign(principal, conversation_id, body.username, ip)
+    return {"id": conversation_id, "status": transition.status, "owner": transition.owner}
+
+
+@router.get("/audit")
+def audit_log(
+    principal: SupervisorDep,
+    desk: DeskDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """The newest audit entries (every agent action)."""
+    with translated():
+        return {"entries": desk.audit_log(principal, limit)}

@@ -1,0 +1,77 @@
+"""The gate: scan a ticket (online check-in), and what offline scanners download."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from bot.api.deps import ApiKey, Sessions
+from bot.api.schemas import StrictBody, rfc3339
+from ticketing.gate import check_in, revocation_list
+from ticketing.keys import default_keyring
+
+router = APIRouter(prefix="/api/v1/gate", tags=["gate"], dependencies=[ApiKey])
+
+
+class ScanIn(StrictBody):
+    code: str = Field(min_length=1, max_length=512)
+    gate: str = Field(min_length=1, max_length=32)
+    fixture_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    nonce: str | None = Field(None, min_length=1, max_length=64)
+
+
+class ScanOut(BaseModel):
+    result: Literal["ok", "already_used", "invalid", "revoked", "wrong_fixture"]
+    message: str
+    ticket_id: int | None = None
+    fixture_id: int | None = None
+    seat: str | None = None
+    used_at: str | None = None
+    gate: str | None = None
+
+
+class KeyOut(BaseModel):
+    kid: str
+    public_key_pem: str
+
+
+class RevocationOut(BaseModel):
+    ticket_id: int
+    version: int
+    revoked_at: str
+
+
+@router.post("/scan", response_model_exclude_none=True)
+def post_scan(body: ScanIn, sessions: Sessions) -> ScanOut:
+    """Check a ticket in: `ok` once (or again with the same nonce), then `already_used`."""
+    scan = check_in(sessions, body.code, body.gate, fixture_id=body.fixture_id, nonce=body.nonce)
+    return ScanOut(
+        result=scan.result,
+        message=scan.message,
+        ticket_id=scan.ticket_id,
+        fixture_id=scan.fixture_id,
+        seat=scan.seat,
+        used_at=rfc3339(scan.used_at) if scan.used_at else None,
+        gate=scan.gate,
+    )
+
+
+@router.get("/keys")
+def get_keys() -> list[KeyOut]:
+    """The public keys that verify ticket codes, for scanners that work offline."""
+    return [KeyOut(kid=k, public_key_pem=p) for k, p in default_keyring().public_pems().items()]
+
+
+@router.get("/revocations")
+def get_revocations(
+    sessions: Sessions,
+    fixture_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    since: Annotated[datetime | None, Query(description="RFC 3339; only newer entries")] = None,
+) -> list[RevocationOut]:
+    """Codes that no longer open a gate (refunded, exchanged, transferred, cancelled)."""
+    with sessions() as session:
+        rows = revocation_list(session, fixture_id=fixture_id, since=since)
+    return [RevocationOut(ticket_id=t, version=v, revoked_at=rfc3339(at)) for t, v, at in rows]

@@ -1,0 +1,117 @@
+"""Holds: reserve seats for a fan while they pay."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from bot.api.deps import ApiKey, Sessions
+from bot.api.routes.fixtures import CUSTOMER, domain_error
+from bot.api.schemas import StrictBody, rfc3339
+from ticketing.errors import TicketingError
+from ticketing.holds import HoldView, create_hold, get_hold, release_hold
+
+router = APIRouter(prefix="/api/v1/holds", tags=["ticketing"], dependencies=[ApiKey])
+
+
+class HoldIn(StrictBody):
+    customer: str = Field(pattern=CUSTOMER, description="The fan's external id, e.g. tg:12345.")
+    fixture_id: int = Field(ge=1, le=2**31 - 1)
+    quantity: int | None = Field(None, description="Seats wanted (1 to the per-order maximum).")
+    section_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    seat_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        None, min_length=1, max_length=50
+    )
+    category: str | None = Field(None, max_length=32)
+    concessions: list[Annotated[str, Field(max_length=16)]] | None = Field(
+        None, min_length=1, max_length=50
+    )
+
+
+class HeldSeatOut(BaseModel):
+    id: int
+    section: str
+    row: str
+    number: int
+    label: str
+    concession: str
+    price: int
+
+
+class HoldOut(BaseModel):
+    hold_id: str
+    fixture_id: int
+    status: str
+    seats: list[HeldSeatOut]
+    expires_at: str
+    total: int
+    currency: str
+
+
+def hold_out(hold: HoldView) -> HoldOut:
+    """The API shape of a hold."""
+    return HoldOut(
+        hold_id=hold.id,
+        fixture_id=hold.fixture_id,
+        status=hold.status,
+        seats=[
+            HeldSeatOut(
+                id=s.id,
+                section=s.section,
+                row=s.row,
+                number=s.number,
+                label=s.label,
+                concession=s.concession,
+                price=s.price,
+            )
+            for s in hold.seats
+        ],
+        expires_at=rfc3339(hold.expires_at),
+        total=hold.total,
+        currency=hold.currency,
+    )
+
+
+HoldId = Annotated[str, Path(pattern=r"^[A-Z0-9]{1,32}$")]
+Customer = Annotated[str, Query(pattern=CUSTOMER)]
+
+
+@router.post("", status_code=201)
+def post_hold(body: HoldIn, sessions: Sessions) -> HoldOut:
+    """Hold the best available seats (or `seat_ids`) for the fan; they expire unpaid."""
+    try:
+        hold = create_hold(
+            sessions,
+            body.customer,
+            body.fixture_id,
+            body.quantity,
+            section_id=body.section_id,
+            seat_ids=body.seat_ids,
+            category=body.category,
+            concessions=body.concessions,
+        )
+    except TicketingError as exc:
+        raise domain_error(exc) from exc
+    return hold_out(hold)
+
+
+@router.get("/{hold_id}")
+def get_one(hold_id: HoldId, customer: Customer, sessions: Sessions) -> HoldOut:
+    """The fan's hold."""
+    try:
+        with sessions() as session:
+            return hold_out(get_hold(session, customer, hold_id))
+    except TicketingError as exc:
+        raise domain_error(exc) from exc
+
+
+@router.delete("/{hold_id}", status_code=204)
+def delete_hold(hold_id: HoldId, customer: Customer, sessions: Sessions) -> Response:
+    """Release the fan's hold now."""
+    try:
+        release_hold(sessions, customer, hold_id)
+    except TicketingError as exc:
+        raise domain_error(exc) from exc
+    return Response(status_code=204)

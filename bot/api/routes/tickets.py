@@ -1,0 +1,133 @@
+"""Tickets: the fan's tickets, their QR codes, and transfers to another fan."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from bot.api.deps import ApiKey, Sessions
+from bot.api.routes.fixtures import CUSTOMER, domain_error
+from bot.api.routes.orders import TicketOut, ticket_out
+from bot.api.schemas import StrictBody, rfc3339
+from ticketing.errors import TicketingError
+from ticketing.qr import ticket_qr_png, ticket_qr_svg
+from ticketing.tickets import get_ticket, tickets_of
+from ticketing.transfers import quote_transfer, transfer_ticket
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["ticketing"], dependencies=[ApiKey])
+
+TicketId = Annotated[int, Path(ge=1, le=2**53)]
+Customer = Annotated[str, Query(pattern=CUSTOMER)]
+
+
+class TransferIn(StrictBody):
+    customer: str = Field(pattern=CUSTOMER)
+    to_customer: str = Field(pattern=CUSTOMER)
+    quote_id: str | None = Field(None, min_length=1, max_length=32)
+
+
+class TransferQuoteIn(StrictBody):
+    customer: str = Field(pattern=CUSTOMER)
+    to_customer: str = Field(pattern=CUSTOMER)
+
+
+class TransferQuoteOut(BaseModel):
+    quote_id: str
+    ticket_id: int
+    to_customer: str
+    fee: int
+    currency: str
+    expires_at: str
+
+
+class TransferOut(BaseModel):
+    tickets: list[TicketOut]
+    revoked_ticket_ids: list[int]
+    to_customer: str
+    fee: int
+    currency: str
+
+
+@router.get("")
+def list_tickets(
+    customer: Customer,
+    sessions: Sessions,
+    fixture_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> list[TicketOut]:
+    """The fan's live tickets (bought or received)."""
+    try:
+        with sessions() as session:
+            return [ticket_out(t) for t in tickets_of(session, customer, fixture_id=fixture_id)]
+    except TicketingError as exc:
+        raise domain_error(exc) from exc
+
+
+@router.get("/{ticket_id}")
+def get_one(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> TicketOut:
+    """One of the fan's tickets."""
+    try:
+        with sessions() as session:
+            return ticket_out(get_ticket(session, customer, ticket_id))
+    except TicketingError as exc:
+        raise domain_error(exc) from exc
+
+
+@router.get("/{ticket_id}/qr.png", response_class=Response)
+def get_qr_png(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> Response:
+    """The ticket's QR code as PNG."""
+    try:
+        with sessions() as session:
+            ticket = get_ticket(session, customer, ticket_id)
+    except TicketingError as exc:
+        raise domain_error(exc) from exc
+    return Response(ticket_qr_png(ticket), media_type="image/png")
+
+
+@router.get("/{ticket_id}/qr.svg", response_class=Response)
+def get_qr_svg(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> Response:
+    """The ticket's QR code as SVG."""
+    try:
+        with sessions() as session:
+            ticket = get_ticket(session, customer, ticket_id)
+    except TicketingError as exc:
+        raise domain_error(exc) from exc
+    return Response(ticket_qr_svg(ticket), media_type="image/svg+xml")
+
+
+@router.post("/{ticket_id}/transfer/quote")
+def post_transfer_quote(
+    ticket_id: TicketId, body: TransferQuoteIn, sessions: Sessions
+) -> TransferQuoteOut:
+    """The fee for transferring the ticket (quote it to the fan before they confirm)."""
+    try:
+        quote = quote_transfer(sessions, body.customer, ticket_id, body.to_customer)
+    except TicketingError as exc:
+        raise domain_error(exc) from exc
+    return TransferQuoteOut(
+        quote_id=quote.id,
+        ticket_id=quote.ticket_id,
+        to_customer=quote.to_customer,
+        fee=quote.fee,
+        currency=quote.currency,
+        expires_at=rfc3339(quote.expires_at),
+    )
+
+
+@router.post("/{ticket_id}/transfer")
+def post_transfer(ticket_id: TicketId, body: TransferIn, sessions: Sessions) -> TransferOut:
+    """Transfer the ticket to another fan: the old code is revoked, a new ticket issued."""
+    try:
+        done = transfer_ticket(
+            sessions, body.customer, ticket_id, body.to_customer, quote_id=body.quote_id
+        )
+    except TicketingError as exc:
+        raise domain_error(exc) from exc
+    return TransferOut(
+        tickets=[ticket_out(done.ticket)],
+        revoked_ticket_ids=[done.old_ticket_id],
+        to_customer=body.to_customer,
+        fee=done.fee,
+        currency=done.currency,
+    )

@@ -1,0 +1,218 @@
+"""Calibrating the retriever's thresholds on labelled queries, and the split that keeps
+the test half out of it.
+
+The labelled set (`bench/data/faq_labels.jsonl`) is the blind test set with entry ids
+added; negatives have `"entry": null`. It is split 50/50 by a hash of the text: the
+calibration half sets the thresholds, the test half is only ever scored by
+`bench/faq.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+
+from knowledge.corpus import CorpusError
+from knowledge.language import Language
+from knowledge.retriever import Candidate, Retriever
+from knowledge.thresholds import Thresholds
+
+Split = Literal["calibration", "test"]
+TARGET_REJECTION: Final = 0.93
+# Utility of each outcome: a wrong direct answer costs more than a useless suggestion.
+_GAIN_RIGHT_ANSWER: Final = 1.0
+_GAIN_RIGHT_SUGGESTION: Final = 0.6
+_COST_WRONG_ANSWER: Final = 3.0
+_COST_NEGATIVE_SUGGESTED: Final = 1.0
+
+
+@dataclass(frozen=True)
+class LabelledQuery:
+    """A test query with the entry that answers it (None: the corpus does not)."""
+
+    text: str
+    language: Language
+    entry: str | None
+    also: tuple[str, ...] = ()
+
+    @property
+    def answerable(self) -> bool:
+        """Whether an entry answers it."""
+        return self.entry is not None
+
+    @property
+    def accepted(self) -> frozenset[str]:
+        """The ids that count as right (the label plus equally complete entries)."""
+        return frozenset((self.entry, *self.also)) if self.entry else frozenset()
+
+    @property
+    def split(self) -> Split:
+        """Calibration or test half, fixed by a hash of the text."""
+        digest = int(hashlib.sha1(self.text.encode("utf-8"), usedforsecurity=False).hexdigest(), 16)
+        return "calibration" if digest % 2 == 0 else "test"
+
+
+def load_labelled(path: Path, split: Split | None = None) -> list[LabelledQuery]:
+    """Labelled queries from a JSON-lines file, optionally one split only.
+
+    Raises:
+        CorpusError: naming the file and line for malformed rows.
+    """
+    rows: list[LabelledQuery] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            row = LabelledQuery(
+                text=data["text"],
+                language=data["language"],
+                entry=data.get("entry"),
+                also=tuple(data.get("also") or ()),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise CorpusError(f"{path}:{number}", "(row)", str(error)) from None
+        if split is None or row.split == split:
+            rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A labelled query with its ranked candidates (computed once, reused in the grid)."""
+
+    query: LabelledQuery
+    ranked: tuple[Candidate, ...]
+
+    @property
+    def first(self) -> float:
+        """Best fused score (0 with no candidate)."""
+        return self.ranked[0].score if self.ranked else 0.0
+
+    @property
+    def gap(self) -> float:
+        """Lead of the best candidate over the runner-up."""
+        if len(self.ranked) < 2:
+            return self.first
+        return self.ranked[0].score - self.ranked[1].score
+
+    @property
+    def top1_right(self) -> bool:
+        """Whether the best candidate is an accepted entry."""
+        return bool(self.ranked) and self.ranked[0].entry_id in self.query.accepted
+
+    @property
+    def top3_right(self) -> bool:
+        """Whether an accepted entry is among the top 3."""
+        return any(c.entry_id in self.query.accepted for c in self.ranked[:3])
+
+
+def score_queries(retriever: Retriever, queries: Sequence[LabelledQuery]) -> list[Scored]:
+    """Rank every query once."""
+    return [Scored(q, tuple(retriever.rank(q.text, q.language)[1][:10])) for q in queries]
+
+
+def outcome(scored: Scored, limits: Thresholds) -> str:
+    """The decision for one scored query under `limits`: answer, suggest or abstain."""
+    if scored.first >= limits.answer and scored.gap >= limits.margin:
+        return "answer"
+    return "suggest" if scored.first >= limits.suggest else "abstain"
+
+
+def _utility(scored: Sequence[Scored], limits: Thresholds) -> float:
+    total = 0.0
+    for item in scored:
+        decision = outcome(item, limits)
+        if item.query.answerable:
+            if decision == "answer":
+                total += _GAIN_RIGHT_ANSWER if item.top1_right else -_COST_WRONG_ANSWER
+            elif decision == "suggest" and item.top3_right:
+                total += _GAIN_RIGHT_SUGGESTION
+        elif decision == "answer":
+            total -= _COST_WRONG_ANSWER
+        elif decision == "suggest":
+            total -= _COST_NEGATIVE_SUGGESTED
+    return total
+
+
+def calibrate(
+    scored: Sequence[Scored],
+    encoder: str,
+    base: Thresholds | None = None,
+    target_rejection: float = TARGET_REJECTION,
+) -> Thresholds:
+    """Choose thresholds on scored calibration queries.
+
+    `suggest` is set so that at least `target_rejection` of the negatives abstain; then
+    `answer` and `margin` maximise a utility where a wrong direct answer costs three
+    right ones and a right suggestion is worth 0.6 of a right answer.
+    """
+    base = base or Thresholds()
+    negatives = np.array([s.first for s in scored if not s.query.answerable])
+    positives = np.array([s.first for s in scored if s.query.answerable])
+    if not len(negatives) or not len(positives):
+        raise ValueError("calibration needs both answerable and unanswerable queries")
+    suggest = float(np.quantile(negatives, target_rejection)) + 1e-4
+    best: tuple[float, float, float] | None = None
+    best_utility = float("-inf")
+    tops = sorted({round(s.first, 3) for s in scored if s.first >= suggest})
+    for answer in [suggest, *tops]:
+        for margin in np.arange(0.0, 0.31, 0.01):
+            limits = Thresholds(answer=answer, margin=float(margin), suggest=suggest)
+            utility = _utility(scored, limits)
+            if utility > best_utility + 1e-9:
+                best_utility, best = utility, (answer, float(margin), suggest)
+    assert best is not None
+    chosen = Thresholds(
+        answer=round(best[0], 4),
+        margin=round(best[1], 3),
+        suggest=round(best[2], 4),
+        encoder=encoder,
+        fusion=base.fusion,
+    )
+    provenance = summary(scored, chosen) | {"calibrated_on": dt.date.today().isoformat()}
+    return replace(chosen, provenance=provenance)
+
+
+def summary(scored: Sequence[Scored], limits: Thresholds) -> dict[str, Any]:
+    """Accuracy and decision rates of scored queries under `limits`."""
+    positives = [s for s in scored if s.query.answerable]
+    negatives = [s for s in scored if not s.query.answerable]
+    decisions = [outcome(s, limits) for s in positives]
+
+    def rate(count: int, total: int) -> float:
+        return round(count / total, 3) if total else 0.0
+
+    return {
+        "split": sorted({s.query.split for s in scored}),
+        "answerable": len(positives),
+        "negatives": len(negatives),
+        "top1": rate(sum(s.top1_right for s in positives), len(positives)),
+        "top3": rate(sum(s.top3_right for s in positives), len(positives)),
+        "answered": rate(decisions.count("answer"), len(positives)),
+        "answered_right": rate(
+            sum(d == "answer" and s.top1_right for d, s in zip(decisions, positives, strict=True)),
+            len(positives),
+        ),
+        "answered_wrong": rate(
+            sum(
+                d == "answer" and not s.top1_right
+                for d, s in zip(decisions, positives, strict=True)
+            ),
+            len(positives),
+        ),
+        "suggested": rate(decisions.count("suggest"), len(positives)),
+        "negatives_rejected": rate(
+            sum(outcome(s, limits) == "abstain" for s in negatives), len(negatives)
+        ),
+        "negatives_answered": rate(
+            sum(outcome(s, limits) == "answer" for s in negatives), len(negatives)
+        ),
+    }

@@ -1,0 +1,78 @@
+"""Numbers and ticket types in a fan's words: "two", "两张", "2 adults and a kid"."""
+
+from __future__ import annotations
+
+import re
+
+_EN = {
+    "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "pair": 2, "couple": 2, "three": 3,
+    "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "dozen": 12,
+}  # fmt: skip
+_ZH = {"零": 0, "一": 1, "两": 2, "二": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+       "七": 7, "八": 8, "九": 9, "十": 10}  # fmt: skip
+_EN_WORDS = "|".join(sorted(_EN, key=len, reverse=True))
+_FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+
+# concession kind -> words that name it (English and Chinese)
+CONCESSION_WORDS: dict[str, tuple[str, ...]] = {
+    "child": ("child", "children", "kid", "kids", "boy", "girl", "son", "daughter",
+              "儿童", "小孩", "孩子", "小朋友", "儿子", "女儿"),
+    "senior": ("senior", "seniors", "oap", "pensioner", "pensioners", "elderly",
+               "老人", "长者", "老年人", "爷爷", "奶奶"),
+    "student": ("student", "students", "学生", "大学生"),
+    "disabled": ("disabled", "wheelchair user", "残障", "残疾人", "残疾"),
+    "adult": ("adult", "adults", "grown-up", "grown-ups", "大人", "成人", "成年人"),
+}  # fmt: skip
+
+
+def _zh_number(text: str) -> int | None:
+    if not text or any(c not in _ZH for c in text):
+        return None
+    if text == "十":
+        return 10
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_ZH[tens] if tens else 1) * 10 + (_ZH[ones] if ones else 0)
+    return _ZH[text] if len(text) == 1 else None
+
+
+def parse_number(text: str) -> int | None:
+    """A whole number written in digits, English words or Chinese numerals."""
+    cleaned = text.strip().casefold().translate(_FULLWIDTH)
+    digits = re.search(r"\d+", cleaned)
+    if digits:
+        return int(digits.group())
+    for word in re.findall(r"[a-z]+", cleaned):
+        if word in _EN and word not in ("a", "an"):
+            return _EN[word]
+    chinese = re.search(r"[零一两二俩三四五六七八九十]+", cleaned)
+    if chinese:
+        return _zh_number(chinese.group())
+    if re.search(r"\b(a|an)\b", cleaned):
+        return 1
+    return None
+
+
+def parse_concessions(text: str) -> dict[str, int]:
+    """Counts per ticket type named in the text: "2 adults and a kid" → adult 2, child 1.
+
+    Only types that come with a number (or "a"/"an"/"一个") count; an empty result
+    means the fan named none.
+    """
+    lowered = text.casefold().translate(_FULLWIDTH)
+    counts: dict[str, int] = {}
+    for kind, words in CONCESSION_WORDS.items():
+        for word in sorted(words, key=len, reverse=True):
+            pattern = (
+                rf"\b(\d+|{_EN_WORDS})\s+(?:[a-z-]+\s+)?{re.escape(word)}\b"
+                if word.isascii()
+                else rf"(\d+|[零一两二俩三四五六七八九十]+)\s*(?:个|位|张|名)?{re.escape(word)}"
+            )
+            for match in re.finditer(pattern, lowered):
+                number = parse_number(match.group(1))
+                if number:
+                    counts[kind] = counts.get(kind, 0) + number
+            if kind in counts:
+                break
+    return counts

@@ -1,0 +1,84 @@
+"""The retriever's decision thresholds and score weights, stored as data.
+
+`knowledge/thresholds.yml` is written by `desk knowledge calibrate` from the
+calibration half of the labelled set; the retriever only reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge.corpus import CorpusError
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the three scores of an entry combine into one.
+
+    score = best question cosine + `answer_weight` x best answer-sentence cosine
+            + `lexical_weight` x BM25. The weights were chosen by leave-one-out over the
+    corpus's own paraphrases (no test query involved; see docs/faq.md).
+    """
+
+    answer_weight: float = 0.5
+    lexical_weight: float = 0.02
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision boundaries on the fused score.
+
+    - `answer`: answer directly when the best score is at least this and it leads the
+      runner-up by at least `margin`.
+    - `suggest`: otherwise offer the top candidates when the best score is at least this.
+    - below `suggest`: abstain (fallback or handoff).
+    """
+
+    answer: float = 1.0
+    margin: float = 0.05
+    suggest: float = 0.8
+    encoder: str = "use-multilingual-v3"
+    fusion: Fusion = field(default_factory=Fusion)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_yaml(self) -> str:
+        """The thresholds as a commented YAML document."""
+        header = (
+            "# Written by `desk knowledge calibrate`; do not edit by hand.\n"
+            "# Scores are fused: question cosine + answer_weight x answer cosine"
+            " + lexical_weight x BM25.\n"
+        )
+        return header + yaml.safe_dump(asdict(self), sort_keys=False, allow_unicode=True)
+
+    def save(self, path: Path) -> None:
+        """Write the thresholds to `path`."""
+        path.write_text(self.to_yaml(), encoding="utf-8")
+
+
+def load_thresholds(path: Path) -> Thresholds:
+    """Read thresholds written by the calibration; defaults when the file is missing.
+
+    Raises:
+        CorpusError: naming the file and field when the file is malformed.
+    """
+    if not path.exists():
+        return Thresholds()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise CorpusError(str(path), "(yaml)", str(error)) from None
+    if not isinstance(data, dict):
+        raise CorpusError(str(path), "(root)", "expected a mapping")
+    try:
+        fusion = Fusion(**(data.pop("fusion", None) or {}))
+        thresholds = Thresholds(fusion=fusion, **data)
+    except TypeError as error:
+        raise CorpusError(str(path), "(fields)", str(error)) from None
+    for name in ("answer", "margin", "suggest"):
+        if not isinstance(getattr(thresholds, name), int | float):
+            raise CorpusError(str(path), name, "must be a number")
+    return thresholds

@@ -1,0 +1,44 @@
+"""The routing rules of triage, on NLU results and FAQ answers made by hand."""
+
+from __future__ import annotations
+
+from bot.triage import decide_route
+from knowledge.retriever import Answer, Candidate
+
+
+def faq(decision: str, topic: str = "stadium_entry") -> Answer:
+    candidate = Candidate(
+        entry_id="entry-flags", topic=topic, category="entry-security",
+        question="Can I bring a flag?", score=1.2, question_score=1.0, answer_score=0.2,
+        lexical_score=0.0,
+    )  # fmt: skip
+    return Answer(decision, "confident", "en", (candidate,))  # type: ignore[arg-type]
+
+
+def test_a_request_for_a_person_is_a_handoff() -> None:
+    assert decide_route("talk_to_human", 0.9, faq("answer")) == ("handoff", "talk_to_human")
+
+
+def test_a_confident_out_of_scope_wins_even_over_an_faq_hit() -> None:
+    assert decide_route("out_of_scope", 0.8, faq("answer")) == ("out_of_scope", "out_of_scope")
+
+
+def test_transactions_run_their_form() -> None:
+    assert decide_route("buy_tickets", 0.9, faq("answer")) == ("intent", "buy_tickets")
+
+
+def test_questions_go_to_the_faq_with_the_entry_topic() -> None:
+    assert decide_route("faq_other", 0.7, faq("answer", "stadium_entry")) == (
+        "faq",
+        "stadium_entry",
+    )
+    assert decide_route("stadium_entry", 0.7, faq("suggest"))[0] == "faq"
+
+
+def test_an_in_scope_question_without_an_answer_goes_to_a_person() -> None:
+    assert decide_route("accessibility", 0.8, faq("abstain")) == ("handoff", "accessibility")
+
+
+def test_unsure_and_unknown_is_out_of_scope() -> None:
+    assert decide_route("nlu_fallback", 0.3, faq("abstain"))[0] == "out_of_scope"
+    assert decide_route("inform", 0.9, faq("abstain"))[0] == "out_of_scope"

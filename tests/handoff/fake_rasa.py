@@ -1,0 +1,106 @@
+"""A scripted stand-in for the Rasa server (REST channel + tracker), over real HTTP.
+
+The gateway's handoff tests need predictable intents and confidences; the real
+assistant is exercised by tests/e2e/test_handoff_console.py.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, HTTPException, Request
+
+from tests.support.server import free_port
+
+TOKEN = "test-rasa-token"
+
+# (substring, intent, confidence, reply, custom)
+SCRIPT: list[tuple[str, str, float, str, dict[str, Any] | None]] = [
+    ("human", "talk_to_human", 0.95, "Our agents work 09:00-21:00.", None),
+    ("人工", "talk_to_human", 0.95, "人工客服每天 9:00–21:00 在线。", None),
+    ("weather", "out_of_scope", 0.92, "I can't help with that.", None),
+    ("xyzzy", "nlu_fallback", 0.45, "Sorry, I didn't quite get that.", None),
+    ("hmm", "faq_other", 0.5, "I'll need to look into that one.", None),
+    ("pay now", "payment", 0.9, "Your payment did not go through.", {"handoff": "payment_failed"}),
+    ("wheelchair", "accessibility", 0.93, "Wheelchair spaces are in W-ACC.", None),
+    ("hi", "greet", 0.99, "Hi! I'm the ticket desk.", None),
+]
+
+
+@dataclass
+class FakeRasa:
+    """Where the fake listens, and what it was sent."""
+
+    port: int
+    received: list[dict[str, Any]] = field(default_factory=list)
+    latest: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+
+def _answer(text: str) -> tuple[str, float, str, dict[str, Any] | None]:
+    lowered = text.lower()
+    for needle, intent, confidence, reply, custom in SCRIPT:
+        if needle in lowered:
+            return intent, confidence, reply, custom
+    return "faq_other", 0.9, f"bot answer: {text}", None
+
+
+def _app(state: FakeRasa) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/webhooks/rest/webhook")
+    async def webhook(request: Request) -> list[dict[str, Any]]:
+        if request.query_params.get("token") != TOKEN:
+            raise HTTPException(401)
+        body = await request.json()
+        state.received.append(body)
+        intent, confidence, reply, custom = _answer(str(body["message"]))
+        state.latest[str(body["sender"])] = (intent, confidence)
+        out: list[dict[str, Any]] = [{"recipient_id": body["sender"], "text": reply}]
+        if custom is not None:
+            out.append({"recipient_id": body["sender"], "custom": custom})
+        return out
+
+    @app.get("/conversations/{sender}/tracker")
+    async def tracker(sender: str, request: Request) -> dict[str, Any]:
+        if request.query_params.get("token") != TOKEN:
+            raise HTTPException(401)
+        intent, confidence = state.latest.get(sender, ("greet", 1.0))
+        return {
+            "sender_id": sender,
+            "slots": {"language": "en", "fixture": "demo-fixture", "empty": None},
+            "latest_message": {"intent": {"name": intent, "confidence": confidence}},
+        }
+
+    return app
+
+
+@contextmanager
+def fake_rasa() -> Iterator[FakeRasa]:
+    """Serve the fake Rasa on a free port in a thread."""
+    state = FakeRasa(free_port())
+    server = uvicorn.Server(
+        uvicorn.Config(_app(state), host="127.0.0.1", port=state.port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{state.port}/conversations/x/tracker", timeout=1)
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake Rasa did not start") from None
+            time.sleep(0.05)
+    try:
+        yield state
+    finally:
+        server.should_exit = True
+        thread.join(10)

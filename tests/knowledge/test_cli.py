@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from bot.cli import app
+from knowledge.config import KnowledgeConfig
+from knowledge.corpus import entry_from_mapping
+
+runner = CliRunner()
+
+
+def _config_file(config: KnowledgeConfig, tmp_path: Path) -> Path:
+    """A config using the real corpus and labels but a throw-away index and thresholds."""
+    path = tmp_path / "config.yml"
+    data = {
+        "corpus_dir": str(config.corpus),
+        "labels_path": str(config.labels),
+        "index_dir": str(tmp_path / "faq"),
+        "thresholds_path": str(tmp_path / "thresholds.yml"),
+    }
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_validate_reports_the_corpus(config: KnowledgeConfig, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["knowledge", "validate", "--config", str(_config_file(config, tmp_path))]
+    )
+    assert result.exit_code == 0, result.output
+    assert "entries valid" in result.output
+
+
+def test_validate_fails_loudly_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "corpus" / "entry-security" / "entry-x.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("id: entry-x\n", encoding="utf-8")
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump({"corpus_dir": str(tmp_path / "corpus")}), encoding="utf-8")
+    result = runner.invoke(app, ["knowledge", "validate", "--config", str(config)])
+    assert result.exit_code == 1
+    assert str(bad) in result.output
+
+
+def test_build_calibrate_and_ask(config: KnowledgeConfig, tmp_path: Path) -> None:
+    path = str(_config_file(config, tmp_path))
+    built = runner.invoke(app, ["knowledge", "build", "--config", path])
+    assert built.exit_code == 0, built.output
+    assert (tmp_path / "faq" / "manifest.json").is_file()
+    calibrated = runner.invoke(app, ["knowledge", "calibrate", "--config", path])
+    assert calibrated.exit_code == 0, calibrated.output
+    thresholds = yaml.safe_load((tmp_path / "thresholds.yml").read_text(encoding="utf-8"))
+    assert thresholds["provenance"]["split"] == ["calibration"]
+    asked = runner.invoke(app, ["knowledge", "ask", "球场里允许挂横幅吗", "--config", path])
+    assert asked.exit_code == 0, asked.output
+    assert "entry-flags-banners" in asked.output
+    assert asked.output.startswith("decision: ")
+
+
+def test_ask_without_an_index_says_how_to_build_one(
+    config: KnowledgeConfig, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app, ["knowledge", "ask", "hello", "--config", str(_config_file(config, tmp_path))]
+    )
+    assert result.exit_code == 1
+    assert "desk knowledge build" in result.output
+
+
+def test_export_writes_published_entries_as_reviewable_files(tmp_path: Path) -> None:
+    published = [
+        {
+            "id": "db-41",
+            "category": "entry-security",
+            "topic": "stadium_entry",
+            "question": {"en": "Can I bring a kite?"},
+            "answer": {"en": "No kites, please."},
+            "owner": "agent:li",
+        }
+    ]
+    source = tmp_path / "published.json"
+    source.write_text(json.dumps(published), encoding="utf-8")
+    result = runner.invoke(
+        app, ["knowledge", "export", str(source), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "out" / "entry-security" / "db-41.yml"
+    entry = entry_from_mapping(yaml.safe_load(written.read_text(encoding="utf-8")))
+    assert entry.owner == "agent:li" and entry.answer == {"en": "No kites, please."}

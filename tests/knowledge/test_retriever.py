@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from knowledge.config import KnowledgeConfig
+from knowledge.corpus import Corpus
+from knowledge.encoders import Encoder
+from knowledge.index import FaqIndex
+from knowledge.retriever import Candidate, Retriever
+from knowledge.thresholds import Thresholds
+from tests.knowledge.conftest import make_entry
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        # Written for these tests: in neither the corpus nor the blind test set.
+        ("Am I allowed to take a banner on a pole into the ground?", "entry-flags-banners"),
+        ("球场里允许挂横幅吗", "entry-flags-banners"),
+        ("What happens to my money if the game is called off?", "entry-refund-cancelled-match"),
+        ("比赛被取消的话钱怎么退", "entry-refund-cancelled-match"),
+        ("how many minutes does the hold on my seats last", "entry-buy-hold-expired"),
+        ("买票的时候座位能保留多久", "entry-buy-hold-expired"),
+    ],
+)
+def test_unseen_paraphrases_find_their_entry_in_both_languages(
+    retriever: Retriever, text: str, entry_id: str
+) -> None:
+    answer = retriever.search(text)
+    assert answer.decision in ("answer", "suggest")
+    assert answer.candidates[0].entry_id == entry_id
+    assert len({c.entry_id for c in answer.candidates}) == len(answer.candidates) == 3
+
+
+def test_a_chinese_question_is_answered_in_chinese(retriever: Retriever) -> None:
+    answer = retriever.search("比赛被取消的话钱怎么退")
+    assert answer.decision == "answer"
+    assert answer.language == answer.answer_language == "zh"
+    assert answer.text is not None and HAN.search(answer.text)
+    assert answer.note is None
+    assert answer.topic == "refund" and answer.entry_id == "entry-refund-cancelled-match"
+    assert HAN.search(answer.candidates[0].question)
+
+
+def test_the_fans_language_wins_over_detection(retriever: Retriever) -> None:
+    answer = retriever.search("What happens to my money if the game is called off?", language="zh")
+    assert answer.decision == "answer" and answer.answer_language == "zh"
+
+
+@pytest.mark.parametrize("text", ["what is the boiling point of mercury", "水星离太阳有多远"])
+def test_unanswerable_questions_abstain(retriever: Retriever, text: str) -> None:
+    answer = retriever.search(text)
+    assert answer.decision == "abstain"
+    assert answer.text is None and answer.entry_id is None
+
+
+def test_an_entry_in_one_language_answers_in_that_language_and_says_so(
+    corpus: Corpus, use_encoder: Encoder, config: KnowledgeConfig
+) -> None:
+    kite = make_entry(
+        "db-7",
+        "Can I bring a kite to the stadium?",
+        "Kites are not allowed inside the stadium.",
+        paraphrases=["kite allowed at the match?"],
+    )
+    others = [e for e in corpus.entries if e.id in ("entry-pay-cash", "entry-wifi")]
+    index = FaqIndex.build(others, use_encoder)
+    lenient = Retriever(
+        index, Thresholds(answer=0.0, margin=0.0, suggest=0.0), config, persist=False
+    )
+    assert lenient.upsert([kite]) == ["db-7"]
+    answer = lenient.search("可以带风筝进体育场吗")
+    assert answer.decision == "answer" and answer.entry_id == "db-7"
+    assert answer.language == "zh" and answer.answer_language == "en"
+    assert answer.text == "Kites are not allowed inside the stadium."
+    assert answer.note == "这条答案目前只有英文版本。"
+    assert answer.candidates[0].question == "Can I bring a kite to the stadium?"
+    english = lenient.search("Can I take my kite in?")
+    assert english.answer_language == "en" and english.note is None
+
+
+def _candidate(entry_id: str, score: float) -> Candidate:
+    return Candidate(entry_id, "refund", "refunds-exchanges-transfers", "q", score, score, 0.0, 0.0)
+
+
+def test_decisions_follow_threshold_and_margin(retriever: Retriever) -> None:
+    limits = Thresholds(answer=1.0, margin=0.1, suggest=0.8)
+    judge = Retriever(retriever.index, limits, retriever.config, persist=False)
+    first = "entry-refund-can-i"
+    clear = judge.decide("en", [_candidate(first, 1.3), _candidate("entry-refund-cut-off", 1.0)])
+    assert (clear.decision, clear.reason) == ("answer", "confident")
+    close = judge.decide("en", [_candidate(first, 1.3), _candidate("entry-refund-cut-off", 1.25)])
+    assert (close.decision, close.reason) == ("suggest", "close_runner_up")
+    grey = judge.decide("en", [_candidate(first, 0.9)])
+    assert (grey.decision, grey.reason) == ("suggest", "grey_zone")
+    low = judge.decide("en", [_candidate(first, 0.5)])
+    assert (low.decision, low.reason) == ("abstain", "low_score")
+    assert judge.decide("en", []).decision == "abstain"

@@ -1,0 +1,91 @@
+"""The gate: genuine codes once, forged/altered/revoked/wrong-fixture codes never."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+from tests.ticketing.conftest import Club
+from tests.ticketing.helpers import buy
+from ticketing.gate import check_in, revoked_set, validate_code
+from ticketing.keys import KeyRing
+from ticketing.qr import ticket_qr_png, ticket_qr_svg
+from ticketing.refunds import confirm_refund, quote_refund
+from ticketing.signing import decode_code, sign_ticket
+
+
+def test_first_scan_admits_second_scan_is_refused(club: Club) -> None:
+    ticket = buy(club, "tg:1", 1).tickets[0]
+    first = check_in(club.db, ticket.code, "A", fixture_id=club.fixture, keys=club.keys)
+    assert first.result == "ok" and first.seat == ticket.seat.label
+    second = check_in(club.db, ticket.code, "C", keys=club.keys, now=club.now + timedelta(1))
+    assert second.result == "already_used"
+    assert second.gate == "A" and second.used_at == first.used_at
+
+
+def test_same_nonce_twice_is_one_check_in(club: Club) -> None:
+    ticket = buy(club, "tg:1", 1).tickets[0]
+    first = check_in(club.db, ticket.code, "B", nonce="n-1", keys=club.keys)
+    again = check_in(club.db, ticket.code, "B", nonce="n-1", keys=club.keys)
+    other = check_in(club.db, ticket.code, "B", nonce="n-2", keys=club.keys)
+    assert (first.result, again.result, other.result) == ("ok", "ok", "already_used")
+    assert again.replayed
+
+
+def test_forged_altered_garbage_and_wrong_fixture_codes(lite: Club, tmp_path: Path) -> None:
+    ticket = buy(lite, "tg:1", 1).tickets[0]
+    chars = list(ticket.code)
+    chars[40] = "A" if chars[40] != "A" else "B"
+    altered = "".join(chars)
+    forger = KeyRing(tmp_path / "forger")
+    forged, _kid = sign_ticket(
+        forger, ticket_id=ticket.id, fixture_id=lite.fixture, seat_id=1, holder_id=1, version=1
+    )
+    for code in (altered, forged, "garbage", "", "A" * 146, ticket.code[:-4]):
+        assert check_in(lite.db, code, "A", keys=lite.keys).result == "invalid"
+        assert validate_code(code, keys=lite.keys).result == "invalid"
+    wrong = check_in(lite.db, ticket.code, "A", fixture_id=lite.fixtures[1], keys=lite.keys)
+    assert wrong.result == "wrong_fixture"
+    assert (
+        check_in(lite.db, ticket.code, "A", fixture_id=lite.fixture, keys=lite.keys).result == "ok"
+    )
+
+
+def test_revoked_codes_are_refused_online_and_offline(club: Club) -> None:
+    order = buy(club, "tg:1", 2)
+    quote = quote_refund(club.db, "tg:1", order.ref, [order.tickets[0].id])
+    confirm_refund(club.db, "tg:1", order.ref, quote.id)
+    gone, kept = order.tickets
+    with club.db() as session:
+        revoked = revoked_set(session, fixture_id=club.fixture)
+    assert validate_code(gone.code, revoked=revoked, keys=club.keys).result == "revoked"
+    assert validate_code(kept.code, revoked=revoked, keys=club.keys).result == "ok"
+    assert check_in(club.db, gone.code, "A", keys=club.keys).result == "revoked"
+    assert check_in(club.db, kept.code, "A", keys=club.keys).result == "ok"
+
+
+def test_rotation_keeps_old_codes_valid_and_keys_private(lite: Club) -> None:
+    old = buy(lite, "tg:1", 1).tickets[0]
+    old_kid = lite.keys.current().kid
+    new_kid = lite.keys.rotate()
+    assert new_kid != old_kid
+    new = buy(lite, "tg:2", 1).tickets[0]
+    decoded_old, decoded_new = decode_code(old.code), decode_code(new.code)
+    assert decoded_old and decoded_new
+    assert (decoded_old[0].kid, decoded_new[0].kid) == (old_kid, new_kid)
+    assert validate_code(old.code, keys=lite.keys).result == "ok"
+    assert validate_code(new.code, keys=lite.keys).result == "ok"
+    private = lite.keys.directory / f"{new_kid}.key"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert not (lite.keys.directory / f"{old_kid}.key").exists()
+    assert lite.keys.prune(keep=set()) == [old_kid]
+    assert validate_code(old.code, keys=lite.keys).result == "invalid"
+
+
+def test_qr_images(lite: Club) -> None:
+    ticket = buy(lite, "tg:1", 1).tickets[0]
+    assert ticket_qr_png(ticket).startswith(b"\x89PNG")
+    assert ticket_qr_svg(ticket).startswith("<svg")
+    assert base64.b32decode(ticket.code + "=" * (-len(ticket.code) % 8))

@@ -1,0 +1,159 @@
+"""Holds: best available and chosen seats, expiry, limits, concessions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.ticketing.conftest import Club
+from ticketing.customers import set_member
+from ticketing.errors import (
+    HoldExpired,
+    InvalidQuantity,
+    InvalidRequest,
+    NotFound,
+    PurchaseLimitReached,
+    RateLimited,
+    SaleClosed,
+    SeatUnavailable,
+    SoldOut,
+)
+from ticketing.fixtures import fixture_listings, seat_map
+from ticketing.holds import create_hold, get_hold, release_expired_holds, release_hold
+from ticketing.risk import refusal_counts
+
+
+def test_best_available_seats_are_adjacent_in_the_best_section(club: Club) -> None:
+    hold = create_hold(club.db, "tg:1", club.fixture, 3)
+    assert [s.section for s in hold.seats] == ["A"] * 3
+    assert len({s.row for s in hold.seats}) == 1
+    numbers = sorted(s.number for s in hold.seats)
+    assert numbers == list(range(numbers[0], numbers[0] + 3))
+    assert hold.total == sum(s.price for s in hold.seats) == 3 * 38000
+    assert hold.expires_at - hold.created_at == timedelta(minutes=10)
+
+
+def test_held_seats_are_not_available_to_others(club: Club) -> None:
+    seats = [s.id for s in create_hold(club.db, "tg:1", club.fixture, 2).seats]
+    with pytest.raises(SeatUnavailable):
+        create_hold(club.db, "tg:2", club.fixture, seat_ids=seats)
+    with club.db() as session:
+        listing = fixture_listings(session)[0]
+        statuses = {s.id: s.status for s in seat_map(session, club.fixture, club.sections["A"])}
+    assert listing.available == listing.capacity - 2
+    assert statuses[seats[0]] == "held"
+
+
+def test_expired_holds_release_their_seats(club: Club) -> None:
+    hold = create_hold(club.db, "tg:1", club.fixture, 2)
+    later = club.now + timedelta(minutes=11)
+    seat_ids = [s.id for s in hold.seats]
+    taken = create_hold(club.db, "tg:2", club.fixture, seat_ids=seat_ids, now=later)
+    assert [s.id for s in taken.seats] == seat_ids
+    assert release_expired_holds(club.db, now=later + timedelta(minutes=11)) == 2
+
+
+def test_released_hold_frees_seats_and_cannot_be_released_twice(lite: Club) -> None:
+    hold = create_hold(lite.db, "tg:1", lite.fixture, 1)
+    release_hold(lite.db, "tg:1", hold.id)
+    create_hold(lite.db, "tg:2", lite.fixture, seat_ids=[hold.seats[0].id])
+    with pytest.raises(HoldExpired):
+        release_hold(lite.db, "tg:1", hold.id)
+
+
+def test_another_fans_hold_is_not_found(lite: Club) -> None:
+    hold = create_hold(lite.db, "tg:1", lite.fixture, 1)
+    with lite.db() as session:
+        assert get_hold(session, "tg:1", hold.id).id == hold.id
+        with pytest.raises(NotFound):
+            get_hold(session, "tg:2", hold.id)
+        with pytest.raises(NotFound):
+            get_hold(session, "tg:1", "HNOPE")
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 7, 10**12])
+def test_quantity_out_of_range_is_refused(lite: Club, quantity: int) -> None:
+    with pytest.raises(InvalidQuantity):
+        create_hold(lite.db, "tg:1", lite.fixture, quantity)
+
+
+def test_unknown_fixture_section_and_seat_are_not_found(lite: Club) -> None:
+    with pytest.raises(NotFound):
+        create_hold(lite.db, "tg:1", 999, 1)
+    with pytest.raises(NotFound):
+        create_hold(lite.db, "tg:1", lite.fixture, 1, section_id=999)
+    with pytest.raises(NotFound):
+        create_hold(lite.db, "tg:1", lite.fixture, seat_ids=[999_999])
+    with pytest.raises(InvalidRequest):
+        create_hold(lite.db, "not an id", lite.fixture, 1)
+
+
+def test_purchase_cap_counts_holds_and_purchases(club: Club) -> None:
+    create_hold(club.db, "tg:1", club.fixture, 4)
+    with pytest.raises(PurchaseLimitReached) as refused:
+        create_hold(club.db, "tg:1", club.fixture, 3)
+    assert refused.value.already == 4
+    create_hold(club.db, "tg:1", club.fixture, 2)
+    create_hold(club.db, "tg:1", club.fixtures[1], 6)  # the cap is per fixture
+    with club.db() as session:
+        assert refusal_counts(session, club.fixture) == {"purchase_limit_reached": 1}
+
+
+def test_hold_rate_limit_answers_when_to_retry(lite: Club) -> None:
+    for _ in range(10):
+        hold = create_hold(lite.db, "tg:1", lite.fixture, 1)
+        release_hold(lite.db, "tg:1", hold.id)
+    with pytest.raises(RateLimited) as refused:
+        create_hold(lite.db, "tg:1", lite.fixture, 1)
+    assert 1 <= refused.value.retry_after_s <= 60
+    create_hold(lite.db, "tg:1", lite.fixture, 1, now=lite.now + timedelta(seconds=61))
+
+
+def test_sold_out_section(lite: Club) -> None:
+    for fan in range(4):
+        create_hold(lite.db, f"tg:{fan}", lite.fixture, 5, section_id=lite.sections["A"])
+    with pytest.raises(SoldOut):
+        create_hold(lite.db, "tg:9", lite.fixture, 1, section_id=lite.sections["A"])
+
+
+def test_sales_windows_and_members_presale(lite: Club) -> None:
+    later = lite.fixtures[2]  # 30 days away: not on sale
+    with pytest.raises(SaleClosed):
+        create_hold(lite.db, "tg:1", later, 1)
+    presale = lite.now + timedelta(days=10)  # 20 days before: members only
+    with pytest.raises(SaleClosed):
+        create_hold(lite.db, "tg:1", later, 1, now=presale)
+    set_member(lite.db, "tg:1")
+    hold = create_hold(lite.db, "tg:1", later, 1, now=presale, section_id=lite.sections["B"])
+    assert hold.total == 14400 * 90 // 100  # low demand ¥144, members 10% off category 3
+    with pytest.raises(SaleClosed):
+        create_hold(lite.db, "tg:2", lite.fixture, 1, now=lite.now + timedelta(days=5))
+
+
+def test_concessions_and_free_companion(lite: Club) -> None:
+    hold = create_hold(
+        lite.db,
+        "tg:1",
+        lite.fixture,
+        2,
+        section_id=lite.sections["ACC"],
+        concessions=["disabled", "companion"],
+    )
+    assert [s.price for s in hold.seats] == [9000, 0]
+    with pytest.raises(InvalidRequest):
+        create_hold(lite.db, "tg:2", lite.fixture, 1, concessions=["companion"])
+    with pytest.raises(InvalidRequest):
+        create_hold(lite.db, "tg:2", lite.fixture, 1, concessions=["pensioner"])
+    child = create_hold(lite.db, "tg:3", lite.fixture, 1, concessions=["child"])
+    assert child.seats[0].price == 19000
+
+
+def test_away_and_accessible_sections_only_when_asked(lite: Club) -> None:
+    for fan in range(14):  # sections A (20 seats) and B (50 seats)
+        hold = create_hold(lite.db, f"tg:{fan}", lite.fixture, 5)
+        assert hold.seats[0].section in ("A", "B")
+    with pytest.raises(SoldOut):
+        create_hold(lite.db, "tg:99", lite.fixture, 1)
+    away = create_hold(lite.db, "tg:99", lite.fixture, 2, category="away")
+    assert away.seats[0].section == "AW"

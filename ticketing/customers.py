@@ -1,0 +1,219 @@
+"""Fans and their channel identities (`tg:12345`, `web:<session>`, `email:a@b.c`, `api:<id>`).
+
+A fan is created the first time one of their external ids is seen. Identities
+never move between fans, so the id lookup is cached per process.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketing.db import engine_of, utcnow, write_session
+from ticketing.errors import InvalidRequest, NotFound
+from ticketing.models import Customer, CustomerIdentity
+
+EXTERNAL_ID = re.compile(r"^[a-z][a-z0-9_]{0,15}:[^\s]{1,140}$")
+_CACHE_LIMIT = 200_000
+
+_cache: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    """A fan as the engine knows them."""
+
+    id: int
+    external_ids: list[str]
+    email: str | None
+    is_member: bool
+
+
+def check_external_id(external_id: str, field: str = "customer") -> str:
+    """Validate an external id (`kind:value`, no spaces, at most 157 characters)."""
+    if not isinstance(external_id, str) or not EXTERNAL_ID.match(external_id):
+        raise InvalidRequest(
+            f"{field}: expected an external id such as 'tg:12345' or 'web:<session>'",
+            field=field,
+        )
+    return external_id
+
+
+def _cached(engine: Engine, external_id: str) -> int | None:
+    with _cache_lock:
+        return _cache.get(engine, {}).get(external_id)
+
+
+def _remember(engine: Engine, external_id: str, customer_id: int) -> None:
+    with _cache_lock:
+        ids = _cache.setdefault(engine, {})
+        if len(ids) >= _CACHE_LIMIT:
+            ids.clear()
+        ids[external_id] = customer_id
+
+
+def lookup_customer(session: Session, external_id: str) -> int | None:
+    """The fan behind `external_id`, or None if never seen (nothing is created)."""
+    check_external_id(external_id)
+    engine = session.get_bind()
+    if isinstance(engine, Engine):
+        known = _cached(engine, external_id)
+        if known is not None:
+            return known
+    found = session.scalar(
+        select(CustomerIdentity.customer_id).where(CustomerIdentity.external_id == external_id)
+    )
+    if found is not None and isinstance(engine, Engine):
+        _remember(engine, external_id, found)
+    return found
+
+
+def resolve_customer(
+    db: sessionmaker[Session], external_id: str, *, email: str | None = None
+) -> int:
+    """The fan behind `external_id`, created on first use; returns the internal id."""
+    check_external_id(external_id)
+    engine = engine_of(db)
+    known = _cached(engine, external_id)
+    if known is not None and email is None:
+        return known
+    with db() as session:
+        found = lookup_customer(session, external_id)
+    if found is not None and email is None:
+        return found
+    try:
+        with write_session(db) as session:
+            found = session.scalar(
+                select(CustomerIdentity.customer_id).where(
+                    CustomerIdentity.external_id == external_id
+                )
+            )
+            if found is None:
+                now = utcnow()
+                found = session.execute(
+                    insert(Customer)
+                    .values(email=email, is_member=False, created_at=now)
+                    .returning(Customer.id)
+                ).scalar_one()
+                session.execute(
+                    insert(CustomerIdentity).values(
+                        external_id=external_id, customer_id=found, created_at=now
+                    )
+                )
+            elif email is not None:
+                session.execute(update(Customer).where(Customer.id == found).values(email=email))
+    except IntegrityError:
+        # Another request created the same fan a moment ago: use theirs.
+        with db() as session:
+            found = session.scalar(
+                select(CustomerIdentity.customer_id).where(
+                    CustomerIdentity.external_id == external_id
+                )
+            )
+        if found is None:
+            raise
+    _remember(engine, external_id, found)
+    return found
+
+
+def ensure_customer(session: Session, external_id: str) -> tuple[int, bool]:
+    """The fan behind `external_id` inside the caller's write transaction; (id, created now)."""
+    engine = session.get_bind()
+    if isinstance(engine, Engine):
+        known = _cached(engine, external_id)
+        if known is not None:
+            return known, False
+    found = session.scalar(
+        select(CustomerIdentity.customer_id).where(CustomerIdentity.external_id == external_id)
+    )
+    created = found is None
+    if found is None:
+        now = utcnow()
+        found = session.execute(
+            insert(Customer)
+            .values(email=None, is_member=False, created_at=now)
+            .returning(Customer.id)
+        ).scalar_one()
+        session.execute(
+            insert(CustomerIdentity).values(
+                external_id=external_id, customer_id=found, created_at=now
+            )
+        )
+    elif isinstance(engine, Engine):
+        _remember(engine, external_id, found)
+    return found, created
+
+
+def link_identity(db: sessionmaker[Session], customer: str, other_external_id: str) -> int:
+    """Attach another channel identity (e.g. `email:...`) to the fan behind `customer`.
+
+    Raises `InvalidRequest` when the other identity already belongs to another fan.
+    """
+    check_external_id(other_external_id, "external_id")
+    customer_id = resolve_customer(db, customer)
+    try:
+        with write_session(db) as session:
+            owner = session.scalar(
+                select(CustomerIdentity.customer_id).where(
+                    CustomerIdentity.external_id == other_external_id
+                )
+            )
+            if owner is None:
+                session.execute(
+                    insert(CustomerIdentity).values(
+                        external_id=other_external_id,
+                        customer_id=customer_id,
+                        created_at=utcnow(),
+                    )
+                )
+            elif owner != customer_id:
+                raise InvalidRequest(
+                    f"{other_external_id} belongs to another fan", field="external_id"
+                )
+    except IntegrityError as exc:
+        raise InvalidRequest(
+            f"{other_external_id} belongs to another fan", field="external_id"
+        ) from exc
+    return customer_id
+
+
+def set_member(db: sessionmaker[Session], customer: str, member: bool = True) -> None:
+    """Mark the fan as a Riverside Member (presale access, members' discount) or not."""
+    customer_id = resolve_customer(db, customer)
+    with write_session(db) as session:
+        session.execute(update(Customer).where(Customer.id == customer_id).values(is_member=member))
+
+
+def customer_info(session: Session, external_id: str) -> CustomerInfo:
+    """What the engine knows about the fan behind `external_id` (`NotFound` if never seen)."""
+    customer_id = lookup_customer(session, external_id)
+    if customer_id is None:
+        raise NotFound(f"no customer {external_id}", field="customer")
+    customer = session.get(Customer, customer_id)
+    assert customer is not None
+    ids = session.scalars(
+        select(CustomerIdentity.external_id)
+        .where(CustomerIdentity.customer_id == customer_id)
+        .order_by(CustomerIdentity.created_at)
+    ).all()
+    return CustomerInfo(
+        id=customer.id, external_ids=list(ids), email=customer.email, is_member=customer.is_member
+    )
+
+
+def primary_external_id(session: Session, customer_id: int) -> str:
+    """The first external id a fan was seen with (for notifications and answers)."""
+    found = session.scalar(
+        select(CustomerIdentity.external_id)
+        .where(CustomerIdentity.customer_id == customer_id)
+        .order_by(CustomerIdentity.created_at, CustomerIdentity.external_id)
+        .limit(1)
+    )
+    return found or f"customer:{customer_id}"

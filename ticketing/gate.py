@@ -1,0 +1,174 @@
+"""The gate: offline validation of codes and online check-in, once per ticket.
+
+Offline (a scanner without the network): `validate_code()` checks the signature
+with the trusted public keys, the fixture and a copy of the revocation list;
+it cannot know whether the ticket was scanned at another gate. Online:
+`check_in()` does the same and then flips the ticket to `used` with one
+conditional UPDATE, so two scans racing at two gates admit one fan. A scanner
+that retries with the same `nonce` gets the same `ok` back (one check-in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketing.db import utcnow, write_session
+from ticketing.keys import KeyRing, default_keyring
+from ticketing.models import Revocation, Seat, Section, Ticket
+from ticketing.signing import TicketClaims, verify_code
+from ticketing.venues import seat_label
+
+ScanOutcome = Literal["ok", "already_used", "invalid", "revoked", "wrong_fixture"]
+MAX_GATE = 32
+MAX_NONCE = 64
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What the gate shows the steward."""
+
+    result: ScanOutcome
+    message: str
+    ticket_id: int | None = None
+    fixture_id: int | None = None
+    seat_id: int | None = None
+    seat: str | None = None
+    used_at: datetime | None = None
+    gate: str | None = None
+    replayed: bool = False
+
+
+_MESSAGES: dict[ScanOutcome, str] = {
+    "ok": "valid ticket: let the fan in",
+    "already_used": "this ticket has already been scanned",
+    "invalid": "not a genuine ticket code",
+    "revoked": "this ticket was refunded, exchanged or transferred: its code no longer works",
+    "wrong_fixture": "this ticket is for another match",
+}
+
+
+def _answer(
+    outcome: ScanOutcome, claims: TicketClaims | None = None, **extra: object
+) -> ScanResult:
+    return ScanResult(
+        result=outcome,
+        message=_MESSAGES[outcome],
+        ticket_id=claims.ticket_id if claims else None,
+        fixture_id=claims.fixture_id if claims else None,
+        seat_id=claims.seat_id if claims else None,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def validate_code(
+    code: str,
+    *,
+    fixture_id: int | None = None,
+    revoked: Collection[tuple[int, int]] = (),
+    keys: KeyRing | None = None,
+) -> ScanResult:
+    """Check a code offline: signature, fixture, revocation list (pairs of ticket id, version)."""
+    claims = verify_code(keys or default_keyring(), code)
+    if claims is None:
+        return _answer("invalid")
+    if fixture_id is not None and claims.fixture_id != fixture_id:
+        return _answer("wrong_fixture", claims)
+    if (claims.ticket_id, claims.version) in revoked:
+        return _answer("revoked", claims)
+    return _answer("ok", claims)
+
+
+def revocation_list(
+    session: Session, *, fixture_id: int | None = None, since: datetime | None = None
+) -> list[tuple[int, int, datetime]]:
+    """Revoked (ticket id, version, when), oldest first: what offline scanners download."""
+    query = select(Revocation.ticket_id, Revocation.version, Revocation.revoked_at)
+    if fixture_id is not None:
+        query = query.where(Revocation.fixture_id == fixture_id)
+    if since is not None:
+        query = query.where(Revocation.revoked_at > since)
+    return [
+        (t, v, at) for t, v, at in session.execute(query.order_by(Revocation.revoked_at)).tuples()
+    ]
+
+
+def revoked_set(session: Session, *, fixture_id: int | None = None) -> frozenset[tuple[int, int]]:
+    """The revocation list as a set, for `validate_code(revoked=...)`."""
+    return frozenset((t, v) for t, v, _at in revocation_list(session, fixture_id=fixture_id))
+
+
+_seat_names: dict[tuple[str, int], str] = {}
+
+
+def _seat_name(session: Session, seat_id: int) -> str:
+    # Seats never change: remember their printed names (per database).
+    key = (str(getattr(session.get_bind(), "url", "")), seat_id)
+    name = _seat_names.get(key)
+    if name is None:
+        row = session.execute(
+            select(Section.code, Seat.row, Seat.number)
+            .join(Section, Section.id == Seat.section_id)
+            .where(Seat.id == seat_id)
+        ).one()
+        name = _seat_names[key] = seat_label(row[0], row[1], row[2])
+    return name
+
+
+def check_in(
+    db: sessionmaker[Session],
+    code: str,
+    gate: str,
+    *,
+    fixture_id: int | None = None,
+    nonce: str | None = None,
+    now: datetime | None = None,
+    keys: KeyRing | None = None,
+) -> ScanResult:
+    """Admit the ticket once: `ok` the first time (or a retry with the same nonce),
+    then `already_used` with when and at which gate; `invalid`, `revoked`,
+    `wrong_fixture` as for offline validation.
+    """
+    claims = verify_code(keys or default_keyring(), code)
+    if claims is None:
+        return _answer("invalid")
+    if fixture_id is not None and claims.fixture_id != fixture_id:
+        return _answer("wrong_fixture", claims)
+    now = now or utcnow()
+    with write_session(db) as session:
+        admitted = session.execute(
+            update(Ticket)
+            .where(
+                Ticket.id == claims.ticket_id,
+                Ticket.version == claims.version,
+                Ticket.fixture_id == claims.fixture_id,
+                Ticket.status == "valid",
+            )
+            .values(status="used", used_at=now, used_gate=gate, checkin_nonce=nonce)
+            .returning(Ticket.seat_id)
+        ).scalar()
+        if admitted is not None:
+            label = _seat_name(session, admitted)
+            return _answer("ok", claims, seat=label, used_at=now, gate=gate)
+        ticket = session.execute(
+            select(
+                Ticket.status,
+                Ticket.version,
+                Ticket.used_at,
+                Ticket.used_gate,
+                Ticket.checkin_nonce,
+                Ticket.fixture_id,
+            ).where(Ticket.id == claims.ticket_id)
+        ).one_or_none()
+    if ticket is None or ticket.fixture_id != claims.fixture_id:
+        return _answer("invalid", claims)
+    if ticket.version != claims.version or ticket.status not in ("valid", "used"):
+        return _answer("revoked", claims)
+    if nonce is not None and ticket.checkin_nonce == nonce:
+        return _answer("ok", claims, used_at=ticket.used_at, gate=ticket.used_gate, replayed=True)
+    return _answer("already_used", claims, used_at=ticket.used_at, gate=ticket.used_gate)

@@ -1,0 +1,430 @@
+"""Holds: seats reserved for a fan while they pay (10 minutes by default).
+
+A hold claims its seats with one atomic upsert into `seat_claims`: a seat is
+taken only if nobody claims it or the previous claim's hold has expired. When
+fewer rows come back than were asked for, the transaction rolls back and the
+fan hears `seat_unavailable` (specific seats) or the engine tries other seats
+(best available) before answering `sold_out`. Expired holds need no sweeper to
+free their seats; `release_expired_holds()` only tidies up.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketing.customers import check_external_id, ensure_customer, lookup_customer
+from ticketing.db import dialect_insert, retrying, rowcount, table_of, utcnow, write_session
+from ticketing.errors import (
+    HoldExpired,
+    InvalidQuantity,
+    InvalidRequest,
+    NotFound,
+    PurchaseLimitReached,
+    RateLimited,
+    SaleClosed,
+    SeatUnavailable,
+    SoldOut,
+)
+from ticketing.fixtures import FixtureRow, fixture_row, get_fixture, prices_of, sale_state
+from ticketing.models import Fixture, Hold, Seat, SeatClaim, Section
+from ticketing.policies import Policies, current_policies
+from ticketing.pricing import check_concessions, ticket_price
+from ticketing.recommendations import FreeSeat, SectionChoice, choose_seats
+from ticketing.risk import check_hold, lock_fan, record_refusal
+from ticketing.venues import seat_label
+
+_ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_SPREADS = (4, 32, 256, 1024, 1024, 1024)  # how widely best-available retries look
+_HOLDS = table_of(Hold)
+_COUNTED = (PurchaseLimitReached, RateLimited, SoldOut, SeatUnavailable, SaleClosed)
+
+
+@dataclass(frozen=True)
+class HeldSeat:
+    """A seat in a hold (or an order) with its concession and price."""
+
+    id: int
+    section_id: int
+    section: str
+    row: str
+    number: int
+    label: str
+    concession: str
+    price: int
+
+
+@dataclass(frozen=True)
+class HoldView:
+    """A hold as fans and adapters see it."""
+
+    id: str
+    fixture_id: int
+    status: str
+    seats: list[HeldSeat]
+    total: int
+    currency: str
+    created_at: datetime
+    expires_at: datetime
+
+
+def new_id(prefix: str, length: int = 12) -> str:
+    """A random, unambiguous id such as `H7KX2QD9M4TPA`."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def _view(hold: Hold | Any, currency: str) -> HoldView:
+    return HoldView(
+        id=hold.id,
+        fixture_id=hold.fixture_id,
+        status=hold.status,
+        seats=[HeldSeat(**line) for line in hold.lines],
+        total=hold.total,
+        currency=currency,
+        created_at=hold.created_at,
+        expires_at=hold.expires_at,
+    )
+
+
+@dataclass(frozen=True)
+class _SeatRow:
+    id: int
+    section_id: int
+    section: str
+    category: str
+    row: str
+    number: int
+
+
+def _seats_by_id(
+    session: Session, fixture: Fixture | FixtureRow, seat_ids: list[int]
+) -> list[_SeatRow]:
+    rows = session.execute(
+        select(
+            Seat.id,
+            Seat.section_id,
+            Section.code,
+            Section.category,
+            Seat.row,
+            Seat.number,
+            Section.venue_id,
+        )
+        .join(Section, Section.id == Seat.section_id)
+        .where(Seat.id.in_(seat_ids))
+    ).tuples()
+    found = {row[0]: _SeatRow(*row[:6]) for row in rows if row[6] == fixture.venue_id}
+    missing = [sid for sid in seat_ids if sid not in found]
+    if missing:
+        raise NotFound(f"no seat {missing[0]} at this fixture's ground", field="seat_ids")
+    return [found[sid] for sid in seat_ids]
+
+
+def seats_of_choice(choice: SectionChoice, seats: list[FreeSeat]) -> list[_SeatRow]:
+    """The seats picked by `choose_seats`, ready to hold."""
+    return [_SeatRow(s.id, choice.id, choice.code, choice.category, s.row, s.number) for s in seats]
+
+
+def check_for_sale(fixture: Fixture | FixtureRow, now: datetime, *, member: bool) -> None:
+    """Refuse holds on a fixture that is not on sale for this fan now."""
+    state = sale_state(fixture, now)
+    if state == "on_sale" or (state == "presale" and member):
+        return
+    reasons = {
+        "cancelled": "this match has been cancelled",
+        "closed": "online sales for this match have closed",
+        "presale": "this match is in the members' presale; general sale opens later",
+        "not_yet": "tickets for this match are not on sale yet",
+    }
+    raise SaleClosed(reasons[state], field="fixture_id")
+
+
+def claim_seats(
+    session: Session,
+    *,
+    fixture_id: int,
+    seats: list[_SeatRow],
+    hold_id: str,
+    customer_id: int,
+    expires_at: datetime,
+    now: datetime,
+) -> set[int]:
+    """Atomically claim free seats for a hold; returns the ids actually claimed.
+
+    A seat is claimed when no claim exists or the existing one is a hold that has
+    expired. Seats are claimed in id order, so concurrent holds never deadlock.
+    """
+    ordered = sorted(seats, key=lambda s: s.id)
+    stmt = dialect_insert(session, SeatClaim).values(
+        [
+            {
+                "fixture_id": fixture_id,
+                "seat_id": s.id,
+                "section_id": s.section_id,
+                "hold_id": hold_id,
+                "customer_id": customer_id,
+                "status": "held",
+                "expires_at": expires_at,
+            }
+            for s in ordered
+        ]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[SeatClaim.fixture_id, SeatClaim.seat_id],
+        set_={
+            "section_id": stmt.excluded.section_id,
+            "hold_id": stmt.excluded.hold_id,
+            "customer_id": stmt.excluded.customer_id,
+            "status": stmt.excluded.status,
+            "expires_at": stmt.excluded.expires_at,
+        },
+        where=(SeatClaim.status == "held") & (SeatClaim.expires_at <= now),
+    ).returning(SeatClaim.seat_id)
+    return set(session.execute(stmt).scalars())
+
+
+def place_hold(
+    session: Session,
+    *,
+    fixture: Fixture | FixtureRow,
+    customer_id: int,
+    member: bool,
+    seats: list[_SeatRow],
+    concessions: list[str],
+    now: datetime,
+    policies: Policies,
+    kind: str = "purchase",
+) -> HoldView | None:
+    """Price and claim `seats` for a new hold; None when a seat was taken meanwhile.
+
+    The caller owns the transaction and must roll back on None.
+    """
+    prices = prices_of(session, fixture.id)
+    lines: list[dict[str, Any]] = []
+    for seat, concession in zip(seats, concessions, strict=True):
+        price = ticket_price(
+            prices[seat.category], seat.category, concession, member=member, policies=policies
+        )
+        lines.append(
+            {
+                "id": seat.id,
+                "section_id": seat.section_id,
+                "section": seat.section,
+                "row": seat.row,
+                "number": seat.number,
+                "label": seat_label(seat.section, seat.row, seat.number),
+                "concession": concession,
+                "price": price,
+            }
+        )
+    hold_id = new_id("H")
+    expires_at = now + timedelta(minutes=policies.holds.minutes)
+    claimed = claim_seats(
+        session,
+        fixture_id=fixture.id,
+        seats=seats,
+        hold_id=hold_id,
+        customer_id=customer_id,
+        expires_at=expires_at,
+        now=now,
+    )
+    if len(claimed) != len(seats):
+        return None
+    total = sum(line["price"] for line in lines)
+    session.connection().execute(
+        insert(_HOLDS),
+        {
+            "id": hold_id,
+            "customer_id": customer_id,
+            "fixture_id": fixture.id,
+            "kind": kind,
+            "status": "active",
+            "quantity": len(seats),
+            "total": total,
+            "lines": lines,
+            "created_at": now,
+            "expires_at": expires_at,
+        },
+    )
+    return HoldView(
+        id=hold_id,
+        fixture_id=fixture.id,
+        status="active",
+        seats=[HeldSeat(**line) for line in lines],
+        total=total,
+        currency=fixture.currency,
+        created_at=now,
+        expires_at=expires_at,
+    )
+
+
+def check_quantity(
+    quantity: int | None, seat_ids: list[int] | None, policies: Policies
+) -> tuple[int, list[int] | None]:
+    """Validate the requested quantity (and seat ids); returns the quantity to hold."""
+    if seat_ids is not None:
+        if len(set(seat_ids)) != len(seat_ids):
+            raise InvalidRequest("seat_ids must not repeat a seat", field="seat_ids")
+        if quantity is None:
+            quantity = len(seat_ids)
+        elif quantity != len(seat_ids):
+            raise InvalidQuantity("quantity must equal the number of seat_ids", field="quantity")
+    if quantity is None:
+        raise InvalidQuantity("give a quantity or seat_ids", field="quantity")
+    maximum = policies.limits.per_order
+    if isinstance(quantity, bool) or not 1 <= quantity <= maximum:
+        raise InvalidQuantity(f"quantity must be between 1 and {maximum}", field="quantity")
+    return quantity, seat_ids
+
+
+def create_hold(
+    db: sessionmaker[Session],
+    customer: str,
+    fixture_id: int,
+    quantity: int | None = None,
+    *,
+    section_id: int | None = None,
+    seat_ids: list[int] | None = None,
+    category: str | None = None,
+    concessions: list[str] | None = None,
+    now: datetime | None = None,
+    policies: Policies | None = None,
+) -> HoldView:
+    """Hold seats for `customer` (an external id) at a fixture while they pay.
+
+    Either `seat_ids` (those exact seats) or `quantity` (the best available adjacent
+    seats, optionally within `section_id` or `category`). `concessions` gives one
+    concession per seat (default adult). Raises `InvalidQuantity`, `NotFound`,
+    `SaleClosed`, `RateLimited`, `PurchaseLimitReached`, `SeatUnavailable`, `SoldOut`.
+    """
+    policies = policies or current_policies()
+    quantity, seat_ids = check_quantity(quantity, seat_ids, policies)
+    concessions = concessions or ["adult"] * quantity
+    if len(concessions) != quantity:
+        raise InvalidRequest("give one concession per seat", field="concessions")
+    check_concessions(concessions, policies)
+    check_external_id(customer)
+    now = now or utcnow()
+    try:
+        return retrying(
+            lambda: _hold(
+                db,
+                customer,
+                fixture_id,
+                quantity,
+                section_id=section_id,
+                seat_ids=seat_ids,
+                category=category,
+                concessions=concessions,
+                now=now,
+                policies=policies,
+            )
+        )
+    except _COUNTED as exc:
+        record_refusal(db, fixture_id, exc.code, now)
+        raise
+
+
+def _hold(
+    db: sessionmaker[Session],
+    customer: str,
+    fixture_id: int,
+    quantity: int,
+    *,
+    section_id: int | None,
+    seat_ids: list[int] | None,
+    category: str | None,
+    concessions: list[str],
+    now: datetime,
+    policies: Policies,
+) -> HoldView:
+    for spread in _SPREADS if seat_ids is None else (1,):
+        with write_session(db) as session:
+            fixture = fixture_row(session, fixture_id)
+            customer_id, new_fan = ensure_customer(session, customer)
+            standing = lock_fan(session, customer_id, fixture_id, now, policies)
+            check_for_sale(fixture, now, member=standing.is_member)
+            check_hold(standing, quantity, now, policies)
+            if seat_ids is not None:
+                seats = _seats_by_id(session, fixture, seat_ids)
+                if section_id is not None and any(s.section_id != section_id for s in seats):
+                    raise InvalidRequest("seat_ids must lie in section_id", field="seat_ids")
+            else:
+                chosen = choose_seats(
+                    session,
+                    fixture,
+                    quantity,
+                    now=now,
+                    section_id=section_id,
+                    category=category,
+                    customer_id=None if new_fan else customer_id,
+                    spread=spread,
+                )
+                if chosen is None:
+                    raise SoldOut(f"not {quantity} seats left for this request", field="quantity")
+                seats = seats_of_choice(*chosen)
+            view = place_hold(
+                session,
+                fixture=fixture,
+                customer_id=customer_id,
+                member=standing.is_member,
+                seats=seats,
+                concessions=concessions,
+                now=now,
+                policies=policies,
+            )
+            if view is not None:
+                return view
+            session.rollback()
+        if seat_ids is not None:
+            raise SeatUnavailable(
+                "one or more of these seats were just taken by someone else", seat_ids
+            )
+    raise SoldOut("the seats went to other fans while we looked; try again", field="quantity")
+
+
+def get_hold(session: Session, customer: str, hold_id: str) -> HoldView:
+    """The fan's hold (another fan's hold is `NotFound`)."""
+    customer_id = lookup_customer(session, customer)
+    hold = session.get(Hold, hold_id) if isinstance(hold_id, str) else None
+    if hold is None or customer_id is None or hold.customer_id != customer_id:
+        raise NotFound(f"no hold {hold_id}", field="hold_id")
+    fixture = get_fixture(session, hold.fixture_id)
+    return _view(hold, fixture.currency)
+
+
+def release_hold(
+    db: sessionmaker[Session], customer: str, hold_id: str, *, now: datetime | None = None
+) -> None:
+    """Give a hold's seats back now (the fan changed their mind)."""
+    now = now or utcnow()
+    with write_session(db) as session:
+        customer_id = lookup_customer(session, customer)
+        hold = session.get(Hold, hold_id, with_for_update=True)
+        if hold is None or customer_id is None or hold.customer_id != customer_id:
+            raise NotFound(f"no hold {hold_id}", field="hold_id")
+        if hold.status != "active" or hold.expires_at <= now:
+            raise HoldExpired("this hold has expired or was used already", field="hold_id")
+        session.execute(
+            delete(SeatClaim).where(SeatClaim.hold_id == hold_id, SeatClaim.status == "held")
+        )
+        hold.status = "released"
+
+
+def release_expired_holds(db: sessionmaker[Session], *, now: datetime | None = None) -> int:
+    """Delete the claims of expired holds and mark those holds released; returns how many."""
+    now = now or utcnow()
+    with write_session(db) as session:
+        session.execute(
+            delete(SeatClaim).where(SeatClaim.status == "held", SeatClaim.expires_at <= now)
+        )
+        result = session.execute(
+            update(Hold)
+            .where(Hold.status == "active", Hold.expires_at <= now)
+            .values(status="released")
+        )
+        return max(0, rowcount(result))

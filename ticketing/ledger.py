@@ -1,0 +1,104 @@
+"""The ledger: an append-only record of every payment, refund and fee.
+
+Amounts are signed minor units from the club's point of view: a payment is
+positive, a refund negative; `fee` and `transfer_fee` entries record what the
+club kept or charged. For every order the books balance when
+
+    payments + refunds + transfer fees = prices of live tickets + fees + transfer fees
+
+where transfer fees are charged on top of the order (so they appear on both sides).
+`book_problems()` checks that, and more, with SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from ticketing.models import LedgerEntry
+
+EntryKind = Literal["payment", "refund", "fee", "transfer_fee"]
+LIVE_TICKET = ("valid", "used")
+
+
+def record(
+    session: Session,
+    *,
+    kind: EntryKind,
+    order_id: int,
+    amount: int,
+    currency: str,
+    reference: str,
+    at: datetime,
+) -> None:
+    """Append one entry (inside the caller's transaction)."""
+    session.execute(
+        insert(LedgerEntry).values(
+            kind=kind,
+            order_id=order_id,
+            amount=amount,
+            currency=currency,
+            reference=reference,
+            at=at,
+        )
+    )
+
+
+def order_totals(session: Session, order_id: int) -> dict[str, int]:
+    """Sum of the order's entries by kind."""
+    rows = session.execute(
+        select(LedgerEntry.kind, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.order_id == order_id)
+        .group_by(LedgerEntry.kind)
+    ).tuples()
+    return {kind: int(total) for kind, total in rows}
+
+
+_PROBLEMS = {
+    "seat sold twice": """
+        SELECT fixture_id, seat_id FROM tickets WHERE status IN ('valid', 'used')
+        GROUP BY fixture_id, seat_id HAVING COUNT(*) > 1""",
+    "live ticket without a sold claim": """
+        SELECT t.id FROM tickets t LEFT JOIN seat_claims c
+          ON c.fixture_id = t.fixture_id AND c.seat_id = t.seat_id AND c.status = 'sold'
+        WHERE t.status IN ('valid', 'used') AND c.seat_id IS NULL""",
+    "sold claim without a live ticket": """
+        SELECT c.fixture_id, c.seat_id FROM seat_claims c LEFT JOIN tickets t
+          ON t.fixture_id = c.fixture_id AND t.seat_id = c.seat_id
+         AND t.status IN ('valid', 'used')
+        WHERE c.status = 'sold' AND t.id IS NULL""",
+    "paid order without tickets": """
+        SELECT o.ref FROM orders o WHERE o.status <> 'pending'
+          AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.order_id = o.id)""",
+    "pending order with tickets": """
+        SELECT o.ref FROM orders o WHERE o.status = 'pending'
+          AND EXISTS (SELECT 1 FROM tickets t WHERE t.order_id = o.id)""",
+    "captured payment without a settled order": """
+        SELECT p.reference FROM payments p LEFT JOIN orders o ON o.id = p.order_id
+        WHERE p.kind = 'order' AND p.status = 'captured'
+          AND (o.id IS NULL OR o.status = 'pending')""",
+    "order whose books do not balance": """
+        SELECT o.ref FROM orders o WHERE o.status <> 'pending' AND
+          COALESCE((SELECT SUM(amount) FROM ledger_entries l
+                    WHERE l.order_id = o.id AND l.kind IN ('payment', 'refund')), 0)
+          <> COALESCE((SELECT SUM(price) FROM tickets t
+                       WHERE t.order_id = o.id AND t.status IN ('valid', 'used')), 0)
+           + COALESCE((SELECT SUM(amount) FROM ledger_entries l
+                       WHERE l.order_id = o.id AND l.kind = 'fee'), 0)""",
+    "payment captured twice": """
+        SELECT order_id FROM ledger_entries WHERE kind = 'payment' AND reference LIKE 'pay_%'
+        GROUP BY order_id HAVING COUNT(*) > 1""",
+}
+
+
+def book_problems(session: Session) -> dict[str, list[str]]:
+    """Every broken invariant of seats, tickets, orders and money (empty when all is well)."""
+    found: dict[str, list[str]] = {}
+    for name, sql in _PROBLEMS.items():
+        rows = session.execute(text(sql)).all()
+        if rows:
+            found[name] = [",".join(str(v) for v in row) for row in rows[:20]]
+    return found

@@ -1,0 +1,551 @@
+"""Orders: paying for a hold exactly once, and showing fans what they bought.
+
+Paying runs in three short steps, each one transaction or one provider call:
+
+1. *Reserve*: record the idempotency key, turn the hold into a `pending` order
+   and its claims into `pending` claims that no longer expire.
+2. *Charge* the provider with the order's payment reference (idempotent there).
+3. *Settle*: captured → tickets issued, claims sold, ledger entry, order `paid`;
+   declined → order deleted, seats freed. A timeout leaves the order `pending`:
+   the same Idempotency-Key again, or `reconcile`, asks the provider and settles.
+
+Settling is guarded by `UPDATE orders ... WHERE status = 'pending'`, so however
+many requests race to settle, tickets are issued once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ticketing.customers import lookup_customer, resolve_customer
+from ticketing.db import (
+    insert_for,
+    prepared,
+    retrying,
+    rowcount,
+    table_of,
+    utcnow,
+    write_session,
+)
+from ticketing.errors import (
+    HoldAlreadyOrdered,
+    HoldExpired,
+    IdempotencyConflict,
+    InvalidRequest,
+    NotFound,
+    PaymentDeclined,
+    PaymentTimeout,
+)
+from ticketing.fixtures import currency_of
+from ticketing.keys import KeyRing, default_keyring
+from ticketing.models import Hold, IdempotencyKey, LedgerEntry, Order, Payment, SeatClaim
+from ticketing.payments import ChargeResult, PaymentProvider, ProviderTimeout, provider_for
+from ticketing.tickets import NewTicket, SeatInfo, TicketView, issue_tickets, order_tickets
+
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order as fans and adapters see it."""
+
+    ref: str
+    status: str
+    fixture_id: int
+    total: int
+    currency: str
+    created_at: datetime
+    paid_at: datetime | None
+    tickets: list[TicketView]
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """The paid order, and whether this answer replays an earlier request."""
+
+    order: OrderView
+    replayed: bool
+
+
+def new_order_ref() -> str:
+    """A fan-facing order reference such as `RA-7KX2QD`."""
+    return "RA-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(6))
+
+
+def _request_hash(customer: str, hold_id: str, method: str, token: str) -> str:
+    body = json.dumps([customer, hold_id, method, token], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def check_idempotency_key(key: str) -> str:
+    """An Idempotency-Key is 1-255 visible ASCII characters."""
+    if not key or len(key) > MAX_KEY_LENGTH or not all(33 <= ord(c) < 127 for c in key):
+        raise InvalidRequest(
+            "Idempotency-Key must be 1-255 visible ASCII characters", field="Idempotency-Key"
+        )
+    return key
+
+
+def order_view(session: Session, order: Order) -> OrderView:
+    """An order with all its tickets."""
+    return OrderView(
+        ref=order.ref,
+        status=order.status,
+        fixture_id=order.fixture_id,
+        total=order.total,
+        currency=order.currency,
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        tickets=order_tickets(session, order.id),
+    )
+
+
+def get_order(session: Session, customer: str, order_ref: str) -> OrderView:
+    """The fan's order by reference (another fan's order is `NotFound`)."""
+    return order_view(session, find_order(session, customer, order_ref))
+
+
+def find_order(session: Session, customer: str, order_ref: str) -> Order:
+    """The fan's order row; `NotFound` for unknown refs and other fans' orders."""
+    customer_id = lookup_customer(session, customer)
+    order = session.scalar(select(Order).where(Order.ref == str(order_ref).upper()))
+    if order is None or customer_id is None or order.customer_id != customer_id:
+        raise NotFound(f"no order {order_ref}", field="order_id")
+    return order
+
+
+def orders_of(session: Session, customer: str, *, fixture_id: int | None = None) -> list[OrderView]:
+    """The fan's orders, newest first (pending ones included)."""
+    customer_id = lookup_customer(session, customer)
+    if customer_id is None:
+        return []
+    query = select(Order).where(Order.customer_id == customer_id)
+    if fixture_id is not None:
+        query = query.where(Order.fixture_id == fixture_id)
+    orders = session.scalars(query.order_by(Order.created_at.desc(), Order.id.desc())).all()
+    return [order_view(session, order) for order in orders]
+
+
+# --- paying ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reserved:
+    order_id: int
+    ref: str
+    reference: str
+    amount: int
+    currency: str
+    fixture_id: int
+    customer_id: int
+    hold_id: str
+    lines: list[dict[str, Any]]
+
+
+def pay_order(
+    db: sessionmaker[Session],
+    customer: str,
+    hold_id: str,
+    *,
+    token: str,
+    idempotency_key: str,
+    method: str = "sandbox",
+    provider: PaymentProvider | None = None,
+    keys: KeyRing | None = None,
+    now: datetime | None = None,
+) -> PaymentOutcome:
+    """Pay for the fan's hold; returns the paid order with its tickets.
+
+    The same `idempotency_key` with the same request returns the same order
+    (`replayed=True`) and never charges twice; with a different request it raises
+    `IdempotencyConflict`. Raises `NotFound` (unknown or another fan's hold),
+    `HoldExpired`, `HoldAlreadyOrdered`, `PaymentDeclined` (no order remains, the
+    seats are freed) and `PaymentTimeout` (the order stays pending; settle it by
+    repeating the request or with `reconcile`).
+    """
+    check_idempotency_key(idempotency_key)
+    provider = provider or provider_for(method, db)
+    keys = keys or default_keyring()
+    customer_id = resolve_customer(db, customer)
+    request_hash = _request_hash(customer, hold_id, method, token)
+    now = now or utcnow()
+    reserved = retrying(
+        lambda: _reserve(
+            db, customer_id, hold_id, idempotency_key, request_hash, token, provider, now
+        )
+    )
+    if reserved is None:
+        return _replay(db, customer_id, idempotency_key, request_hash, provider, keys, now)
+    try:
+        result = provider.charge(reserved.reference, reserved.amount, reserved.currency, token)
+    except ProviderTimeout as exc:
+        raise PaymentTimeout(
+            f"the payment provider did not answer; order {reserved.ref} is pending "
+            "and will be settled (repeat the request with the same Idempotency-Key)",
+            order_ref=reserved.ref,
+        ) from exc
+    order = _settle(db, reserved.order_id, result, keys, now, lines=reserved.lines)
+    return PaymentOutcome(order=order, replayed=False)
+
+
+_KEYS, _HOLDS, _CLAIMS = table_of(IdempotencyKey), table_of(Hold), table_of(SeatClaim)
+_ORDERS, _PAYMENTS, _LEDGER = table_of(Order), table_of(Payment), table_of(LedgerEntry)
+
+
+def _build_reserve(dialect: str) -> dict[str, Any]:
+    return {
+        "key": insert_for(dialect, _KEYS).on_conflict_do_nothing().returning(_KEYS.c.key),
+        "hold": update(_HOLDS)
+        .where(
+            _HOLDS.c.id == bindparam("b_hold"),
+            _HOLDS.c.customer_id == bindparam("b_customer"),
+            _HOLDS.c.status == "active",
+            _HOLDS.c.expires_at > bindparam("b_now", type_=_HOLDS.c.expires_at.type),
+        )
+        .values(status="ordered")
+        .returning(_HOLDS.c.fixture_id, _HOLDS.c.total, _HOLDS.c.quantity, _HOLDS.c.lines),
+        "claims": update(_CLAIMS)
+        .where(
+            _CLAIMS.c.hold_id == bindparam("b_hold"),
+            _CLAIMS.c.status == "held",
+            _CLAIMS.c.expires_at > bindparam("b_now", type_=_CLAIMS.c.expires_at.type),
+        )
+        .values(status="pending", expires_at=None),
+        "order": insert_for(dialect, _ORDERS).on_conflict_do_nothing().returning(_ORDERS.c.id),
+        "payment": insert(_PAYMENTS),
+    }
+
+
+def _reserve(
+    db: sessionmaker[Session],
+    customer_id: int,
+    hold_id: str,
+    key: str,
+    request_hash: str,
+    token: str,
+    provider: PaymentProvider,
+    now: datetime,
+) -> _Reserved | None:
+    ref = new_order_ref()
+    with write_session(db) as session:
+        sql = prepared(session, "orders.reserve", _build_reserve)
+        conn = session.connection()
+        fresh = conn.execute(
+            sql["key"],
+            {"key": key, "request_hash": request_hash, "order_ref": ref, "created_at": now},
+        ).scalar()
+        if fresh is None:
+            return None
+        hold = conn.execute(
+            sql["hold"], {"b_hold": hold_id, "b_customer": customer_id, "b_now": now}
+        ).one_or_none()
+        if hold is None:
+            _explain_unusable_hold(session, hold_id, customer_id)
+        fixture_id, total, quantity, lines = hold
+        moved = conn.execute(sql["claims"], {"b_hold": hold_id, "b_now": now})
+        if rowcount(moved) != quantity:
+            raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
+        currency = currency_of(session, fixture_id)
+        for _attempt in range(5):
+            order_id = conn.execute(
+                sql["order"],
+                {
+                    "ref": ref,
+                    "customer_id": customer_id,
+                    "fixture_id": fixture_id,
+                    "hold_id": hold_id,
+                    "status": "pending",
+                    "total": total,
+                    "currency": currency,
+                    "payment_source": token,
+                    "origin": "purchase",
+                    "created_at": now,
+                },
+            ).scalar()
+            if order_id is not None:
+                break
+            ref = new_order_ref()  # a reference collision: rare, but possible
+            session.execute(
+                update(IdempotencyKey).where(IdempotencyKey.key == key).values(order_ref=ref)
+            )
+        else:
+            raise RuntimeError("could not find a free order reference")
+        reference = f"pay_{ref}"
+        conn.execute(
+            sql["payment"],
+            {
+                "reference": reference,
+                "order_id": order_id,
+                "kind": "order",
+                "provider": provider.name,
+                "source": token,
+                "amount": total,
+                "currency": currency,
+                "status": "started",
+                "created_at": now,
+            },
+        )
+    return _Reserved(
+        order_id, ref, reference, total, currency, fixture_id, customer_id, hold_id, lines
+    )
+
+
+def _explain_unusable_hold(session: Session, hold_id: str, customer_id: int) -> NoReturn:
+    hold = session.get(Hold, hold_id)
+    if hold is None or hold.customer_id != customer_id:
+        raise NotFound(f"no hold {hold_id}", field="hold_id")
+    if hold.status == "ordered":
+        raise HoldAlreadyOrdered(
+            "this hold has been paid (or is being paid) under another Idempotency-Key",
+            field="hold_id",
+        )
+    raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
+
+
+def _replay(
+    db: sessionmaker[Session],
+    customer_id: int,
+    key: str,
+    request_hash: str,
+    provider: PaymentProvider,
+    keys: KeyRing,
+    now: datetime,
+) -> PaymentOutcome:
+    with db() as session:
+        record = session.get(IdempotencyKey, key)
+        assert record is not None
+        if record.request_hash != request_hash:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+            )
+        order = session.scalar(select(Order).where(Order.ref == record.order_ref))
+        if order is None:
+            raise PaymentDeclined("the payment was declined; no order was made")
+        if order.customer_id != customer_id:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+            )
+        if order.status != "pending":
+            return PaymentOutcome(order=order_view(session, order), replayed=True)
+        payment = session.scalar(
+            select(Payment).where(Payment.order_id == order.id, Payment.kind == "order")
+        )
+        assert payment is not None
+        order_id, reference, amount, currency, source = (
+            order.id,
+            payment.reference,
+            payment.amount,
+            payment.currency,
+            payment.source,
+        )
+        ref = order.ref
+    try:
+        result = provider.charge(reference, amount, currency, source)
+    except ProviderTimeout as exc:
+        raise PaymentTimeout(
+            f"the payment provider still has not answered; order {ref} stays pending",
+            order_ref=ref,
+        ) from exc
+    return PaymentOutcome(order=_settle(db, order_id, result, keys, now), replayed=True)
+
+
+def _settle(
+    db: sessionmaker[Session],
+    order_id: int,
+    result: ChargeResult,
+    keys: KeyRing,
+    now: datetime,
+    *,
+    lines: list[dict[str, Any]] | None = None,
+) -> OrderView:
+    if result.status == "declined":
+        _fail(db, order_id, now)
+        raise PaymentDeclined(
+            f"the payment was declined ({result.reason}); no order was made and the seats "
+            "were released"
+        )
+    for attempt in range(3):
+        try:
+            view = retrying(lambda: _settle_paid(db, order_id, keys, now, lines))
+            break
+        except IntegrityError:  # a ticket id collided (53 random bits): draw again
+            if attempt == 2:
+                raise
+    if view is not None:
+        return view
+    with db() as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        return order_view(session, order)
+
+
+def _build_settle(dialect: str) -> dict[str, Any]:
+    return {
+        "order": update(_ORDERS)
+        .where(_ORDERS.c.id == bindparam("b_order"), _ORDERS.c.status == "pending")
+        .values(status="paid", paid_at=bindparam("paid_at"))
+        .returning(
+            _ORDERS.c.customer_id,
+            _ORDERS.c.fixture_id,
+            _ORDERS.c.hold_id,
+            _ORDERS.c.total,
+            _ORDERS.c.currency,
+            _ORDERS.c.ref,
+            _ORDERS.c.created_at,
+        ),
+        "claims": update(_CLAIMS)
+        .where(_CLAIMS.c.hold_id == bindparam("b_hold"), _CLAIMS.c.status == "pending")
+        .values(status="sold"),
+        "payment": update(_PAYMENTS)
+        .where(_PAYMENTS.c.reference == bindparam("b_reference"))
+        .values(status="captured", settled_at=bindparam("settled_at")),
+        "ledger": insert(_LEDGER),
+    }
+
+
+def _settle_paid(
+    db: sessionmaker[Session],
+    order_id: int,
+    keys: KeyRing,
+    now: datetime,
+    lines: list[dict[str, Any]] | None,
+) -> OrderView | None:
+    """Issue the tickets of a captured order; None if someone else settled it meanwhile."""
+    with write_session(db) as session:
+        sql = prepared(session, "orders.settle", _build_settle)
+        conn = session.connection()
+        row = conn.execute(sql["order"], {"b_order": order_id, "paid_at": now}).one_or_none()
+        if row is None:
+            return None
+        customer_id, fixture_id, hold_id, total, currency, ref, created_at = row
+        if lines is None:
+            lines = session.scalar(select(Hold.lines).where(Hold.id == hold_id)) or []
+        conn.execute(sql["claims"], {"b_hold": hold_id})
+        issued = issue_tickets(
+            session,
+            keys=keys,
+            order_id=order_id,
+            fixture_id=fixture_id,
+            holder_id=customer_id,
+            tickets=[NewTicket(line["id"], line["price"], line["concession"]) for line in lines],
+            now=now,
+        )
+        reference = f"pay_{ref}"
+        conn.execute(sql["payment"], {"b_reference": reference, "settled_at": now})
+        conn.execute(
+            sql["ledger"],
+            {
+                "kind": "payment",
+                "order_id": order_id,
+                "amount": total,
+                "currency": currency,
+                "reference": reference,
+                "at": now,
+            },
+        )
+    tickets = [
+        TicketView(
+            id=ticket_id,
+            order_ref=ref,
+            fixture_id=fixture_id,
+            seat=SeatInfo(
+                id=line["id"],
+                section_id=line["section_id"],
+                section=line["section"],
+                row=line["row"],
+                number=line["number"],
+                label=line["label"],
+            ),
+            holder_id=customer_id,
+            price=line["price"],
+            concession=line["concession"],
+            status="valid",
+            version=1,
+            code=code,
+            issued_at=now,
+            used_at=None,
+            used_gate=None,
+        )
+        for line, (ticket_id, code) in zip(lines, issued, strict=True)
+    ]
+    return OrderView(
+        ref=ref,
+        status="paid",
+        fixture_id=fixture_id,
+        total=total,
+        currency=currency,
+        created_at=created_at,
+        paid_at=now,
+        tickets=sorted(tickets, key=lambda t: t.seat.id),
+    )
+
+
+def _fail(db: sessionmaker[Session], order_id: int, now: datetime) -> None:
+    with write_session(db) as session:
+        order = session.execute(
+            select(Order).where(Order.id == order_id, Order.status == "pending")
+        ).scalar_one_or_none()
+        if order is None:
+            return
+        session.execute(delete(SeatClaim).where(SeatClaim.hold_id == order.hold_id))
+        session.execute(update(Hold).where(Hold.id == order.hold_id).values(status="released"))
+        session.execute(
+            update(Payment)
+            .where(Payment.order_id == order_id)
+            .values(status="declined", order_id=None, settled_at=now)
+        )
+        session.execute(delete(Order).where(Order.id == order_id))
+
+
+def settle_pending_orders(
+    db: sessionmaker[Session],
+    *,
+    provider: PaymentProvider | None = None,
+    keys: KeyRing | None = None,
+    now: datetime | None = None,
+    grace: timedelta = timedelta(minutes=10),
+) -> dict[str, list[str]]:
+    """Ask the provider about every pending order and settle it; returns refs by outcome.
+
+    Orders the provider never heard of are failed (seats freed) once older than `grace`.
+    """
+    now = now or utcnow()
+    keys = keys or default_keyring()
+    with db() as session:
+        pending = (
+            session.execute(
+                select(Order.id, Order.ref, Order.created_at, Payment.reference, Payment.provider)
+                .join(Payment, Payment.order_id == Order.id)
+                .where(Order.status == "pending", Payment.kind == "order")
+                .order_by(Order.id)
+            )
+            .tuples()
+            .all()
+        )
+    outcome: dict[str, list[str]] = {"paid": [], "declined": [], "unknown": [], "failed": []}
+    for order_id, ref, created_at, reference, provider_name in pending:
+        chosen = provider or provider_for(provider_name, db)
+        result = chosen.status(reference)
+        if result is None:
+            if now - created_at >= grace:
+                _fail(db, order_id, now)
+                outcome["failed"].append(ref)
+            else:
+                outcome["unknown"].append(ref)
+            continue
+        try:
+            _settle(db, order_id, result, keys, now)
+            outcome["paid"].append(ref)
+        except PaymentDeclined:
+            outcome["declined"].append(ref)
+    return outcome

@@ -1,0 +1,133 @@
+"""The club's selling, risk and fee rules, read from `data/demo/policies.yml`.
+
+Rules are data: a club changes its hold time, purchase cap or fee formula by
+editing the file (or pointing `MATCHDAY_POLICIES` at another one), not the code.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ticketing.errors import PolicyError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+POLICIES_FILE = DATA_DIR / "policies.yml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HoldRules(_Strict):
+    """How long seats stay held while a fan pays."""
+
+    minutes: float = Field(10, gt=0, le=120)
+
+
+class Limits(_Strict):
+    """Per-order and per-fan limits, and the hold rate limit."""
+
+    per_order: int = Field(6, ge=1, le=50)
+    per_fan_per_fixture: int = Field(6, ge=1, le=1000)
+    holds_per_window: int = Field(10, ge=1)
+    window_seconds: int = Field(60, ge=1)
+
+
+class SaleWindows(_Strict):
+    """When members' presale and general sale open, and when online sales close."""
+
+    presale_days: float = Field(21, ge=0)
+    general_days: float = Field(14, ge=0)
+    close_hours: float = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SaleWindows:
+        if self.presale_days < self.general_days:
+            raise ValueError("presale_days must not be less than general_days")
+        return self
+
+
+class MemberDiscount(_Strict):
+    """The members' discount and the categories it applies to."""
+
+    percent: int = Field(10, ge=0, le=100)
+    categories: list[str] = ["cat1", "cat2", "cat3"]
+
+
+class FeeRules(_Strict):
+    """The refund/exchange/transfer fee formula (see policies.yml for the words)."""
+
+    base_percent: float = Field(5, ge=0, le=100)
+    sell_through_percent: float = Field(15, ge=0, le=100)
+    late_hours: float = Field(48, ge=0)
+    late_percent: float = Field(5, ge=0, le=100)
+    max_percent: float = Field(25, ge=0, le=100)
+    transfer_share: float = Field(0.5, ge=0, le=1)
+    cutoff_hours: float = Field(2, ge=0)
+    postponed_free_days: float = Field(14, ge=0)
+    quote_minutes: float = Field(10, gt=0)
+
+
+class Policies(_Strict):
+    """Every rule the engine applies, in one validated object."""
+
+    holds: HoldRules = HoldRules()
+    limits: Limits = Limits()
+    sales: SaleWindows = SaleWindows()
+    concessions: dict[str, int] = {
+        "adult": 0,
+        "child": 50,
+        "senior": 30,
+        "student": 20,
+        "disabled": 50,
+        "companion": 100,
+    }
+    member_discount: MemberDiscount = MemberDiscount()
+    fees: FeeRules = FeeRules()
+
+    @model_validator(mode="after")
+    def _concessions(self) -> Policies:
+        if "adult" not in self.concessions:
+            raise ValueError("concessions must include adult")
+        for name, percent in self.concessions.items():
+            if not 0 <= percent <= 100:
+                raise ValueError(f"concessions.{name} must be between 0 and 100")
+        return self
+
+    def replace(self, **sections: Any) -> Policies:
+        """A copy with some sections replaced, e.g. `replace(limits={"per_order": 2})`."""
+        data = self.model_dump()
+        for name, value in sections.items():
+            data[name] = {**data[name], **value} if isinstance(value, dict) else value
+        return Policies.model_validate(data)
+
+
+def load_policies(path: Path = POLICIES_FILE) -> Policies:
+    """Read and validate a policy file; errors name the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return Policies.model_validate(raw)
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise PolicyError(f"{path}: {where}: {first['msg']}", field=where) from exc
+
+
+@lru_cache(maxsize=8)
+def _cached(path: str) -> Policies:
+    return load_policies(Path(path))
+
+
+def current_policies() -> Policies:
+    """The policies in force: `$MATCHDAY_POLICIES` or the demo club's file (read once)."""
+    return _cached(os.environ.get("MATCHDAY_POLICIES", str(POLICIES_FILE)))

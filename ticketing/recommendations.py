@@ -1,0 +1,322 @@
+"""Seat recommendation: the best free adjacent seats for a group, near where the fan sat before.
+
+Sections are ranked by view (`sections.rank`), moved forward when the fan
+bought there (or in the same stand) before; within a section, blocks of adjacent
+seats in one row are ranked by the seats' `quality` (row about a third back,
+centre of the row). Away and accessible sections are only offered when asked for.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy.orm import Session
+
+from ticketing.db import prepared, table_of, utcnow
+from ticketing.errors import InvalidQuantity, NotFound
+from ticketing.fixtures import FixtureRow, get_fixture, prices_of
+from ticketing.models import Fixture, Seat, SeatClaim, Ticket
+from ticketing.venues import seat_label, venue_sections
+
+SAME_SECTION_BONUS = 100
+SAME_STAND_BONUS = 60
+_TOP_SEATS = 160  # free seats read per section before looking further
+
+
+@dataclass(frozen=True)
+class FreeSeat:
+    """A free seat of a section."""
+
+    id: int
+    row: str
+    row_position: int
+    number: int
+    kind: str
+    quality: int
+
+
+@dataclass(frozen=True)
+class SectionChoice:
+    """A section that can take the group, with its adult price and seats left."""
+
+    id: int
+    code: str
+    stand_id: int
+    stand_en: str
+    stand_zh: str
+    category: str
+    zone: str
+    price: int
+    available: int
+    score: int
+    familiar: bool
+
+
+@dataclass(frozen=True)
+class SeatOption:
+    """A recommended block of adjacent seats in one row."""
+
+    section_id: int
+    section: str
+    stand_en: str
+    stand_zh: str
+    category: str
+    row: str
+    seat_ids: list[int]
+    labels: list[str]
+    price_each: int
+    total: int
+    currency: str
+    near_previous: bool
+
+
+def _history(session: Session, customer_id: int | None) -> Counter[int]:
+    if customer_id is None:
+        return Counter()
+    rows = session.execute(
+        select(Seat.section_id, func.count())
+        .join(Ticket, Ticket.seat_id == Seat.id)
+        .where(Ticket.holder_id == customer_id)
+        .group_by(Seat.section_id)
+    ).tuples()
+    return Counter({section_id: n for section_id, n in rows})
+
+
+def candidate_sections(
+    session: Session,
+    fixture: Fixture | FixtureRow,
+    quantity: int,
+    *,
+    now: datetime,
+    section_id: int | None = None,
+    category: str | None = None,
+    budget: int | None = None,
+    customer_id: int | None = None,
+) -> list[SectionChoice]:
+    """Sections with at least `quantity` free seats that match the request, best first."""
+    sections = venue_sections(session, fixture.venue_id)
+    if section_id is not None:
+        sections = [s for s in sections if s.id == section_id]
+        if not sections:
+            raise NotFound(f"no section {section_id} at this fixture's ground", field="section_id")
+    elif category is not None:
+        sections = [s for s in sections if s.category == category]
+    else:
+        sections = [s for s in sections if s.zone not in ("away", "accessible")]
+    prices = prices_of(session, fixture.id)
+    claimed = {
+        sid: n
+        for sid, n in session.connection()
+        .execute(
+            prepared(session, "recommendations.claimed", _build_claimed),
+            {"b_fixture": fixture.id, "b_now": now},
+        )
+        .tuples()
+    }
+    history = _history(session, customer_id)
+    stands_seen = {s.stand_id for s in venue_sections(session, fixture.venue_id) if s.id in history}
+    choices = []
+    for section in sections:
+        price = prices.get(section.category)
+        available = section.capacity - claimed.get(section.id, 0)
+        if price is None or available < quantity:
+            continue
+        if budget is not None and price * quantity > budget:
+            continue
+        score = section.rank
+        if section.id in history:
+            score -= SAME_SECTION_BONUS
+        elif section.stand_id in stands_seen:
+            score -= SAME_STAND_BONUS
+        choices.append(
+            SectionChoice(
+                id=section.id,
+                code=section.code,
+                stand_id=section.stand_id,
+                stand_en=section.stand_en,
+                stand_zh=section.stand_zh,
+                category=section.category,
+                zone=section.zone,
+                price=price,
+                available=available,
+                score=score,
+                familiar=section.id in history or section.stand_id in stands_seen,
+            )
+        )
+    choices.sort(key=lambda c: (c.score, c.price, c.id))
+    return choices
+
+
+def _build_claimed(dialect: str) -> Any:
+    claims = table_of(SeatClaim)
+    now = bindparam("b_now", type_=claims.c.expires_at.type)
+    return (
+        select(claims.c.section_id, func.count())
+        .where(
+            claims.c.fixture_id == bindparam("b_fixture"),
+            (claims.c.status != "held") | (claims.c.expires_at > now),
+        )
+        .group_by(claims.c.section_id)
+    )
+
+
+def _build_free(dialect: str, limited: bool) -> Any:
+    claims, seats = table_of(SeatClaim), table_of(Seat)
+    now = bindparam("b_now", type_=claims.c.expires_at.type)
+    taken = exists().where(
+        claims.c.fixture_id == bindparam("b_fixture"),
+        claims.c.seat_id == seats.c.id,
+        (claims.c.status != "held") | (claims.c.expires_at > now),
+    )
+    query = (
+        select(
+            seats.c.id,
+            seats.c.row,
+            seats.c.row_position,
+            seats.c.number,
+            seats.c.kind,
+            seats.c.quality,
+        )
+        .where(seats.c.section_id == bindparam("b_section"), ~taken)
+        .order_by(seats.c.quality, seats.c.id)
+    )
+    return query.limit(bindparam("b_limit")) if limited else query
+
+
+def free_seats(
+    session: Session, fixture_id: int, section_id: int, now: datetime, limit: int | None
+) -> list[FreeSeat]:
+    """Free seats of a section for a fixture, best view first (all of them when limit is None)."""
+    limited = limit is not None
+    query = prepared(session, f"recommendations.free.{limited}", lambda d: _build_free(d, limited))
+    params = {"b_fixture": fixture_id, "b_section": section_id, "b_now": now, "b_limit": limit}
+    rows = session.connection().execute(query, params).tuples()
+    return [FreeSeat(*row) for row in rows]
+
+
+def adjacent_blocks(seats: list[FreeSeat], quantity: int) -> list[list[FreeSeat]]:
+    """Runs of `quantity` consecutive seat numbers in one row, best average quality first.
+
+    On accessible platforms a block starts at a wheelchair space, so each space keeps
+    the companion seat beside it.
+    """
+    by_row: dict[str, dict[int, FreeSeat]] = {}
+    for seat in seats:
+        by_row.setdefault(seat.row, {})[seat.number] = seat
+    blocks: list[tuple[float, list[FreeSeat]]] = []
+    for row in by_row.values():
+        for number, first in row.items():
+            if first.kind == "companion":
+                continue
+            block = [row.get(number + k) for k in range(quantity)]
+            if all(block):
+                chosen = [s for s in block if s is not None]
+                blocks.append((sum(s.quality for s in chosen) / quantity, chosen))
+    blocks.sort(key=lambda item: (item[0], item[1][0].id))
+    return [block for _score, block in blocks]
+
+
+def choose_seats(
+    session: Session,
+    fixture: Fixture | FixtureRow,
+    quantity: int,
+    *,
+    now: datetime,
+    section_id: int | None = None,
+    category: str | None = None,
+    customer_id: int | None = None,
+    spread: int = 1,
+) -> tuple[SectionChoice, list[FreeSeat]] | None:
+    """Seats for a best-available hold: an adjacent block if one exists, else the best singles.
+
+    `spread` > 1 picks at random among that many top blocks, so buyers racing for
+    the same section do not all reach for the very same seats.
+    """
+    sections = candidate_sections(
+        session,
+        fixture,
+        quantity,
+        now=now,
+        section_id=section_id,
+        category=category,
+        customer_id=customer_id,
+    )
+    first_look = max(_TOP_SEATS, 2 * spread * quantity)
+    for choice in sections:
+        for limit in (first_look, None):
+            seats = free_seats(session, fixture.id, choice.id, now, limit)
+            blocks = adjacent_blocks(seats, quantity)
+            if blocks:
+                return choice, random.choice(blocks[: max(1, spread)])
+            if limit is None or len(seats) < first_look:
+                break
+    for choice in sections:
+        seats = free_seats(session, fixture.id, choice.id, now, quantity * spread)
+        if len(seats) >= quantity:
+            start = random.randrange(0, len(seats) - quantity + 1)
+            return choice, seats[start : start + quantity]
+    return None
+
+
+def recommend_seats(
+    session: Session,
+    fixture_id: int,
+    quantity: int,
+    category: str | None = None,
+    budget: int | None = None,
+    customer: str | None = None,
+    *,
+    section_id: int | None = None,
+    limit: int = 3,
+    now: datetime | None = None,
+) -> list[SeatOption]:
+    """Up to `limit` blocks of adjacent free seats, best first; nothing is held.
+
+    `budget` is the most the group wants to pay in total (minor units, adult prices);
+    `customer` (an external id) brings the fan's earlier seats forward.
+    """
+    from ticketing.customers import lookup_customer
+
+    if not 1 <= quantity <= 50:
+        raise InvalidQuantity("quantity must be between 1 and 50", field="quantity")
+    now = now or utcnow()
+    fixture = get_fixture(session, fixture_id)
+    customer_id = lookup_customer(session, customer) if customer else None
+    sections = candidate_sections(
+        session,
+        fixture,
+        quantity,
+        now=now,
+        section_id=section_id,
+        category=category,
+        budget=budget,
+        customer_id=customer_id,
+    )
+    options: list[SeatOption] = []
+    for choice in sections:
+        seats = free_seats(session, fixture.id, choice.id, now, _TOP_SEATS)
+        for block in adjacent_blocks(seats, quantity)[:1]:
+            options.append(
+                SeatOption(
+                    section_id=choice.id,
+                    section=choice.code,
+                    stand_en=choice.stand_en,
+                    stand_zh=choice.stand_zh,
+                    category=choice.category,
+                    row=block[0].row,
+                    seat_ids=[s.id for s in block],
+                    labels=[seat_label(choice.code, s.row, s.number) for s in block],
+                    price_each=choice.price,
+                    total=choice.price * quantity,
+                    currency=fixture.currency,
+                    near_previous=choice.familiar,
+                )
+            )
+        if len(options) >= limit:
+            break
+    return options
