@@ -320,11 +320,17 @@ class ActionOfferSeats(Action):
         language = language_of(tracker)
         if not tracker.get_slot("fixture_id") or not tracker.get_slot("quantity"):
             return [SlotSet("purchase_stage", None)]
+        corrected = _corrections(tracker)
+        if corrected:  # "make it 3", "cat 2 instead": apply, then offer afresh
+            tracker = tracker.copy()
+            for name, value in corrected.items():
+                tracker.slots[name] = value
         options, quantity = _offer(tracker)
         if not options:
             dispatcher.utter_message(response="utter_no_seats_together", quantity=quantity)
             return [SlotSet("seating", None), SlotSet("purchase_stage", None)]
         best = options[0]
+        corrections = [SlotSet(name, value) for name, value in corrected.items()]
         stand = best.stand_zh if language == "zh" else best.stand_en
         concessions = tracker.get_slot("concessions") or []
         dispatcher.utter_message(
@@ -340,9 +346,39 @@ class ActionOfferSeats(Action):
             buttons=_yes_no(language),
         )
         return [
+            *corrections,
             SlotSet("offer", [str(i) for i in best.seat_ids]),
             SlotSet("purchase_stage", "offered"),
         ]
+
+
+def _corrections(tracker: Tracker) -> dict[str, Any]:
+    """Slot changes the fan's last message asks for while an offer is on the table."""
+    if (tracker.latest_message.get("intent") or {}).get("name") != "inform":
+        return {}
+    text = tracker.latest_message.get("text") or ""
+    changes: dict[str, Any] = {}
+    counts = parse_concessions(text)
+    if counts:
+        kinds = [kind for kind, n in sorted(counts.items()) for _ in range(n)]
+        changes.update(quantity=float(len(kinds)), concessions=kinds)
+    else:
+        values = [str(v) for v in tracker.get_latest_entity_values("quantity")]
+        number = parse_number(values[0]) if values else None
+        if number is None and not any(tracker.get_latest_entity_values("category")):
+            number = parse_number(text)
+        limit = current_policies().limits.per_order
+        if number is not None and 1 <= number <= limit:
+            changes.update(quantity=float(number), concessions=None)
+    for value in [
+        *tracker.get_latest_entity_values("section"),
+        *tracker.get_latest_entity_values("category"),
+    ]:
+        seating = _seating_of(str(value))
+        if seating:
+            changes["seating"] = seating
+            break
+    return changes
 
 
 def _concession_note(concessions: list[str], language: Language) -> str:

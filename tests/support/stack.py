@@ -78,6 +78,7 @@ def running_desk(workdir: Path, database_url: str | None = None) -> Iterator[Sta
         MATCHDAY_RASA_PORT=str(free_port()),
         MATCHDAY_ACTIONS_PORT=str(free_port()),
         MATCHDAY_LOG_DIR=str(workdir / "log"),
+        MATCHDAY_FAQ_DIR=str(workdir / "faq"),
     )
     desk = str(ROOT / ".venv" / "bin" / "desk")
     subprocess.run([desk, "prepare"], env=env, cwd=ROOT, check=True)
