@@ -24,8 +24,9 @@ def test_a_published_answer_is_found_by_triage_without_a_restart(stack: Stack) -
     create_user(stack, supervisor, "supervisor")
     headers = agent_token(stack, supervisor)
     question = "Is there a prayer room at the stadium?"
+    paraphrase = "is there a room for prayer in the stadium?"
     with stack.client() as client:
-        before = client.post("/api/v1/triage", json={"text": "is there a room for prayer in the stadium?"})
+        before = client.post("/api/v1/triage", json={"text": paraphrase})
     assert before.status_code == 200
     before_faq = before.json()["faq"]
 
@@ -52,7 +53,7 @@ def test_a_published_answer_is_found_by_triage_without_a_restart(stack: Stack) -
     assert approved.json()["status"] == "published"
 
     with stack.client() as client:
-        after = client.post("/api/v1/triage", json={"text": "is there a room for prayer in the stadium?"})
+        after = client.post("/api/v1/triage", json={"text": paraphrase})
         chinese = client.post("/api/v1/triage", json={"text": "球场里有祈祷室吗？"})
     assert after.status_code == 200
     body = after.json()
