@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.conversations.models import Conversation, Message
 from bot.rasa.client import RasaClient, RasaUnavailable
 from knowledge.language import Language, detect_language
-from ticketing.db import utcnow
+from ticketing.db import utcnow, write_session
 
 Status = Literal["bot", "queued", "with_agent", "closed"]
 
@@ -221,15 +221,16 @@ class ConversationService:
         client_message_id: str | None,
         channel: str,
     ) -> tuple[int, Status, Language]:
-        with self._sessions.begin() as session:
+        # write_session: BEGIN IMMEDIATE on SQLite, so concurrent fans wait their turn
+        # instead of failing with "database is locked".
+        with write_session(self._sessions) as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
-                conversation = Conversation(id=conversation_id, channel=channel)
-                session.add(conversation)
                 try:
-                    session.flush()
-                except IntegrityError:  # created concurrently by another worker
-                    session.rollback()
+                    with session.begin_nested():
+                        conversation = Conversation(id=conversation_id, channel=channel)
+                        session.add(conversation)
+                except IntegrityError:  # created at the same moment by another gateway
                     conversation = session.get(Conversation, conversation_id)
                     assert conversation is not None
             stored: Language | None = conversation.language  # type: ignore[assignment]
@@ -247,13 +248,13 @@ class ConversationService:
             return message.id, conversation.status, resolved  # type: ignore[return-value]
 
     def _forget_message(self, message_id: int) -> None:
-        with self._sessions.begin() as session:
+        with write_session(self._sessions) as session:
             message = session.get(Message, message_id)
             if message is not None:
                 session.delete(message)
 
     def _store_replies(self, conversation_id: str, message_id: int, replies: list[Reply]) -> None:
-        with self._sessions.begin() as session:
+        with write_session(self._sessions) as session:
             session.add_all(
                 Message(
                     conversation_id=conversation_id,

@@ -151,3 +151,25 @@ def test_timings_are_utc(stack: Stack) -> None:
 
     parsed = datetime.fromisoformat(created.replace("Z", "+00:00"))
     assert abs(parsed - utcnow()) < timedelta(minutes=5)
+
+
+def test_concurrent_fans_are_all_answered(stack: Stack) -> None:
+    """Ten fans at once on SQLite: every message answered, none lost to a lock."""
+    import asyncio
+
+    async def fan(client: httpx.AsyncClient, index: int) -> list[int]:
+        codes = []
+        for text in ("hi", "which matches are on this weekend?", "thanks"):
+            response = await client.post(
+                f"/api/v1/conversations/rush-{index}-{new_id()}/messages", json={"text": text}
+            )
+            codes.append(response.status_code)
+        return codes
+
+    async def rush() -> list[list[int]]:
+        async with httpx.AsyncClient(
+            base_url=stack.base_url, headers=stack.headers, timeout=120
+        ) as client:
+            return await asyncio.gather(*(fan(client, i) for i in range(10)))
+
+    assert all(code == 200 for codes in asyncio.run(rush()) for code in codes)
