@@ -66,6 +66,19 @@ def _on_sale(listing: FixtureListing) -> bool:
     return listing.sale == "on_sale" and listing.available > 0
 
 
+# Only answers to the form (and the request that opened it) fill its slots: a question
+# asked in between ("is the West Stand covered?") is answered, and the form goes on.
+FORM_ANSWERS = ("inform", "buy_tickets", "affirm", "match_availability")
+
+
+def _answers_the_form(tracker: Tracker) -> bool:
+    """A form answer: an answer-like intent, a button, or a short reply ("family", "两张")."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    text = (tracker.latest_message.get("text") or "").strip()
+    short = len(text.split()) <= 3 and len(text) <= 16 and not text.endswith(("?", "？"))
+    return intent in FORM_ANSWERS or text.startswith("/") or short
+
+
 class ValidateBuyForm(FormValidationAction):
     """Fills and checks the buy form's slots from what the fan says."""
 
@@ -75,6 +88,8 @@ class ValidateBuyForm(FormValidationAction):
     async def extract_fixture_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if not _answers_the_form(tracker):
+            return {}
         fixture_values = [str(v) for v in tracker.get_latest_entity_values("fixture")]
         team_values = [str(v) for v in tracker.get_latest_entity_values("team")]
         date_values = [str(v) for v in tracker.get_latest_entity_values("date")]
@@ -124,6 +139,8 @@ class ValidateBuyForm(FormValidationAction):
     async def extract_seating(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if not _answers_the_form(tracker):
+            return {}
         text = tracker.latest_message.get("text") or ""
         for value in [
             *tracker.get_latest_entity_values("section"),
@@ -158,6 +175,8 @@ class ValidateBuyForm(FormValidationAction):
     async def extract_quantity(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if not _answers_the_form(tracker):
+            return {}
         text = tracker.latest_message.get("text") or ""
         counts = parse_concessions(text)
         if counts:

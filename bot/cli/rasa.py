@@ -145,12 +145,14 @@ def evaluate(
 def test_stories(
     stories: Path = typer.Option(ROOT / "tests" / "rasa" / "stories"),
     out: Path = typer.Option(ROOT / "results" / "stories"),
+    e2e: bool = typer.Option(False, help="Also classify each fan message with the NLU."),
 ) -> None:
     """Run the held-out test stories; any wrong prediction fails."""
     out.mkdir(parents=True, exist_ok=True)
     code = _rasa(
         "test", "core", "--stories", str(stories), "--model", str(MODEL_FILE),
         "--out", str(out), "--fail-on-prediction-errors", "--no-plot",
+        *(["--e2e"] if e2e else []),
     )  # fmt: skip
     failed = out / "failed_test_stories.yml"
     if code != 0 and failed.exists():

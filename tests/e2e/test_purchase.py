@@ -112,3 +112,15 @@ def test_a_declined_card_takes_no_money_and_frees_the_seats(stack: Stack) -> Non
     replies = say(stack, conversation, '/affirm{"payment_token":"tok_decline"}')
     assert "declined" in all_text(replies)
     assert tickets_of(stack, f"api:{conversation}") == []
+
+
+def test_a_question_in_the_middle_is_answered_and_buying_goes_on(stack: Stack) -> None:
+    conversation = f"buy-digress-{uuid.uuid4().hex[:8]}"
+    say(stack, conversation, "I want tickets for the derby")
+    replies = say(stack, conversation, "is the West Stand covered when it rains?")
+    text = all_text(replies)
+    assert "How many tickets" not in text, "a question must not be taken as the answer"
+    assert "Where would you like to sit" in text, "the form asks again after the answer"
+    assert len(replies) >= 2
+    replies = say(stack, conversation, "category 2")
+    assert "How many tickets" in all_text(replies)
