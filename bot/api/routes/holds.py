@@ -11,7 +11,7 @@ from bot.api.deps import ApiKey, Sessions
 from bot.api.routes.fixtures import CUSTOMER, domain_error
 from bot.api.schemas import StrictBody, rfc3339
 from ticketing.errors import TicketingError
-from ticketing.holds import HoldView, create_hold, get_hold, release_hold
+from ticketing.holds import HeldSeat, HoldView, create_hold, get_hold, release_hold
 
 router = APIRouter(prefix="/api/v1/holds", tags=["ticketing"], dependencies=[ApiKey])
 
@@ -50,24 +50,26 @@ class HoldOut(BaseModel):
     currency: str
 
 
+def held_seat_out(seat: HeldSeat) -> HeldSeatOut:
+    """The API shape of a held (or quoted) seat."""
+    return HeldSeatOut(
+        id=seat.id,
+        section=seat.section,
+        row=seat.row,
+        number=seat.number,
+        label=seat.label,
+        concession=seat.concession,
+        price=seat.price,
+    )
+
+
 def hold_out(hold: HoldView) -> HoldOut:
     """The API shape of a hold."""
     return HoldOut(
         hold_id=hold.id,
         fixture_id=hold.fixture_id,
         status=hold.status,
-        seats=[
-            HeldSeatOut(
-                id=s.id,
-                section=s.section,
-                row=s.row,
-                number=s.number,
-                label=s.label,
-                concession=s.concession,
-                price=s.price,
-            )
-            for s in hold.seats
-        ],
+        seats=[held_seat_out(s) for s in hold.seats],
         expires_at=rfc3339(hold.expires_at),
         total=hold.total,
         currency=hold.currency,

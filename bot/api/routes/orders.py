@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from bot.api.deps import ApiKey, Sessions
 from bot.api.errors import ApiError
 from bot.api.routes.fixtures import CUSTOMER, domain_error
-from bot.api.routes.holds import HeldSeatOut
+from bot.api.routes.holds import HeldSeatOut, held_seat_out
 from bot.api.schemas import StrictBody, rfc3339
 from ticketing.errors import TicketingError
 from ticketing.exchanges import confirm_exchange, quote_exchange
@@ -286,18 +286,7 @@ def post_exchange(
         order_id=quote.order_ref,
         ticket_ids=quote.ticket_ids,
         fixture_id=quote.fixture_id,
-        seats=[
-            HeldSeatOut(
-                id=s.id,
-                section=s.section,
-                row=s.row,
-                number=s.number,
-                label=s.label,
-                concession=s.concession,
-                price=s.price,
-            )
-            for s in quote.seats
-        ],
+        seats=[held_seat_out(s) for s in quote.seats],
         fee=quote.fee,
         old_total=quote.old_total,
         new_total=quote.new_total,
