@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ticketing.errors import PaymentTimeout, RateLimited, TicketingError
+
 
 class ApiError(Exception):
     """An error answered to the client with `status` and a JSON body."""
@@ -104,12 +106,51 @@ def _validation_response(exc: RequestValidationError) -> JSONResponse:
     return error_response(422, code, message, field)
 
 
+# Engine errors and the HTTP status they answer with; the code and message pass through.
+_ENGINE_STATUS = {
+    "not_found": 404,
+    "invalid_request": 422,
+    "invalid_quantity": 422,
+    "sale_closed": 409,
+    "seat_unavailable": 409,
+    "sold_out": 409,
+    "purchase_limit_reached": 409,
+    "rate_limited": 429,
+    "hold_expired": 409,
+    "hold_already_ordered": 409,
+    "idempotency_conflict": 409,
+    "payment_declined": 402,
+    "payment_timeout": 504,
+    "order_not_paid": 409,
+    "already_refunded": 409,
+    "ticket_used": 409,
+    "not_refundable": 409,
+    "not_transferable": 409,
+    "quote_expired": 409,
+}
+
+
+def domain_error(exc: TicketingError) -> ApiError:
+    """The HTTP answer to an engine error (unknown codes are server errors)."""
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    if isinstance(exc, PaymentTimeout) and exc.order_ref:
+        headers = {"X-Order-Id": exc.order_ref}
+    return ApiError(_ENGINE_STATUS.get(exc.code, 500), exc.code, exc.message, exc.field, headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error, expected or not, answer in the project's error shape."""
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+    @app.exception_handler(TicketingError)
+    async def _engine_error(_request: Request, exc: TicketingError) -> JSONResponse:
+        error = domain_error(exc)
+        return error_response(error.status, error.code, error.message, error.field, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

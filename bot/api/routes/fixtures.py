@@ -1,7 +1,7 @@
 """Fixtures, sections, seat maps and seat recommendations (ticketing engine, read side).
 
-Also home of `domain_error()`, the one mapping from the engine's typed errors to
-HTTP statuses that every ticketing route uses.
+Engine errors raised by any ticketing route become 4xx bodies in one place:
+`domain_error()` in bot/api/errors.py, installed as an exception handler.
 """
 
 from __future__ import annotations
@@ -12,47 +12,13 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from bot.api.deps import ApiKey, Sessions
-from bot.api.errors import ApiError
 from bot.api.schemas import rfc3339
-from ticketing.errors import PaymentTimeout, RateLimited, TicketingError
 from ticketing.fixtures import fixture_listings, seat_map, section_availability
 from ticketing.recommendations import recommend_seats
 
 router = APIRouter(prefix="/api/v1/fixtures", tags=["ticketing"], dependencies=[ApiKey])
 
 CUSTOMER = r"^[a-z][a-z0-9_]{0,15}:[^\s]{1,140}$"
-
-_STATUS = {
-    "not_found": 404,
-    "invalid_request": 422,
-    "invalid_quantity": 422,
-    "sale_closed": 409,
-    "seat_unavailable": 409,
-    "sold_out": 409,
-    "purchase_limit_reached": 409,
-    "rate_limited": 429,
-    "hold_expired": 409,
-    "hold_already_ordered": 409,
-    "idempotency_conflict": 409,
-    "payment_declined": 402,
-    "payment_timeout": 504,
-    "order_not_paid": 409,
-    "already_refunded": 409,
-    "ticket_used": 409,
-    "not_refundable": 409,
-    "not_transferable": 409,
-    "quote_expired": 409,
-}
-
-
-def domain_error(exc: TicketingError) -> ApiError:
-    """The HTTP answer to an engine error (unknown codes are server errors)."""
-    headers = None
-    if isinstance(exc, RateLimited):
-        headers = {"Retry-After": str(exc.retry_after_s)}
-    if isinstance(exc, PaymentTimeout) and exc.order_ref:
-        headers = {"X-Order-Id": exc.order_ref}
-    return ApiError(_STATUS.get(exc.code, 500), exc.code, exc.message, exc.field, headers)
 
 
 class FixtureOut(BaseModel):
@@ -143,11 +109,8 @@ def get_fixtures(
 @router.get("/{fixture_id}/sections")
 def get_sections(fixture_id: FixtureId, sessions: Sessions) -> list[SectionOut]:
     """Every section of the ground with its category, adult price and seats left."""
-    try:
-        with sessions() as session:
-            sections = section_availability(session, fixture_id)
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        sections = section_availability(session, fixture_id)
     return [
         SectionOut(
             id=s.id,
@@ -168,11 +131,8 @@ def get_sections(fixture_id: FixtureId, sessions: Sessions) -> list[SectionOut]:
 @router.get("/{fixture_id}/sections/{section_id}/seats")
 def get_seats(fixture_id: FixtureId, section_id: SectionId, sessions: Sessions) -> list[SeatOut]:
     """The seat map of one section: every seat with available/held/sold."""
-    try:
-        with sessions() as session:
-            seats = seat_map(session, fixture_id, section_id)
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        seats = seat_map(session, fixture_id, section_id)
     return [
         SeatOut(id=s.id, row=s.row, number=s.number, label=s.label, kind=s.kind, status=s.status)
         for s in seats
@@ -190,19 +150,16 @@ def get_recommendations(
     section_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[OptionOut]:
     """The best free adjacent seats for a group, near the fan's earlier seats; nothing is held."""
-    try:
-        with sessions() as session:
-            options = recommend_seats(
-                session,
-                fixture_id,
-                quantity,
-                category=category,
-                budget=budget,
-                customer=customer,
-                section_id=section_id,
-            )
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        options = recommend_seats(
+            session,
+            fixture_id,
+            quantity,
+            category=category,
+            budget=budget,
+            customer=customer,
+            section_id=section_id,
+        )
     return [
         OptionOut(
             section_id=o.section_id,

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Sessions
-from bot.api.routes.fixtures import CUSTOMER, domain_error
+from bot.api.routes.fixtures import CUSTOMER
 from bot.api.schemas import StrictBody, rfc3339
-from ticketing.errors import TicketingError
 from ticketing.holds import HeldSeat, HoldView, create_hold, get_hold, release_hold
 
 router = APIRouter(prefix="/api/v1/holds", tags=["ticketing"], dependencies=[ApiKey])
@@ -83,37 +82,28 @@ Customer = Annotated[str, Query(pattern=CUSTOMER)]
 @router.post("", status_code=201)
 def post_hold(body: HoldIn, sessions: Sessions) -> HoldOut:
     """Hold the best available seats (or `seat_ids`) for the fan; they expire unpaid."""
-    try:
-        hold = create_hold(
-            sessions,
-            body.customer,
-            body.fixture_id,
-            body.quantity,
-            section_id=body.section_id,
-            seat_ids=body.seat_ids,
-            category=body.category,
-            concessions=body.concessions,
-        )
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    hold = create_hold(
+        sessions,
+        body.customer,
+        body.fixture_id,
+        body.quantity,
+        section_id=body.section_id,
+        seat_ids=body.seat_ids,
+        category=body.category,
+        concessions=body.concessions,
+    )
     return hold_out(hold)
 
 
 @router.get("/{hold_id}")
 def get_one(hold_id: HoldId, customer: Customer, sessions: Sessions) -> HoldOut:
     """The fan's hold."""
-    try:
-        with sessions() as session:
-            return hold_out(get_hold(session, customer, hold_id))
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        return hold_out(get_hold(session, customer, hold_id))
 
 
 @router.delete("/{hold_id}", status_code=204)
 def delete_hold(hold_id: HoldId, customer: Customer, sessions: Sessions) -> Response:
     """Release the fan's hold now."""
-    try:
-        release_hold(sessions, customer, hold_id)
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    release_hold(sessions, customer, hold_id)
     return Response(status_code=204)

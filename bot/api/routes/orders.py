@@ -10,10 +10,9 @@ from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Sessions
 from bot.api.errors import ApiError
-from bot.api.routes.fixtures import CUSTOMER, domain_error
+from bot.api.routes.fixtures import CUSTOMER
 from bot.api.routes.holds import HeldSeatOut, held_seat_out
 from bot.api.schemas import StrictBody, rfc3339
-from ticketing.errors import TicketingError
 from ticketing.exchanges import confirm_exchange, quote_exchange
 from ticketing.orders import OrderView, get_order, orders_of, pay_order
 from ticketing.refunds import confirm_refund, quote_refund
@@ -110,17 +109,14 @@ def post_order(
             "Send an Idempotency-Key header (e.g. a UUID) so a retry cannot pay twice.",
             "Idempotency-Key",
         )
-    try:
-        outcome = pay_order(
-            sessions,
-            body.customer,
-            body.hold_id,
-            token=body.payment.token,
-            method=body.payment.method,
-            idempotency_key=idempotency_key,
-        )
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    outcome = pay_order(
+        sessions,
+        body.customer,
+        body.hold_id,
+        token=body.payment.token,
+        method=body.payment.method,
+        idempotency_key=idempotency_key,
+    )
     return JSONResponse(
         order_out(outcome.order).model_dump(mode="json"),
         status_code=200 if outcome.replayed else 201,
@@ -130,21 +126,15 @@ def post_order(
 @router.get("")
 def list_orders(customer: Customer, sessions: Sessions) -> list[OrderOut]:
     """The fan's orders, newest first."""
-    try:
-        with sessions() as session:
-            return [order_out(o) for o in orders_of(session, customer)]
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        return [order_out(o) for o in orders_of(session, customer)]
 
 
 @router.get("/{order_id}")
 def get_one(order_id: OrderId, customer: Customer, sessions: Sessions) -> OrderOut:
     """The fan's order with all its tickets (revoked ones included, with their status)."""
-    try:
-        with sessions() as session:
-            return order_out(get_order(session, customer, order_id))
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        return order_out(get_order(session, customer, order_id))
 
 
 class RefundIn(StrictBody):
@@ -186,21 +176,18 @@ def post_refund(
     order_id: OrderId, body: RefundIn, sessions: Sessions
 ) -> RefundQuoteOut | RefundDoneOut:
     """Without `quote_id`: quote the fee. With `quote_id` and `confirm: true`: refund."""
-    try:
-        if _confirming(body.quote_id, body.confirm):
-            assert body.quote_id is not None
-            done = confirm_refund(sessions, body.customer, order_id, body.quote_id)
-            return RefundDoneOut(
-                order_id=done.order_ref,
-                status=done.status,
-                ticket_ids=done.ticket_ids,
-                fee=done.fee,
-                refund_amount=done.refund_amount,
-                currency=done.currency,
-            )
-        quote = quote_refund(sessions, body.customer, order_id, body.ticket_ids)
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    if _confirming(body.quote_id, body.confirm):
+        assert body.quote_id is not None
+        done = confirm_refund(sessions, body.customer, order_id, body.quote_id)
+        return RefundDoneOut(
+            order_id=done.order_ref,
+            status=done.status,
+            ticket_ids=done.ticket_ids,
+            fee=done.fee,
+            refund_amount=done.refund_amount,
+            currency=done.currency,
+        )
+    quote = quote_refund(sessions, body.customer, order_id, body.ticket_ids)
     return RefundQuoteOut(
         quote_id=quote.id,
         order_id=quote.order_ref,
@@ -255,32 +242,29 @@ def post_exchange(
     order_id: OrderId, body: ExchangeIn, sessions: Sessions
 ) -> ExchangeQuoteOut | ExchangeDoneOut:
     """Quote (new seats held) and then confirm swapping tickets for other seats or a match."""
-    try:
-        if _confirming(body.quote_id, body.confirm):
-            assert body.quote_id is not None
-            done = confirm_exchange(sessions, body.customer, order_id, body.quote_id)
-            return ExchangeDoneOut(
-                order_id=done.order.ref,
-                old_order_id=done.old_order_ref,
-                status=done.order.status,
-                tickets=[ticket_out(t) for t in done.order.tickets],
-                revoked_ticket_ids=done.old_ticket_ids,
-                fee=done.fee,
-                amount_charged=done.amount_charged,
-                amount_refunded=done.amount_refunded,
-                currency=done.order.currency,
-            )
-        quote = quote_exchange(
-            sessions,
-            body.customer,
-            order_id,
-            body.ticket_ids,
-            body.fixture_id,
-            section_id=body.section_id,
-            seat_ids=body.seat_ids,
+    if _confirming(body.quote_id, body.confirm):
+        assert body.quote_id is not None
+        done = confirm_exchange(sessions, body.customer, order_id, body.quote_id)
+        return ExchangeDoneOut(
+            order_id=done.order.ref,
+            old_order_id=done.old_order_ref,
+            status=done.order.status,
+            tickets=[ticket_out(t) for t in done.order.tickets],
+            revoked_ticket_ids=done.old_ticket_ids,
+            fee=done.fee,
+            amount_charged=done.amount_charged,
+            amount_refunded=done.amount_refunded,
+            currency=done.order.currency,
         )
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    quote = quote_exchange(
+        sessions,
+        body.customer,
+        order_id,
+        body.ticket_ids,
+        body.fixture_id,
+        section_id=body.section_id,
+        seat_ids=body.seat_ids,
+    )
     return ExchangeQuoteOut(
         quote_id=quote.id,
         order_id=quote.order_ref,

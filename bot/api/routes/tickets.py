@@ -8,10 +8,9 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Sessions
-from bot.api.routes.fixtures import CUSTOMER, domain_error
+from bot.api.routes.fixtures import CUSTOMER
 from bot.api.routes.orders import TicketOut, ticket_out
 from bot.api.schemas import StrictBody, rfc3339
-from ticketing.errors import TicketingError
 from ticketing.qr import ticket_qr_png, ticket_qr_svg
 from ticketing.tickets import get_ticket, tickets_of
 from ticketing.transfers import quote_transfer, transfer_ticket
@@ -57,42 +56,30 @@ def list_tickets(
     fixture_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[TicketOut]:
     """The fan's live tickets (bought or received)."""
-    try:
-        with sessions() as session:
-            return [ticket_out(t) for t in tickets_of(session, customer, fixture_id=fixture_id)]
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        return [ticket_out(t) for t in tickets_of(session, customer, fixture_id=fixture_id)]
 
 
 @router.get("/{ticket_id}")
 def get_one(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> TicketOut:
     """One of the fan's tickets."""
-    try:
-        with sessions() as session:
-            return ticket_out(get_ticket(session, customer, ticket_id))
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        return ticket_out(get_ticket(session, customer, ticket_id))
 
 
 @router.get("/{ticket_id}/qr.png", response_class=Response)
 def get_qr_png(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> Response:
     """The ticket's QR code as PNG."""
-    try:
-        with sessions() as session:
-            ticket = get_ticket(session, customer, ticket_id)
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        ticket = get_ticket(session, customer, ticket_id)
     return Response(ticket_qr_png(ticket), media_type="image/png")
 
 
 @router.get("/{ticket_id}/qr.svg", response_class=Response)
 def get_qr_svg(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> Response:
     """The ticket's QR code as SVG."""
-    try:
-        with sessions() as session:
-            ticket = get_ticket(session, customer, ticket_id)
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    with sessions() as session:
+        ticket = get_ticket(session, customer, ticket_id)
     return Response(ticket_qr_svg(ticket), media_type="image/svg+xml")
 
 
@@ -101,10 +88,7 @@ def post_transfer_quote(
     ticket_id: TicketId, body: TransferQuoteIn, sessions: Sessions
 ) -> TransferQuoteOut:
     """The fee for transferring the ticket (quote it to the fan before they confirm)."""
-    try:
-        quote = quote_transfer(sessions, body.customer, ticket_id, body.to_customer)
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    quote = quote_transfer(sessions, body.customer, ticket_id, body.to_customer)
     return TransferQuoteOut(
         quote_id=quote.id,
         ticket_id=quote.ticket_id,
@@ -118,12 +102,9 @@ def post_transfer_quote(
 @router.post("/{ticket_id}/transfer")
 def post_transfer(ticket_id: TicketId, body: TransferIn, sessions: Sessions) -> TransferOut:
     """Transfer the ticket to another fan: the old code is revoked, a new ticket issued."""
-    try:
-        done = transfer_ticket(
-            sessions, body.customer, ticket_id, body.to_customer, quote_id=body.quote_id
-        )
-    except TicketingError as exc:
-        raise domain_error(exc) from exc
+    done = transfer_ticket(
+        sessions, body.customer, ticket_id, body.to_customer, quote_id=body.quote_id
+    )
     return TransferOut(
         tickets=[ticket_out(done.ticket)],
         revoked_ticket_ids=[done.old_ticket_id],
