@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 
 from knowledge.vocabulary import vocabulary
 from knowledge.when import parse_when
+from ticketing.demo import read_club
 from ticketing.fixtures import FixtureListing, find_team, fixture_listings
 from ticketing.schedule import local_window
 
-CLUB_TIMEZONE = "Asia/Shanghai"
+# The club's local time zone, from its data (data/demo/club.yml), read once.
+CLUB_TIMEZONE = read_club().venue.timezone
 HOME_TEAM = "riverside"
 
 

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.database import sessions
+from actions.fixture_choice import CLUB_TIMEZONE
 from actions.language import language_of
 from knowledge.language import Language
 from knowledge.when import DateRange, parse_when
@@ -18,7 +19,6 @@ from ticketing.db import utcnow
 from ticketing.fixtures import FixtureSummary, find_team, list_fixtures
 from ticketing.schedule import local_window
 
-CLUB_TIMEZONE = "Asia/Shanghai"
 _ZH_WEEKDAYS = "一二三四五六日"
 
 

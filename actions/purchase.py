@@ -9,6 +9,7 @@ their price; on "yes" `action_hold_seats` holds them for the fan; on "pay"
 from __future__ import annotations
 
 import contextlib
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -295,7 +296,9 @@ class ActionAskSeating(Action):
         return []
 
 
+@lru_cache(maxsize=2)
 def _category_names(language: Language) -> dict[str, str]:
+    """Category names in the fan's language, from the price list (read once)."""
     prices = read_price_list(DEMO_FILE.parent / "pricing.yml")
     return {
         key: (spec.name_zh if language == "zh" else spec.name_en)
