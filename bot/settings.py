@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     telegram_bot_token: str = Field("", alias="TELEGRAM_BOT_TOKEN")
     telegram_api_server: str = Field("", alias="TELEGRAM_API_SERVER")
     telegram_mode: Literal["polling", "webhook"] = Field("polling", alias="TELEGRAM_MODE")
+    telegram_webhook_url: str = Field("", alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: str = Field("", alias="TELEGRAM_WEBHOOK_SECRET")
+    widget_origins_csv: str = Field("", alias="MATCHDAY_WIDGET_ORIGINS")
     rasa_timeout_s: float = Field(30.0, alias="MATCHDAY_RASA_TIMEOUT", gt=0)
 
     @field_validator("database_url")
@@ -50,6 +53,11 @@ class Settings(BaseSettings):
                 "DATABASE_URL must be sqlite:///path or postgresql://user@host:port/db"
             )
         return value
+
+    @property
+    def widget_origins(self) -> list[str]:
+        """Origins (scheme://host[:port]) whose pages may open widget sessions."""
+        return [o.strip().rstrip("/") for o in self.widget_origins_csv.split(",") if o.strip()]
 
     @property
     def rasa_url(self) -> str:

@@ -65,8 +65,13 @@ def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path)
 
 
 @contextmanager
-def running_desk(workdir: Path, database_url: str | None = None) -> Iterator[Stack]:
-    """Prepare and run the desk with its state in `workdir`; stop it afterwards."""
+def running_desk(
+    workdir: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """Prepare and run the desk with its state in `workdir`; stop it afterwards.
+
+    `extra_env` adds or overrides settings (e.g. a Telegram token and Bot API server).
+    """
     database_url = database_url or f"sqlite:///{workdir / 'desk.db'}"
     port = free_port()
     env = dict(os.environ)
@@ -80,6 +85,7 @@ def running_desk(workdir: Path, database_url: str | None = None) -> Iterator[Sta
         MATCHDAY_LOG_DIR=str(workdir / "log"),
         MATCHDAY_FAQ_DIR=str(workdir / "faq"),
     )
+    env.update(extra_env or {})
     desk = str(ROOT / ".venv" / "bin" / "desk")
     subprocess.run([desk, "prepare"], env=env, cwd=ROOT, check=True)
     log_path = workdir / "desk.log"
