@@ -23,6 +23,7 @@ from bot.api.routes import (
     tickets,
     triage,
 )
+from bot.channels.webchat import routes as webchat
 from bot.console import routes as console
 from bot.conversations.service import ConversationService
 from bot.database import engine_for
@@ -96,4 +97,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(gate.router)
     app.include_router(media.router)
+    webchat.install(app, settings)  # the web widget, its script and the demo page at /
     return app

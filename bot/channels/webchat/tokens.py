@@ -1,0 +1,83 @@
+"""Widget tokens: a conversation id, an expiry and an HMAC, nothing stored server-side.
+
+`v1.<conversation id>.<expires (unix s)>.<signature>`. The signing key is derived from
+MATCHDAY_MEDIA_SECRET with a label of its own, so a token can never pass for a media
+link's signature (or the other way round); rotating that secret ends every widget
+session (the widget then opens a fresh one).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+VERSION = "v1"
+DEFAULT_TTL_S = 30 * 24 * 3600
+_LABEL = b"matchday widget token v1"
+_CONVERSATION = re.compile(r"^web-[A-Za-z0-9_-]{22,64}$")
+
+
+class InvalidToken(Exception):
+    """A token that is malformed, forged or expired; `code` says which."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class WidgetToken:
+    """What a valid token grants: one conversation, until `expires` (unix seconds)."""
+
+    conversation_id: str
+    expires: int
+    value: str
+
+
+def new_conversation_id() -> str:
+    """An unguessable conversation id (128 bits of randomness)."""
+    return f"web-{secrets.token_urlsafe(16)}"
+
+
+def _key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), _LABEL, hashlib.sha256).digest()
+
+
+def _signature(secret: str, conversation_id: str, expires: int) -> str:
+    mac = hmac.new(_key(secret), f"{conversation_id}\n{expires}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
+
+
+def issue(
+    secret: str, conversation_id: str, ttl_s: int = DEFAULT_TTL_S, now: float | None = None
+) -> WidgetToken:
+    """A token for `conversation_id`, valid for `ttl_s` seconds."""
+    if not secret:
+        raise ValueError("no widget signing secret (MATCHDAY_MEDIA_SECRET) is set")
+    if not _CONVERSATION.match(conversation_id):
+        raise ValueError(f"not a widget conversation id: {conversation_id!r}")
+    expires = int((time.time() if now is None else now) + ttl_s)
+    signature = _signature(secret, conversation_id, expires)
+    value = f"{VERSION}.{conversation_id}.{expires}.{signature}"
+    return WidgetToken(conversation_id, expires, value)
+
+
+def verify(secret: str, value: str, now: float | None = None) -> WidgetToken:
+    """The token's grant, or InvalidToken (`invalid_token` / `token_expired`)."""
+    parts = value.split(".") if isinstance(value, str) and len(value) <= 256 else []
+    if len(parts) != 4 or parts[0] != VERSION or not parts[2].isdigit():
+        raise InvalidToken("invalid_token", "The widget token is malformed.")
+    _, conversation_id, expires_text, signature = parts
+    expires = int(expires_text)
+    expected = _signature(secret, conversation_id, expires) if secret else ""
+    if not secret or not hmac.compare_digest(expected, signature):
+        raise InvalidToken("invalid_token", "The widget token is not valid here.")
+    if expires < (time.time() if now is None else now):
+        raise InvalidToken("token_expired", "The widget session has expired; open a new one.")
+    return WidgetToken(conversation_id, expires, value)
