@@ -144,7 +144,8 @@
     /* large text, high contrast: for fans who find the normal chat hard to read */
     ".root.large{font-size:21px;line-height:1.5}",
     ".root.large .panel{background:#000;border:3px solid #fff}",
-    ".root.large header{background:#000;border-bottom:3px solid #ffd400}",
+    ".root.large header{background:#000;border-bottom:3px solid #ffd400;flex-wrap:wrap}",
+    ".root.large h2{flex-basis:100%;white-space:normal}",
     ".root.large header button{border:2px solid #fff}",
     ".root.large header button[aria-pressed=true]{background:#ffd400;color:#000}",
     ".root.large .log,.root.large .typing{background:#000;color:#fff}",
@@ -213,6 +214,8 @@
   var typingTimer = null;
   var lastTypingSent = 0;
   var pingTimer = null;
+  var sentAt = new Map(); // client message id -> when it first went over a socket
+  var timings = []; // milliseconds from sending to the acknowledged reply
 
   function t(key) {
     return TEXT[state.language][key];
@@ -434,6 +437,7 @@
 
   function transmit(item) {
     if (socket && socket.readyState === WebSocket.OPEN && socket.ready) {
+      if (!sentAt.has(item.id)) sentAt.set(item.id, performance.now());
       socket.send(
         JSON.stringify({ type: "message", id: item.id, text: item.text, language: item.language })
       );
@@ -441,6 +445,10 @@
   }
 
   function acknowledged(id) {
+    if (sentAt.has(id)) {
+      timings.push(performance.now() - sentAt.get(id));
+      sentAt.delete(id);
+    }
     state.outbox = state.outbox.filter(function (item) {
       return item.id !== id;
     });
@@ -723,6 +731,7 @@
   window.__matchdayWidget = {
     version: 1,
     host: host,
+    timings: timings,
     get conversationId() {
       return state.conversationId;
     },

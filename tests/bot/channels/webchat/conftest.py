@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from websockets.sync.client import ClientConnection, connect
 
+from bot.api.app import create_app
+from bot.settings import Settings
 from tests.conftest import make_settings
 from tests.handoff.fake_rasa import FakeRasa, fake_rasa
-from tests.support.server import live_gateway
+from tests.support.server import free_port
 
 CLUB = "https://club.example"
 MEDIA_SECRET = "widget-test-media-secret"
@@ -57,12 +64,19 @@ class Socket:
     def close(self) -> None:
         self.connection.close()
 
+    def __enter__(self) -> Socket:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
 
 @dataclass
 class WidgetDesk:
     """The gateway's address and helpers to act as a widget on an allowed page."""
 
     base_url: str
+    app: FastAPI
 
     @property
     def ws_url(self) -> str:
@@ -100,13 +114,45 @@ class WidgetDesk:
         )
 
 
+def widget_settings(database_url: str, rasa: FakeRasa, **overrides: str) -> Settings:
+    values = {
+        "MATCHDAY_RASA_PORT": str(rasa.port),
+        "MATCHDAY_MEDIA_SECRET": MEDIA_SECRET,
+        "MATCHDAY_WIDGET_ORIGINS": f"{CLUB}, http://localhost:8080/",
+        **overrides,
+    }
+    return make_settings(database_url, **values)
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[WidgetDesk]:
+    """The gateway over real HTTP on a free port; the app stays reachable for the test."""
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("test gateway did not start")
+        time.sleep(0.05)
+    try:
+        yield WidgetDesk(base, app)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 @pytest.fixture
 def widget(sqlite_url: str, rasa: FakeRasa) -> Iterator[WidgetDesk]:
-    settings = make_settings(
-        sqlite_url,
-        MATCHDAY_RASA_PORT=str(rasa.port),
-        MATCHDAY_MEDIA_SECRET=MEDIA_SECRET,
-        MATCHDAY_WIDGET_ORIGINS=f"{CLUB}, http://localhost:8080/",
-    )
-    with live_gateway(settings) as base_url:
-        yield WidgetDesk(base_url)
+    with serving(widget_settings(sqlite_url, rasa)) as desk:
+        yield desk

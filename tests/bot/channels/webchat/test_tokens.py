@@ -1,0 +1,69 @@
+"""Widget tokens: scoped to one conversation, signed, expiring."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.channels.webchat import tokens
+from bot.media import signed_path
+
+SECRET = "a-media-secret"
+
+
+def test_a_token_names_its_conversation_until_it_expires() -> None:
+    cid = tokens.new_conversation_id()
+    token = tokens.issue(SECRET, cid, ttl_s=60, now=1000)
+    grant = tokens.verify(SECRET, token.value, now=1059)
+    assert grant.conversation_id == cid and grant.expires == 1060
+    with pytest.raises(tokens.InvalidToken) as expired:
+        tokens.verify(SECRET, token.value, now=1061)
+    assert expired.value.code == "token_expired"
+
+
+def test_conversation_ids_are_random_and_fit_the_api_pattern() -> None:
+    ids = {tokens.new_conversation_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(i.startswith("web-") and len(i) == 26 and "." not in i for i in ids)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda v: v[:-2] + ("AA" if not v.endswith("AA") else "BB"),  # signature
+        lambda v: v.replace("web-", "web-x", 1),  # another conversation
+        lambda v: v.replace(".9999", ".19999", 1),  # a later expiry
+        lambda v: "v2" + v[2:],
+        lambda v: v + ".extra",
+        lambda v: "",
+        lambda v: "v1.web-abc.notanumber.sig",
+        lambda v: "x" * 300,
+    ],
+)
+def test_a_changed_token_is_refused(tamper: object) -> None:
+    value = tokens.issue(SECRET, tokens.new_conversation_id(), ttl_s=9999, now=0).value
+    with pytest.raises(tokens.InvalidToken) as refused:
+        tokens.verify(SECRET, tamper(value), now=1)  # type: ignore[operator]
+    assert refused.value.code == "invalid_token"
+
+
+def test_another_secret_or_none_refuses_the_token() -> None:
+    value = tokens.issue(SECRET, tokens.new_conversation_id()).value
+    for other in ("another-secret", ""):
+        with pytest.raises(tokens.InvalidToken):
+            tokens.verify(other, value)
+
+
+def test_a_media_signature_is_no_token() -> None:
+    # Same secret, different label: the QR links' signatures cannot be replayed as tokens.
+    cid = tokens.new_conversation_id()
+    link = signed_path(SECRET, cid, ttl_s=60, now=1000)
+    sig = link.split("sig=")[1]
+    with pytest.raises(tokens.InvalidToken):
+        tokens.verify(SECRET, f"v1.{cid}.1060.{sig}", now=1000)
+
+
+def test_issuing_needs_a_secret_and_a_widget_conversation() -> None:
+    with pytest.raises(ValueError, match="MATCHDAY_MEDIA_SECRET"):
+        tokens.issue("", tokens.new_conversation_id())
+    with pytest.raises(ValueError, match="not a widget conversation"):
+        tokens.issue(SECRET, "tg-12345")
