@@ -1,0 +1,193 @@
+"""The widget's WebSocket: acks, replies, resends, refusals, catch-up and live events."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from bot.handoff.agents import create_agent
+from bot.handoff.events import Event
+from tests.bot.channels.webchat.conftest import WidgetDesk, serving, widget_settings
+from tests.handoff.fake_rasa import FakeRasa
+from tests.support.server import free_port
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_a_message_is_stored_answered_and_acknowledged(
+    widget: WidgetDesk, rasa: FakeRasa
+) -> None:
+    session = widget.session()
+    cid = session["conversation_id"]
+    with widget.socket(session["token"]) as socket:
+        frames = socket.say("c-1", "hi", language="zh")
+    assert [f["type"] for f in frames] == ["typing", "message", "message", "ack"]
+    fan, bot = frames[1]["message"], frames[2]["message"]
+    assert (fan["sender"], fan["text"], fan["client_message_id"]) == ("fan", "hi", "c-1")
+    assert (bot["sender"], bot["text"]) == ("bot", "Hi! I'm the ticket desk.")
+    assert frames[3] == {"type": "ack", "id": "c-1", "status": "bot"}
+    sent = [r for r in rasa.received if r["sender"] == cid][-1]
+    assert sent["metadata"]["channel"] == "web"
+    assert sent["metadata"]["language"] == "zh"  # the widget's language switch
+    assert sent["metadata"]["customer"] == f"web:{cid}"
+
+
+def test_a_resent_message_is_not_processed_twice(widget: WidgetDesk, rasa: FakeRasa) -> None:
+    session = widget.session()
+    cid = session["conversation_id"]
+    with widget.socket(session["token"]) as socket:
+        socket.say("c-1", "wheelchair spaces?")
+    calls = len([r for r in rasa.received if r["sender"] == cid])
+    # After a reconnect the widget sends what it has not seen acknowledged, again.
+    with widget.socket(session["token"], after=0) as again:
+        frames = again.say("c-1", "wheelchair spaces?")
+    assert [f["type"] for f in frames] == ["message", "message", "typing", "ack"]
+    assert len([r for r in rasa.received if r["sender"] == cid]) == calls
+    texts = [m["text"] for m in widget.history(session["token"]).json()["messages"]]
+    assert texts == ["wheelchair spaces?", "Wheelchair spaces are in W-ACC."]
+
+
+def test_a_reconnect_gets_only_what_it_missed(widget: WidgetDesk) -> None:
+    session = widget.session()
+    with widget.socket(session["token"]) as socket:
+        first = socket.say("c-1", "hi")
+        socket.say("c-2", "wheelchair")
+    last_seen = first[2]["message"]["id"]
+    with widget.socket(session["token"], after=last_seen) as again:
+        missed = [again.receive()["message"]["text"] for _ in range(2)]
+        again.send({"type": "ping"})
+        assert again.receive() == {"type": "pong"}
+    assert missed == ["wheelchair", "Wheelchair spaces are in W-ACC."]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{oops", "invalid_json"),
+        (b"\x89PNG", "binary_frame"),
+        ("x" * 17_000, "frame_too_large"),
+        (json.dumps({"type": "message", "id": "big", "text": "y" * 4001}), "text_too_long"),
+        (json.dumps({"type": "message", "text": "no id"}), "invalid_id"),
+        (json.dumps({"type": "sticker", "id": "s"}), "unknown_type"),
+        (json.dumps({"type": "hello", "token": "again"}), "already_connected"),
+    ],
+)
+def test_bad_frames_are_refused_and_logged_and_the_socket_keeps_serving(
+    widget: WidgetDesk, caplog: pytest.LogCaptureFixture, frame: str | bytes, code: str
+) -> None:
+    session = widget.session()
+    with (
+        caplog.at_level(logging.WARNING, logger="matchday.widget"),
+        widget.socket(session["token"]) as socket,
+    ):
+        socket.send(frame)
+        refusal = socket.receive()
+        assert refusal["type"] == "error" and refusal["code"] == code, refusal
+        assert refusal["message"]
+        frames = socket.say("after", "hi")
+    assert frames[-1]["type"] == "ack"
+    assert any(code in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)
+
+
+def test_a_bad_token_or_no_hello_closes_the_socket(widget: WidgetDesk) -> None:
+    for hello, code in [
+        ({"type": "hello", "token": "v1.web-xxxxxxxxxxxxxxxxxxxxxx.9999999999.forged"}, None),
+        ({"type": "ping"}, "hello_required"),
+    ]:
+        socket = widget.connect()
+        socket.send(hello)
+        error = socket.receive()
+        assert error["type"] == "error"
+        assert error["code"] == (code or "invalid_token")
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.receive()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_a_socket_from_another_site_is_refused_at_the_handshake(widget: WidgetDesk) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        widget.connect(origin="https://evil.example")
+    assert refused.value.response.status_code == 403
+
+
+def test_floods_are_slowed_down_without_losing_the_socket(widget: WidgetDesk) -> None:
+    session = widget.session()
+    with widget.socket(session["token"]) as socket:
+        for n in range(12):
+            socket.send({"type": "message", "id": f"f-{n}", "text": f"message {n}"})
+        refusals, acks = [], []
+        while len(refusals) + len(acks) < 12:
+            frame = socket.receive()
+            if frame["type"] == "error":
+                refusals.append(frame)
+            elif frame["type"] == "ack":
+                acks.append(frame["id"])
+    assert acks == [f"f-{n}" for n in range(10)]
+    assert [r["code"] for r in refusals] == ["slow_down", "slow_down"]
+    assert [r["id"] for r in refusals] == ["f-10", "f-11"]
+
+
+def test_when_the_assistant_is_down_the_widget_is_told_to_retry(
+    sqlite_url: str, rasa: FakeRasa
+) -> None:
+    settings = widget_settings(sqlite_url, rasa, MATCHDAY_RASA_PORT=str(free_port()))
+    with serving(settings) as desk:
+        session = desk.session()
+        with desk.socket(session["token"]) as socket:
+            socket.send({"type": "message", "id": "c-1", "text": "hi"})
+            error, _ = socket.until("error", timeout=60)
+        messages = desk.history(session["token"]).json()["messages"]
+    assert error["code"] == "assistant_unavailable"
+    assert error["id"] == "c-1" and error["retry"] is True
+    assert messages == []  # nothing half-stored: the resend starts clean
+
+
+def test_queue_position_agent_typing_and_replies_arrive_live(widget: WidgetDesk) -> None:
+    create_agent(
+        widget.app.state.sessions, "wanda", PASSWORD, "agent", languages=["en"],
+        display_name="Wanda",
+    )  # fmt: skip
+    login = httpx.post(
+        f"{widget.base_url}/api/v1/agent/session",
+        json={"username": "wanda", "password": PASSWORD},
+    )
+    assert login.status_code == 200, login.text
+    agent = httpx.Client(
+        base_url=widget.base_url, headers={"Authorization": f"Bearer {login.json()['token']}"}
+    )
+    session = widget.session()
+    cid = session["conversation_id"]
+    with widget.socket(session["token"]) as socket:
+        frames = socket.say("c-1", "I want a human")
+        status = [f for f in frames if f["type"] == "status"]
+        assert status == [{"type": "status", "status": "queued", "position": 1}]
+        assert frames[-1]["status"] == "queued"
+
+        assert agent.post(f"/api/v1/agent/conversations/{cid}/claim").status_code == 200
+        claimed, before = socket.until("status")
+        assert claimed == {"type": "status", "status": "with_agent", "position": None}
+        assert [f["message"]["sender"] for f in before if f["type"] == "message"] == ["system"]
+        agent.post(f"/api/v1/agent/conversations/{cid}/typing")
+        assert socket.until("typing")[0] == {"type": "typing", "who": "agent"}
+        agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "Wanda here."})
+        reply, _ = socket.until("message")
+        assert (reply["message"]["sender"], reply["message"]["text"]) == ("agent", "Wanda here.")
+
+        # While an agent has the chat the fan's message goes to the agent, not the bot.
+        frames = socket.say("c-2", "thanks Wanda")
+        assert [f["message"]["text"] for f in frames if f["type"] == "message"] == [
+            "thanks Wanda"
+        ]
+        # A proactive message (the outbox's web sender) is pushed the same way.
+        stored = {"id": 10_000, "sender": "system", "text": "Your match-day pack", "image": None}
+        widget.app.state.handoff.bus.publish(Event("message", cid, {"message": stored}))
+        widget.app.state.handoff.bus.publish(Event("message", "web-other", {"message": stored}))
+        pushed, _ = socket.until("message")
+        assert pushed["message"]["text"] == "Your match-day pack"
+        socket.send({"type": "ping"})
+        assert socket.until("pong")[1] == []  # the other conversation's event never came
+    agent.close()
