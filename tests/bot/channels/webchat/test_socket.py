@@ -18,9 +18,7 @@ from tests.support.server import free_port
 PASSWORD = "correct horse battery staple"
 
 
-def test_a_message_is_stored_answered_and_acknowledged(
-    widget: WidgetDesk, rasa: FakeRasa
-) -> None:
+def test_a_message_is_stored_answered_and_acknowledged(widget: WidgetDesk, rasa: FakeRasa) -> None:
     session = widget.session()
     cid = session["conversation_id"]
     with widget.socket(session["token"]) as socket:
@@ -179,9 +177,7 @@ def test_queue_position_agent_typing_and_replies_arrive_live(widget: WidgetDesk)
 
         # While an agent has the chat the fan's message goes to the agent, not the bot.
         frames = socket.say("c-2", "thanks Wanda")
-        assert [f["message"]["text"] for f in frames if f["type"] == "message"] == [
-            "thanks Wanda"
-        ]
+        assert [f["message"]["text"] for f in frames if f["type"] == "message"] == ["thanks Wanda"]
         # A proactive message (the outbox's web sender) is pushed the same way.
         stored = {"id": 10_000, "sender": "system", "text": "Your match-day pack", "image": None}
         widget.app.state.handoff.bus.publish(Event("message", cid, {"message": stored}))
