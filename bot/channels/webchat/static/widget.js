@@ -345,7 +345,8 @@
 
   function resolve(url) {
     try {
-      return new URL(url, gateway + "/").href;
+      var resolved = new URL(url, gateway + "/");
+      return /^https?:$/.test(resolved.protocol) ? resolved.href : "";
     } catch (e) {
       return "";
     }
