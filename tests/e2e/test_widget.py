@@ -351,25 +351,45 @@ def test_queued_fan_sees_the_position_and_the_agent_reply_live(
     page.close()
 
 
-def test_large_text_at_375_px_persists(site: Site, browser: Browser) -> None:
+def test_large_text_at_375_px_persists_and_works_by_keyboard(
+    site: Site, browser: Browser, latencies: list[float]
+) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     page = context.new_page()
     page.goto(site.allowed)
-    Fan(page, []).wait_ready()
+    fan = Fan(page, latencies)
+    fan.wait_ready()
     large = page.get_by_role("button", name="Large text")
     large.click()
     expect(large).to_have_attribute("aria-pressed", "true")
-    log = page.get_by_role("log")
-    size = log.evaluate("l => parseFloat(getComputedStyle(l).fontSize)")
+    size = fan.log.evaluate("l => parseFloat(getComputedStyle(l).fontSize)")
     assert size >= 20, size
-    for name in ("Message", "Send"):
-        role = "textbox" if name == "Message" else "button"
-        box = page.get_by_role(role, name=name, exact=True).bounding_box()
+    for role, name in (("textbox", "Message"), ("button", "Send"), ("button", "Large text")):
+        box = page.get_by_role(role, name=name, exact=True).bounding_box()  # type: ignore[arg-type]
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, (name, box)
-    page.keyboard.press("Tab")  # keyboard only: focus moves inside the widget
+        assert box["y"] + box["height"] <= 740, (name, box)
     shot(page, "large-375")
+
+    # Keyboard only: Escape closes and focuses the chat button, Enter opens it with the
+    # focus in the message box, Enter sends.
+    page.get_by_role("textbox", name="Message").focus()
+    page.keyboard.press("Escape")
+    launcher = page.get_by_role("button", name="Chat with us")
+    expect(launcher).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
+    page.keyboard.type("can I bring a flag?")
+    page.keyboard.press("Enter")
+    expect(fan.log.locator(".msg.fan")).to_contain_text(["can I bring a flag?"])
+    expect(fan.log.locator(".msg.bot").last).to_contain_text("Flags up to", timeout=60_000)
+    page.wait_for_function(
+        "() => !window.__matchdayWidget.host.shadowRoot.querySelector('.msg.pending')"
+    )
+    fan._collect()
+    shot(page, "large-375-answered")
+
     page.reload()
-    Fan(page, []).wait_ready()
+    fan.wait_ready()
     expect(page.get_by_role("button", name="Large text")).to_have_attribute("aria-pressed", "true")
     context.close()
 

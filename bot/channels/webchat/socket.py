@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 from anyio import to_thread
@@ -39,6 +40,9 @@ TYPING_EVERY_S = 2.0
 SENT_MEMORY = 2000
 TOO_SLOW = 1008
 UNAUTHORISED = 4401
+# Open sockets by conversation: a fan with the chat open in two tabs sees both tabs'
+# messages and the bot's replies in each (the bus carries only what agents may see).
+_OPEN: dict[str, set[WidgetSocket]] = {}
 
 
 class WidgetSocket:
@@ -64,6 +68,18 @@ class WidgetSocket:
         self.limit = RateLimit(MESSAGE_BURST, MESSAGE_REFILL_PER_S)
         self.typing_at = 0.0
         self._send_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` beside the socket's tasks (a failure only ends that work)."""
+        task = asyncio.create_task(self._guarded(work))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
+        # If that socket is closing, its widget catches up when it reconnects.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await work
 
     async def send(self, body: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -71,7 +87,7 @@ class WidgetSocket:
 
     async def run(self) -> None:
         """Catch up, then serve frames, events and fan messages until disconnected."""
-        with self.desk.bus.subscribe() as subscription:
+        with self.desk.bus.subscribe() as subscription, self._registered():
             snapshot = await to_thread.run_sync(self._snapshot, False)
             self.status, self.position = snapshot.status, snapshot.position
             await self.send(
@@ -99,6 +115,17 @@ class WidgetSocket:
                         asyncio.CancelledError, WebSocketDisconnect, RuntimeError
                     ):
                         await task
+
+    @contextlib.contextmanager
+    def _registered(self) -> Iterator[None]:
+        _OPEN.setdefault(self.cid, set()).add(self)
+        try:
+            yield
+        finally:
+            peers = _OPEN.get(self.cid, set())
+            peers.discard(self)
+            if not peers:
+                _OPEN.pop(self.cid, None)
 
     def _snapshot(self, with_messages: bool = True) -> history.Snapshot:
         return history.load(
@@ -193,6 +220,8 @@ class WidgetSocket:
                 continue
             await self.catch_up()
             await self.send({"type": "ack", "id": frame.id, "status": outcome.status})
+            for peer in _OPEN.get(self.cid, set()) - {self}:
+                peer.later(peer.catch_up())
 
     # --- what the desk publishes -------------------------------------------------------
 

@@ -187,3 +187,11 @@ def test_queue_position_agent_typing_and_replies_arrive_live(widget: WidgetDesk)
         socket.send({"type": "ping"})
         assert socket.until("pong")[1] == []  # the other conversation's event never came
     agent.close()
+
+
+def test_a_second_tab_sees_the_first_tabs_messages_and_replies(widget: WidgetDesk) -> None:
+    session = widget.session()
+    with widget.socket(session["token"]) as first, widget.socket(session["token"]) as second:
+        first.say("c-1", "wheelchair")
+        seen = [second.until("message")[0]["message"]["text"] for _ in range(2)]
+    assert seen == ["wheelchair", "Wheelchair spaces are in W-ACC."]
