@@ -35,7 +35,7 @@ from bot.rasa.client import RasaUnavailable
 log = logging.getLogger("matchday.widget")
 HELLO_TIMEOUT_S = 10.0
 MAX_WAITING = 10  # fan messages queued behind the one being answered
-MESSAGE_BURST, MESSAGE_REFILL_PER_S = 10, 0.5
+MESSAGE_BURST, MESSAGE_REFILL_PER_S = 10, 1.0  # far above any fan's typing speed
 TYPING_EVERY_S = 2.0
 SENT_MEMORY = 2000
 TOO_SLOW = 1008
