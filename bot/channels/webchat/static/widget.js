@@ -209,6 +209,7 @@
   var connection = "connecting";
   var refused = false;
   var rendered = new Map(); // message id -> element
+  var stored = new Set(); // client message ids the desk has stored
   var pending = new Map(); // client message id -> element
   var buttonTitles = new Map(); // payload -> title, to show a pressed button as its title
   var typingTimer = null;
@@ -389,6 +390,7 @@
   function showMessage(m) {
     if (rendered.has(m.id)) return;
     lastId = Math.max(lastId, m.id);
+    if (m.client_message_id) stored.add(m.client_message_id);
     var mine = m.client_message_id && pending.get(m.client_message_id);
     if (mine) {
       pending.delete(m.client_message_id);
@@ -556,6 +558,7 @@
     });
     rendered.clear();
     pending.clear();
+    stored.clear();
     state.outbox = [];
     lastId = 0;
     save();
@@ -577,7 +580,12 @@
         if (body.messages.length >= 200) return loadHistory(lastId);
         status = { status: body.status, position: body.position };
         showStatus();
-        // What this page had not got acknowledged (before a reload) is still to send.
+        // What this page had not got acknowledged (before a reload) is still to send,
+        // unless the desk has it already.
+        state.outbox = state.outbox.filter(function (item) {
+          return !stored.has(item.id);
+        });
+        save();
         state.outbox.forEach(function (item) {
           if (!pending.has(item.id)) pendingNode(item);
         });
