@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +73,7 @@ class TelegramChannel:
         self.dispatcher: Dispatcher = build_dispatcher()
         self.dispatcher["channel"] = self
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._turns: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._polling: asyncio.Task[None] | None = None
         self._pusher: asyncio.Task[None] | None = None
 
@@ -141,10 +143,27 @@ class TelegramChannel:
         chosen = await to_thread.run_sync(self.chats.chosen_language, chat_id)
         return chosen or language_of(user.language_code if user else None)
 
+    def _turn(self, chat_id: int) -> asyncio.Lock:
+        lock = self._turns.get(chat_id)
+        if lock is None:
+            lock = self._turns[chat_id] = asyncio.Lock()
+        return lock
+
     async def handle_text(
         self, chat_id: int, user: User, text: str, client_message_id: str
     ) -> None:
-        """A fan's text (or a pressed button's payload) through the conversation service."""
+        """A fan's text (or a pressed button's payload) through the conversation service.
+
+        One turn at a time per chat (a FIFO lock taken before anything else): the
+        replies to a fan's messages arrive in the order the messages were sent, even
+        when a flood wait delays the first ones.
+        """
+        async with self._turn(chat_id):
+            await self._handle_text(chat_id, user, text, client_message_id)
+
+    async def _handle_text(
+        self, chat_id: int, user: User, text: str, client_message_id: str
+    ) -> None:
         await to_thread.run_sync(self.chats.seen, chat_id, user.id)
         language = await self.language_for(chat_id, user)
         metadata = {
