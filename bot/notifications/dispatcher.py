@@ -116,10 +116,10 @@ class NoticeDispatcher:
             lambda: enqueue_due_matchday_packs(self.sessions, self.texts.matchday, now=now)
         )
         for notice in await to_thread.run_sync(lambda: claim_due(self.sessions, now=now)):
-            await self._send(notice, report)
+            await self._send(notice, report, now)
         return report
 
-    async def _send(self, notice: NoticeView, report: RoundReport) -> None:
+    async def _send(self, notice: NoticeView, report: RoundReport, now: datetime) -> None:
         try:
             language, rendered = await to_thread.run_sync(self._prepare, notice)
         except (_Skip, NoticeNotApplicable) as exc:
@@ -139,12 +139,17 @@ class NoticeDispatcher:
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
         if error is None:
-            await to_thread.run_sync(mark_sent, self.sessions, notice.id)
+            await to_thread.run_sync(mark_sent, self.sessions, notice.id, now)
             report.sent += 1
             return
         status = await to_thread.run_sync(
             lambda: mark_failed(
-                self.sessions, notice, error, retry_base=self.retry_base, permanent=permanent
+                self.sessions,
+                notice,
+                error,
+                retry_base=self.retry_base,
+                permanent=permanent,
+                now=now,
             )
         )
         log.warning("notice %s (%s) not sent: %s -> %s", notice.id, notice.kind, error, status)

@@ -65,14 +65,20 @@ class NoticeView:
 
 
 def enqueue(
-    session: Session, *, dedupe_key: str, kind: str, customer: str, payload: dict[str, Any]
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: str,
+    customer: str,
+    payload: dict[str, Any],
+    now: datetime | None = None,
 ) -> bool:
-    """Queue a notice in the caller's transaction; False if it was queued before or
-    no channel reaches the fan."""
+    """Queue a notice (due at `now`) in the caller's transaction; False if it was
+    queued before or no channel reaches the fan."""
     recipient = recipient_for(customer)
     if recipient is None:
         return False
-    now = utcnow()
+    now = now or utcnow()
     statement = (
         dialect_insert(session, table_of(Notice))
         .values(
@@ -88,8 +94,9 @@ def enqueue(
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table_of(Notice).c.id)
     )
-    return rowcount(session.execute(statement)) == 1
+    return session.execute(statement).scalar() is not None
 
 
 def claim_due(

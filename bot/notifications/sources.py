@@ -57,6 +57,7 @@ def enqueue_order_confirmations(
                 kind="order_confirmation",
                 customer=customer,
                 payload={"order_ref": ref},
+                now=now,
             )
     return added
 
@@ -70,7 +71,7 @@ def _holders(session: Session, fixture_id: int) -> list[str]:
     return sorted({primary_external_id(session, i) for i in ids})
 
 
-def enqueue_matchday(session: Session, fixture: Fixture) -> int:
+def enqueue_matchday(session: Session, fixture: Fixture, now: datetime | None = None) -> int:
     """Queue the match-day pack for every holder of a valid ticket (once per kick-off)."""
     added = 0
     for customer in _holders(session, fixture.id):
@@ -80,6 +81,7 @@ def enqueue_matchday(session: Session, fixture: Fixture) -> int:
             kind="matchday",
             customer=customer,
             payload={"fixture_id": fixture.id},
+            now=now,
         )
     return added
 
@@ -104,7 +106,7 @@ def enqueue_due_matchday_packs(
         with write_session(sessions) as session:
             fixture = session.get(Fixture, fixture_id)
             assert fixture is not None
-            added += enqueue_matchday(session, fixture)
+            added += enqueue_matchday(session, fixture, now)
     return added
 
 
