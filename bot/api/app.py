@@ -23,6 +23,9 @@ from bot.api.routes import (
     tickets,
     triage,
 )
+from bot.channels import runtime as channels
+from bot.channels.telegram import webhook as telegram_webhook
+from bot.channels.telegram.config import telegram_config
 from bot.channels.webchat import routes as webchat
 from bot.console import routes as console
 from bot.conversations.service import ConversationService
@@ -58,8 +61,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.conversations = ConversationService(
         app.state.sessions, rasa, handoff=app.state.handoff
     )
+    await channels.start(app)
     log.info("gateway ready on %s", settings.gateway_url)
     yield
+    await channels.stop(app)
     await app.state.handoff.aclose()
     await rasa.aclose()
 
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.telegram_config = telegram_config(settings)  # a wrong combination stops start-up
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.knowledge = SharedRetriever(settings)
@@ -97,5 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(gate.router)
     app.include_router(media.router)
+    app.include_router(telegram_webhook.router)
     webchat.install(app, settings)  # the web widget, its script and the demo page at /
     return app

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.database import get_sessionmaker, migrate
 from ticketing.db import write_session
+
+if TYPE_CHECKING:
+    from ticketing.operations import FixtureChange
 
 app = typer.Typer(help="Ticketing: fixtures, sales, the gate, operations.", no_args_is_help=True)
 
@@ -118,6 +121,13 @@ def _parse_when(value: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _queue_notices(change: FixtureChange) -> None:
+    from bot.notifications.sources import enqueue_fixture_change
+
+    queued = enqueue_fixture_change(get_sessionmaker(), change)
+    typer.echo(f"{queued} notices queued for the fans' chats (the running desk sends them)")
+
+
 @app.command("postpone")
 def postpone(
     fixture: Annotated[int, typer.Argument(help="Fixture id.")],
@@ -136,6 +146,7 @@ def postpone(
     typer.echo(f"{len(change.fans)} fans to notify:")
     for fan in change.fans:
         typer.echo(f"  {fan.customer}  {fan.email or '-'}  {fan.tickets} tickets")
+    _queue_notices(change)
 
 
 @app.command("cancel")
@@ -164,6 +175,7 @@ def cancel(
             f"  {fan.customer}  {fan.email or '-'}  {fan.tickets} tickets  "
             f"refunded {_yuan(fan.refunded)}"
         )
+    _queue_notices(change)
 
 
 @app.command("reconcile")

@@ -1,0 +1,251 @@
+"""The Telegram channel: one aiogram bot inside the gateway process.
+
+`TelegramChannel` owns the bot, the dispatcher (the routers of `handlers/`), the
+ordered delivery to chats and the push of out-of-turn messages (agents' replies,
+system messages) from the handoff desk's event bus. Every fan message goes through
+the one `ConversationService.handle_fan_message` with channel `telegram`,
+conversation `tg-<chat id>` and customer `tg:<user id>`.
+
+Polling (default) runs `getUpdates` in a background task; webhook mode registers
+TELEGRAM_WEBHOOK_URL with `setWebhook` and the gateway's `/telegram/webhook` route
+feeds the updates in (bot/channels/telegram/webhook.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Update, User
+from anyio import to_thread
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.telegram.chats import ChatStore, chat_of, conversation_id, language_of
+from bot.channels.telegram.config import TelegramConfig
+from bot.channels.telegram.delivery import Blocked, ChatDelivery, DeliveryFailed, Outgoing
+from bot.channels.telegram.handlers import build_dispatcher
+from bot.channels.telegram.keyboards import CallbackStore
+from bot.channels.telegram.photos import png_for_link
+from bot.channels.telegram.texts import Texts, default_texts
+from bot.conversations.service import Button, ConversationService, Reply
+from bot.handoff.events import Event, EventBus
+from bot.rasa.client import RasaUnavailable
+from knowledge.language import Language
+
+log = logging.getLogger("matchday.telegram")
+
+POLLING_TIMEOUT_S = 25
+RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
+
+
+class TelegramChannel:
+    """The bot, its routers, and delivery to chats."""
+
+    def __init__(
+        self,
+        config: TelegramConfig,
+        sessions: sessionmaker[Session],
+        conversations: Callable[[], ConversationService],
+        bus: EventBus,
+        media_secret: str,
+        texts: Texts | None = None,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self._conversations = conversations
+        self.bus = bus
+        self.media_secret = media_secret
+        self.texts = texts or default_texts()
+        api = TelegramAPIServer.from_base(config.api_server) if config.api_server else None
+        session = AiohttpSession(api=api) if api is not None else AiohttpSession()
+        self.bot = Bot(config.token, session=session)
+        self.chats = ChatStore(sessions)
+        self.callbacks = CallbackStore(sessions)
+        self.delivery = ChatDelivery(self.bot, self.chats)
+        self.dispatcher: Dispatcher = build_dispatcher()
+        self.dispatcher["channel"] = self
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._turns: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._polling: asyncio.Task[None] | None = None
+        self._pusher: asyncio.Task[None] | None = None
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start polling, or register the webhook; start pushing out-of-turn messages."""
+        self._pusher = asyncio.create_task(self._push_out_of_turn(), name="telegram-push")
+        if self.config.mode == "webhook":
+            assert self.config.webhook_url and self.config.webhook_secret
+            await self.bot.set_webhook(
+                self.config.webhook_url,
+                secret_token=self.config.webhook_secret,
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+            )
+            log.info("Telegram webhook set to %s", self.config.webhook_url)
+        else:
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
+
+    async def _poll(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                with contextlib.suppress(TelegramAPIError):
+                    await self.bot.delete_webhook()  # getUpdates is refused while one is set
+                await self.dispatcher.start_polling(
+                    self.bot,
+                    polling_timeout=POLLING_TIMEOUT_S,
+                    handle_signals=False,
+                    close_bot_session=False,
+                )
+                return  # stopped on purpose
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                delay = RESTART_BACKOFF_S[min(attempt, len(RESTART_BACKOFF_S) - 1)]
+                log.exception("Telegram polling stopped; restarting in %s s", delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def stop(self) -> None:
+        """Stop polling and pushing, let running handlers finish, close the HTTP session."""
+        if self._polling is not None:
+            with contextlib.suppress(RuntimeError):  # not polling (yet)
+                await self.dispatcher.stop_polling()
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        await self.bot.session.close()
+
+    def feed_in_background(self, update: Update) -> None:
+        """Process a webhook update after the HTTP answer (Telegram waits for nobody)."""
+        task = asyncio.create_task(self.dispatcher.feed_update(self.bot, update))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- fans' messages -----------------------------------------------------------------
+
+    async def language_for(self, chat_id: int, user: User | None) -> Language | None:
+        """The fan's /language choice, else their Telegram language (zh* → zh, else en)."""
+        chosen = await to_thread.run_sync(self.chats.chosen_language, chat_id)
+        return chosen or language_of(user.language_code if user else None)
+
+    def _turn(self, chat_id: int) -> asyncio.Lock:
+        lock = self._turns.get(chat_id)
+        if lock is None:
+            lock = self._turns[chat_id] = asyncio.Lock()
+        return lock
+
+    async def handle_text(
+        self, chat_id: int, user: User, text: str, client_message_id: str
+    ) -> None:
+        """A fan's text (or a pressed button's payload) through the conversation service.
+
+        One turn at a time per chat (a FIFO lock taken before anything else): the
+        replies to a fan's messages arrive in the order the messages were sent, even
+        when a flood wait delays the first ones.
+        """
+        async with self._turn(chat_id):
+            await self._handle_text(chat_id, user, text, client_message_id)
+
+    async def _handle_text(
+        self, chat_id: int, user: User, text: str, client_message_id: str
+    ) -> None:
+        await to_thread.run_sync(self.chats.seen, chat_id, user.id)
+        language = await self.language_for(chat_id, user)
+        metadata = {
+            "customer": f"tg:{user.id}",
+            "telegram": {"chat_id": chat_id, "user_id": user.id, "username": user.username},
+        }
+        try:
+            async with self.delivery.typing(chat_id):
+                outcome = await self._conversations().handle_fan_message(
+                    conversation_id(chat_id),
+                    text,
+                    language=language,
+                    client_message_id=client_message_id,
+                    metadata=metadata,
+                    channel="telegram",
+                )
+        except RasaUnavailable as exc:
+            log.error("assistant unavailable for chat %s: %s", chat_id, exc)
+            await self.say(chat_id, "unavailable", language)
+            return
+        await self.send_replies(chat_id, outcome.replies)
+
+    async def say(self, chat_id: int, key: str, language: Language | None, **extra: Any) -> None:
+        """One of the channel's own texts (help, refusals) to the chat."""
+        await self.deliver(chat_id, [Outgoing(self.texts.get(key, language), **extra)])
+
+    async def send_replies(self, chat_id: int, replies: list[Reply]) -> None:
+        """The desk's replies to the chat: text, inline keyboards, QR tickets as photos."""
+        items = [await self.outgoing(r.text, r.buttons, r.image) for r in replies]
+        await self.deliver(chat_id, items)
+
+    async def outgoing(self, text: str, buttons: list[Button], image: str | None) -> Outgoing:
+        """One stored or fresh reply as a Telegram message."""
+        keyboard = await to_thread.run_sync(self.callbacks.keyboard, buttons)
+        photo = None
+        if image:
+            photo = await to_thread.run_sync(png_for_link, self.sessions, self.media_secret, image)
+            if photo is None:
+                log.warning("not a live ticket link, sent as text: %s", image.split("?")[0])
+                text = f"{text}\n{image}".strip()
+        return Outgoing(text, keyboard, photo)
+
+    async def deliver(self, chat_id: int, items: list[Outgoing]) -> bool:
+        """Send, logging instead of raising (a handler must keep the bot serving)."""
+        try:
+            await self.delivery.send(chat_id, items)
+            return True
+        except Blocked:
+            log.info("chat %s has blocked the bot: %d messages not sent", chat_id, len(items))
+        except DeliveryFailed as exc:
+            log.error("messages to chat %s not delivered: %s", chat_id, exc)
+        return False
+
+    # --- out-of-turn messages (agents, system) --------------------------------------------
+
+    async def _push_out_of_turn(self) -> None:
+        while True:
+            with self.bus.subscribe() as subscription:
+                while not subscription.overflowed:
+                    event = await subscription.next()
+                    try:
+                        await self._on_event(event)
+                    except Exception:  # one bad event must not stop the push
+                        log.exception("could not push %s event to Telegram", event.type)
+            log.error("Telegram push fell behind the event bus; resubscribing")
+
+    async def _on_event(self, event: Event) -> None:
+        chat_id = chat_of(event.conversation_id or "")
+        if chat_id is None:
+            return
+        if event.type == "typing" and event.data.get("who") == "agent":
+            with contextlib.suppress(TelegramAPIError):
+                await self.bot.send_chat_action(chat_id, "typing")
+            return
+        if event.type != "message":
+            return
+        message = event.data.get("message") or {}
+        if message.get("sender") in (None, "fan", "bot"):
+            return  # the fan's own words, or bot replies already sent in their turn
+        buttons = [Button(b["title"], b["payload"]) for b in message.get("buttons") or []]
+        item = await self.outgoing(str(message.get("text") or ""), buttons, message.get("image"))
+        # In a task: a flood wait on one chat must not hold up the others.
+        task = asyncio.create_task(self.deliver(chat_id, [item]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

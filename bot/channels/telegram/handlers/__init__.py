@@ -1,0 +1,34 @@
+"""The bot's routers, one per feature, wired in one place.
+
+Order matters: commands before plain text (a command is text too), and the
+catch-all for unsupported messages last.
+"""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+
+from bot.channels.telegram.handlers import (
+    callbacks,
+    commands,
+    edited,
+    errors,
+    media,
+    start,
+    text,
+)
+
+
+def build_dispatcher() -> Dispatcher:
+    """A dispatcher with every router of the channel."""
+    dispatcher = Dispatcher()
+    dispatcher.include_routers(
+        errors.router,
+        start.router,
+        commands.router,
+        callbacks.router,
+        text.router,
+        edited.router,
+        media.router,
+    )
+    return dispatcher

@@ -1,0 +1,61 @@
+"""`/help`, `/human` and `/language` (with its English / 中文 buttons)."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from anyio import to_thread
+
+from bot.channels.telegram.delivery import Outgoing
+from bot.channels.telegram.keyboards import LANGUAGE_PREFIX, language_keyboard
+from knowledge.language import Language
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.channel import TelegramChannel
+
+router = Router(name="commands")
+HUMAN = "/human"  # the handoff desk's command (data/handoff/routing.yml)
+
+
+@router.message(Command("help"))
+async def on_help(message: Message, channel: TelegramChannel) -> None:
+    language = await channel.language_for(message.chat.id, message.from_user)
+    await channel.say(message.chat.id, "help", language)
+
+
+@router.message(Command("human"))
+async def on_human(message: Message, channel: TelegramChannel) -> None:
+    if message.from_user is None:
+        return
+    await channel.handle_text(
+        message.chat.id, message.from_user, HUMAN, f"tg-{message.chat.id}-{message.message_id}"
+    )
+
+
+@router.message(Command("language"))
+async def on_language(message: Message, channel: TelegramChannel) -> None:
+    language = await channel.language_for(message.chat.id, message.from_user)
+    await channel.deliver(
+        message.chat.id,
+        [Outgoing(channel.texts.get("language_prompt", language), language_keyboard())],
+    )
+
+
+@router.callback_query(F.data.startswith(LANGUAGE_PREFIX))
+async def on_language_chosen(query: CallbackQuery, channel: TelegramChannel) -> None:
+    data = (query.data or "")[len(LANGUAGE_PREFIX) :]
+    chosen: Language | None = "zh" if data == "zh" else "en" if data == "en" else None
+    if chosen is None or query.message is None:
+        with suppress(TelegramAPIError):
+            await query.answer()
+        return
+    chat_id = query.message.chat.id
+    await to_thread.run_sync(channel.chats.choose_language, chat_id, query.from_user.id, chosen)
+    with suppress(TelegramAPIError):
+        await query.answer()
+    await channel.say(chat_id, "language_set", chosen)

@@ -1,0 +1,20 @@
+"""Edited messages: each message is answered once (the answer may already have
+started a purchase), so an edit is not re-run; the fan is asked to send it again."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiogram import Router
+from aiogram.types import Message
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.channel import TelegramChannel
+
+router = Router(name="edited")
+
+
+@router.edited_message()
+async def on_edited(message: Message, channel: TelegramChannel) -> None:
+    language = await channel.language_for(message.chat.id, message.from_user)
+    await channel.say(message.chat.id, "edited", language)

@@ -1,0 +1,23 @@
+"""Stickers, photos, voice, documents and anything else without text: a polite,
+text-only reply (the assistant reads text only)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import Router
+from aiogram.types import Message
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.channel import TelegramChannel
+
+router = Router(name="media")
+log = logging.getLogger("matchday.telegram")
+
+
+@router.message()
+async def on_unsupported(message: Message, channel: TelegramChannel) -> None:
+    log.info("unsupported %s message in chat %s", message.content_type, message.chat.id)
+    language = await channel.language_for(message.chat.id, message.from_user)
+    await channel.say(message.chat.id, "unsupported", language)

@@ -1,0 +1,27 @@
+"""A fan's text message: to the conversation service, replies back to the chat."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import F, Router
+from aiogram.types import Message
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.channel import TelegramChannel
+
+router = Router(name="text")
+log = logging.getLogger("matchday.telegram")
+MAX_TEXT = 4096  # Telegram's own limit; anything longer is not from Telegram
+
+
+@router.message(F.text)
+async def on_text(message: Message, channel: TelegramChannel) -> None:
+    if message.from_user is None:  # channel posts and anonymous admins: no fan to answer
+        log.info("ignored a message without a sender in chat %s", message.chat.id)
+        return
+    text = (message.text or "")[:MAX_TEXT]
+    await channel.handle_text(
+        message.chat.id, message.from_user, text, f"tg-{message.chat.id}-{message.message_id}"
+    )
