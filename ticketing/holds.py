@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, literal, select, true, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -192,20 +192,23 @@ def claim_seats(
 def _build_claim(dialect: str, count: int) -> Any:
     claims = table_of(SeatClaim)
     expires = bindparam("b_expires", type_=claims.c.expires_at.type)
-    stmt = insert_for(dialect, claims).values(
-        [
-            {
-                "fixture_id": bindparam("b_fixture"),
-                "seat_id": bindparam(f"b_seat{n}"),
-                "section_id": bindparam(f"b_section{n}"),
-                "hold_id": bindparam("b_hold"),
-                "customer_id": bindparam("b_customer"),
-                "status": "held",
-                "expires_at": expires,
-            }
-            for n in range(count)
-        ]
-    )
+    # INSERT ... SELECT ... UNION ALL ... rather than a multi-row VALUES: SQLAlchemy caches
+    # the compiled form of this one (a multi-row VALUES is compiled anew on every call).
+    rows = [
+        select(
+            bindparam("b_fixture", type_=claims.c.fixture_id.type),
+            bindparam(f"b_seat{n}", type_=claims.c.seat_id.type),
+            bindparam(f"b_section{n}", type_=claims.c.section_id.type),
+            bindparam("b_hold", type_=claims.c.hold_id.type),
+            bindparam("b_customer", type_=claims.c.customer_id.type),
+            literal("held", claims.c.status.type),
+            expires,
+        ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+        for n in range(count)
+    ]
+    source = rows[0] if count == 1 else union_all(*rows)
+    columns = ["fixture_id", "seat_id", "section_id", "hold_id", "customer_id", "status"]
+    stmt = insert_for(dialect, claims).from_select([*columns, "expires_at"], source)
     return stmt.on_conflict_do_update(
         index_elements=[claims.c.fixture_id, claims.c.seat_id],
         set_={

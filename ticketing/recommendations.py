@@ -25,7 +25,8 @@ from ticketing.venues import seat_label, venue_sections
 
 SAME_SECTION_BONUS = 100
 SAME_STAND_BONUS = 60
-_TOP_SEATS = 160  # free seats read per section before looking further
+_TOP_SEATS = 160  # free seats read per section when recommending
+_FIRST_LOOK = 48  # free seats a hold reads first (then 8 times more, then the whole section)
 
 
 @dataclass(frozen=True)
@@ -255,14 +256,14 @@ def choose_seats(
         category=category,
         customer_id=customer_id,
     )
-    first_look = max(_TOP_SEATS, 2 * spread * quantity)
+    first_look = max(_FIRST_LOOK, 2 * spread * quantity)
     for choice in sections:
-        for limit in (first_look, None):
+        for limit in (first_look, 8 * first_look, None):
             seats = free_seats(session, fixture.id, choice.id, now, limit)
             blocks = adjacent_blocks(seats, quantity)
             if blocks:
                 return choice, random.choice(blocks[: max(1, spread)])
-            if limit is None or len(seats) < first_look:
+            if limit is None or len(seats) < limit:
                 break
     for choice in sections:
         seats = free_seats(session, fixture.id, choice.id, now, quantity * spread)
