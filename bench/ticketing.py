@@ -1,9 +1,15 @@
 """Benchmark of the ticketing engine; writes bench/results/ticketing.json.
 
 Measures, on SQLite and on PostgreSQL (a fresh database each, with the demo club):
-- purchases per second and p50/p95 latency of hold + pay for 2 seats, with 8, 32
-  and 128 concurrent buyers, in-process (threads calling the engine) and through
-  the HTTP API (a real gateway process, an asyncio client);
+- the cost of one purchase (hold + pay of 2 seats, a new fan, the sandbox provider,
+  ledger entry, signed tickets), run one after another: client CPU ms, database
+  server CPU ms (PostgreSQL backends, read from /proc), SQL statements and
+  transactions. These do not depend on how busy the shared machine is.
+- purchases per second and p50/p95 latency of the same purchase with 8, 32 and 128
+  concurrent buyers, in-process (buyer threads calling the engine as a library, spread
+  over several buyer processes on PostgreSQL so that the client's GIL is not what is
+  measured; one process on SQLite, whose writers are serialized anyway) and through
+  the HTTP API (the real gateway, one process, and an asyncio client in this process);
 - online check-ins per second through the HTTP API (32 concurrent scanners);
 - offline gate validations per second (signature + fixture + revocation list).
 
@@ -14,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
+import multiprocessing
 import os
 import platform
 import socket
@@ -35,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from sqlalchemy import select, update  # noqa: E402
+from sqlalchemy import Engine, event, select, update  # noqa: E402
 
 from bot.database import engine_for, migrate  # noqa: E402
 from ticketing.db import make_engine, make_sessionmaker, utcnow, write_session  # noqa: E402
@@ -81,12 +89,7 @@ class Database:
             self.url = PG_ADMIN.rpartition("/")[0] + f"/{self.name}"
         migrate(self.url)
         engine_for(self.url).dispose()
-        # Up to 128 buyers share the pool: let them queue for a connection, not time out.
-        self.engine = (
-            make_engine(self.url, pool_timeout=600)
-            if backend == "sqlite"
-            else (make_engine(self.url, pool_size=32, max_overflow=0, pool_timeout=600))
-        )
+        self.engine = buyer_engine(self.url, 8)
         self.db = make_sessionmaker(self.engine)
         with write_session(self.db) as session:
             load_demo_data(session)
@@ -107,51 +110,178 @@ class Database:
                 admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def in_process(
-    database: Database, fixture_id: int, buyers: int, total: int, tag: str, keys_dir: Path
-) -> dict[str, Any]:
+def buyer_engine(url: str, threads: int) -> Engine:
+    """The engine of one buyer process; buyers beyond the pool queue for a connection.
+
+    A pool of at most 8 connections per process: PostgreSQL on 2 cores does its best
+    work with a few busy backends, not with one per waiting buyer.
+    """
+    if url.startswith("sqlite"):
+        return make_engine(url, pool_size=max(5, threads), pool_timeout=600)
+    return make_engine(url, pool_size=min(8, threads), max_overflow=0, pool_timeout=600)
+
+
+def purchase(db: Any, keys: Any, fixture_id: int, customer: str, key: str) -> None:
+    """The benchmarked unit of work: hold 2 best-available seats, pay with tok_ok."""
+    hold = create_hold(db, customer, fixture_id, 2)
+    pay_order(db, customer, hold.id, token="tok_ok", idempotency_key=key, keys=keys)
+
+
+def _backend_cpu_s(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cost(database: Database, fixture_id: int, keys_dir: Path, n: int = 200) -> dict[str, Any]:
+    """CPU and SQL per purchase, one purchase after another (load-independent figures)."""
     keys = keyring_at(keys_dir)
-    counter = iter(range(total))
+    statements: collections.Counter[str] = collections.Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements[statement.split(None, 1)[0].upper()] += 1
+
+    def commit(_conn: Any) -> None:
+        statements["COMMIT"] += 1
+
+    for n_ in range(20):  # warm caches, prepared statements, the pool
+        purchase(database.db, keys, fixture_id, f"api:cw{n_}", f"cw{n_}")
+    pids: list[int] = []
+    if database.backend == "postgres":
+        with psycopg.connect(PG_ADMIN) as admin:
+            pids = [
+                row[0]
+                for row in admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database.name,)
+                )
+            ]
+    event.listen(database.engine, "before_cursor_execute", count)
+    event.listen(database.engine, "commit", commit)
+    server0, client0, wall0 = _backend_cpu_s(pids), time.process_time(), time.perf_counter()
+    for n_ in range(n):
+        purchase(database.db, keys, fixture_id, f"api:c{n_}", f"c{n_}")
+    wall = time.perf_counter() - wall0
+    client, server = time.process_time() - client0, _backend_cpu_s(pids) - server0
+    event.remove(database.engine, "before_cursor_execute", count)
+    event.remove(database.engine, "commit", commit)
+    total = sum(v for k, v in statements.items() if k != "COMMIT")
+    return {
+        "purchases": n,
+        "client_cpu_ms": round(1000 * client / n, 2),
+        "server_cpu_ms": round(1000 * server / n, 2) if pids else None,
+        "sequential_wall_ms": round(1000 * wall / n, 2),
+        "sql_statements": round(total / n, 2),
+        "commits": round(statements["COMMIT"] / n, 2),
+        "by_kind": {k: round(v / n, 2) for k, v in sorted(statements.items())},
+        "note": "client CPU is the engine's Python side (SQLAlchemy, psycopg, signing); "
+        "server CPU is PostgreSQL's backends; SQLite runs inside the client",
+    }
+
+
+def _buyer_process(
+    url: str,
+    keys_dir: str,
+    fixture_id: int,
+    numbers: list[int],
+    threads: int,
+    tag: str,
+    start: Any,
+    results: Any,
+) -> None:
+    """One buyer process: `threads` buyers sharing the engine, started together."""
+    engine = buyer_engine(url, threads)
+    db = make_sessionmaker(engine)
+    keys = keyring_at(Path(keys_dir))
+    with db() as session:  # connect and load modules before the clock starts
+        session.execute(select(Fixture.id).limit(1))
+    queue = iter(numbers)
     lock = threading.Lock()
     latencies: list[float] = []
-    errors = [0]
     kinds: dict[str, int] = {}
 
     def buyer() -> None:
         while True:
             with lock:
-                n = next(counter, None)
+                n = next(queue, None)
             if n is None:
                 return
-            customer = f"api:{tag}-{n}"
             started = time.perf_counter()
             try:
-                hold = create_hold(database.db, customer, fixture_id, 2)
-                pay_order(
-                    database.db,
-                    customer,
-                    hold.id,
-                    token="tok_ok",
-                    idempotency_key=f"{tag}-{n}",
-                    keys=keys,
-                )
+                purchase(db, keys, fixture_id, f"api:{tag}-{n}", f"{tag}-{n}")
             except Exception as exc:  # counted by kind and reported, never hidden
                 with lock:
-                    errors[0] += 1
                     name = str(getattr(exc, "code", "") or type(exc).__name__)
                     kinds[name] = kinds.get(name, 0) + 1
                 continue
-            elapsed = time.perf_counter() - started
             with lock:
-                latencies.append(elapsed)
+                latencies.append(time.perf_counter() - started)
 
-    threads = [threading.Thread(target=buyer) for _ in range(buyers)]
+    workers = [threading.Thread(target=buyer) for _ in range(threads)]
+    start.wait()
+    cpu0 = time.process_time()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    results.put((latencies, kinds, time.process_time() - cpu0))
+    engine.dispose()
+
+
+def in_process(
+    database: Database, fixture_id: int, buyers: int, total: int, tag: str, keys_dir: Path
+) -> dict[str, Any]:
+    """`buyers` concurrent buyers calling the engine directly, in one or more processes."""
+    processes = 1 if database.backend == "sqlite" else min(buyers, 4)
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(processes + 1)
+    results = context.Queue()
+    share = [list(range(total))[p::processes] for p in range(processes)]
+    threads = [buyers // processes + (1 if p < buyers % processes else 0) for p in range(processes)]
+    children = [
+        context.Process(
+            target=_buyer_process,
+            args=(
+                database.url,
+                str(keys_dir),
+                fixture_id,
+                share[p],
+                threads[p],
+                tag,
+                start,
+                results,
+            ),
+        )
+        for p in range(processes)
+    ]
+    for child in children:
+        child.start()
+    start.wait(timeout=120)
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result = summary(latencies, time.perf_counter() - started, errors[0])
+    latencies: list[float] = []
+    kinds: dict[str, int] = {}
+    cpu = 0.0
+    for _ in children:
+        got, got_kinds, got_cpu = results.get(timeout=1800)
+        latencies.extend(got)
+        cpu += got_cpu
+        for name, n in got_kinds.items():
+            kinds[name] = kinds.get(name, 0) + n
+    wall = time.perf_counter() - started
+    for child in children:
+        child.join(30)
+    result = summary(latencies, wall, sum(kinds.values()))
+    result.update(
+        {
+            "buyer_processes": processes,
+            "threads_per_process": threads[0],
+            "client_cpu_ms_per_purchase": round(1000 * cpu / max(1, len(latencies)), 2),
+        }
+    )
     if kinds:
         result["error_kinds"] = kinds
     return result
@@ -300,6 +430,8 @@ def run_backend(backend: str, purchases: int, folder: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"in_process": {}, "http": {}}
     try:
         fixtures = iter(database.fixtures)
+        result["cost_per_purchase"] = cost(database, next(fixtures), keys_dir)
+        print(backend, "cost", result["cost_per_purchase"], flush=True)
         for buyers in CONCURRENCY:
             result["in_process"][str(buyers)] = in_process(
                 database, next(fixtures), buyers, purchases, f"ip{buyers}", keys_dir
@@ -341,6 +473,17 @@ def main() -> None:
             "platform": platform.platform(),
         },
         "workload": "hold + pay of 2 seats, best available, a new fan per purchase, sandbox tok_ok",
+        "load_average_start": list(os.getloadavg()),
+        "meaning": {
+            "cost_per_purchase": "one purchase after another in this process: CPU and SQL "
+            "per purchase (independent of other work on the machine)",
+            "in_process": "N concurrent buyers calling the engine as a library (threads; "
+            "on PostgreSQL spread over buyer_processes processes with a pool of at most 8 "
+            "connections each; on SQLite one process)",
+            "http": "N concurrent HTTP clients (asyncio, one connection each) against the "
+            "real gateway: one uvicorn process",
+            "checkins_http": "32 concurrent scanners POSTing /api/v1/gate/scan",
+        },
         "purchases_per_run": args.purchases,
         "targets": {
             "in_process_postgres_per_second": 300,
@@ -360,6 +503,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for backend in args.backends.split(","):
             results["backends"][backend] = run_backend(backend, args.purchases, Path(folder))
+    results["load_average_end"] = list(os.getloadavg())
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

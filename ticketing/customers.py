@@ -10,12 +10,14 @@ import re
 import threading
 import weakref
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketing.db import engine_of, utcnow, write_session
+from ticketing.db import engine_of, prepared, table_of, utcnow, write_session
 from ticketing.errors import InvalidRequest, NotFound
 from ticketing.models import Customer, CustomerIdentity
 
@@ -123,8 +125,49 @@ def resolve_customer(
     return found
 
 
+def remember_customer(
+    db: sessionmaker[Session] | Engine, external_id: str, customer_id: int
+) -> None:
+    """Cache a committed fan's id (call it only after the transaction that made it committed)."""
+    engine = db if isinstance(db, Engine) else engine_of(db)
+    _remember(engine, external_id, customer_id)
+
+
+def _build_create(dialect: str) -> Any:
+    customers, identities = table_of(Customer), table_of(CustomerIdentity)
+    now = bindparam("b_now", type_=customers.c.created_at.type)
+    new_customer = insert(customers).values(email=None, is_member=False, created_at=now)
+    if dialect != "postgresql":
+        return new_customer.returning(customers.c.id), insert(identities)
+    # One round trip on PostgreSQL: the fan and their identity in one statement.
+    made = new_customer.returning(customers.c.id).cte("made")
+    external = bindparam("b_external", type_=identities.c.external_id.type)
+    return insert(identities).from_select(
+        ["external_id", "customer_id", "created_at"], select(external, made.c.id, now)
+    ).returning(identities.c.customer_id), None
+
+
+def create_customer(session: Session, external_id: str, now: datetime) -> int:
+    """A new fan with `external_id` inside the caller's transaction; returns their id.
+
+    Raises `IntegrityError` when another transaction created the identity meanwhile.
+    """
+    first, second = prepared(session, "customers.create", _build_create)
+    conn = session.connection()
+    if second is None:
+        found: int = conn.execute(first, {"b_now": now, "b_external": external_id}).scalar_one()
+        return found
+    found = conn.execute(first, {"b_now": now}).scalar_one()
+    conn.execute(second, {"external_id": external_id, "customer_id": found, "created_at": now})
+    return found
+
+
 def ensure_customer(session: Session, external_id: str) -> tuple[int, bool]:
-    """The fan behind `external_id` inside the caller's write transaction; (id, created now)."""
+    """The fan behind `external_id` inside the caller's write transaction; (id, created now).
+
+    A fan created here is cached only once the caller has committed
+    (`remember_customer`); a known one is cached at once.
+    """
     engine = session.get_bind()
     if isinstance(engine, Engine):
         known = _cached(engine, external_id)
@@ -133,22 +176,11 @@ def ensure_customer(session: Session, external_id: str) -> tuple[int, bool]:
     found = session.scalar(
         select(CustomerIdentity.customer_id).where(CustomerIdentity.external_id == external_id)
     )
-    created = found is None
     if found is None:
-        now = utcnow()
-        found = session.execute(
-            insert(Customer)
-            .values(email=None, is_member=False, created_at=now)
-            .returning(Customer.id)
-        ).scalar_one()
-        session.execute(
-            insert(CustomerIdentity).values(
-                external_id=external_id, customer_id=found, created_at=now
-            )
-        )
-    elif isinstance(engine, Engine):
+        return create_customer(session, external_id, utcnow()), True
+    if isinstance(engine, Engine):
         _remember(engine, external_id, found)
-    return found, created
+    return found, False
 
 
 def link_identity(db: sessionmaker[Session], customer: str, other_external_id: str) -> int:

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketing.db import utcnow, write_session
+from ticketing.db import prepared, table_of, utcnow, write_session
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Revocation, Seat, Section, Ticket
 from ticketing.signing import TicketClaims, verify_code
@@ -120,6 +120,30 @@ def _seat_name(session: Session, seat_id: int) -> str:
     return name
 
 
+def _build_check_in(dialect: str) -> dict[str, Any]:
+    tickets = table_of(Ticket)
+    admit = (
+        update(tickets)
+        .where(
+            tickets.c.id == bindparam("b_ticket"),
+            tickets.c.version == bindparam("b_version"),
+            tickets.c.fixture_id == bindparam("b_fixture"),
+            tickets.c.status == "valid",
+        )
+        .values(status="used")
+        .returning(tickets.c.seat_id)
+    )
+    look = select(
+        tickets.c.status,
+        tickets.c.version,
+        tickets.c.used_at,
+        tickets.c.used_gate,
+        tickets.c.checkin_nonce,
+        tickets.c.fixture_id,
+    ).where(tickets.c.id == bindparam("b_ticket"))
+    return {"admit": admit, "look": look}
+
+
 def check_in(
     db: sessionmaker[Session],
     code: str,
@@ -141,30 +165,23 @@ def check_in(
         return _answer("wrong_fixture", claims)
     now = now or utcnow()
     with write_session(db) as session:
-        admitted = session.execute(
-            update(Ticket)
-            .where(
-                Ticket.id == claims.ticket_id,
-                Ticket.version == claims.version,
-                Ticket.fixture_id == claims.fixture_id,
-                Ticket.status == "valid",
-            )
-            .values(status="used", used_at=now, used_gate=gate, checkin_nonce=nonce)
-            .returning(Ticket.seat_id)
+        sql = prepared(session, "gate.check_in", _build_check_in)
+        conn = session.connection()
+        admitted = conn.execute(
+            sql["admit"],
+            {
+                "b_ticket": claims.ticket_id,
+                "b_version": claims.version,
+                "b_fixture": claims.fixture_id,
+                "used_at": now,
+                "used_gate": gate,
+                "checkin_nonce": nonce,
+            },
         ).scalar()
         if admitted is not None:
             label = _seat_name(session, admitted)
             return _answer("ok", claims, seat=label, used_at=now, gate=gate)
-        ticket = session.execute(
-            select(
-                Ticket.status,
-                Ticket.version,
-                Ticket.used_at,
-                Ticket.used_gate,
-                Ticket.checkin_nonce,
-                Ticket.fixture_id,
-            ).where(Ticket.id == claims.ticket_id)
-        ).one_or_none()
+        ticket = conn.execute(sql["look"], {"b_ticket": claims.ticket_id}).one_or_none()
     if ticket is None or ticket.fixture_id != claims.fixture_id:
         return _answer("invalid", claims)
     if ticket.version != claims.version or ticket.status not in ("valid", "used"):

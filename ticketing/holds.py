@@ -15,11 +15,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, literal, select, true, union_all, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketing.customers import check_external_id, ensure_customer, lookup_customer
-from ticketing.db import dialect_insert, retrying, rowcount, table_of, utcnow, write_session
+from ticketing.customers import (
+    check_external_id,
+    create_customer,
+    lookup_customer,
+    remember_customer,
+)
+from ticketing.db import (
+    insert_for,
+    prepared,
+    retrying,
+    rowcount,
+    table_of,
+    utcnow,
+    write_session,
+)
 from ticketing.errors import (
     HoldExpired,
     InvalidQuantity,
@@ -31,12 +45,12 @@ from ticketing.errors import (
     SeatUnavailable,
     SoldOut,
 )
-from ticketing.fixtures import FixtureRow, fixture_row, get_fixture, prices_of, sale_state
-from ticketing.models import Fixture, Hold, Seat, SeatClaim, Section
+from ticketing.fixtures import FixtureRow, get_fixture, prices_of, sale_state
+from ticketing.models import CustomerIdentity, Fixture, Hold, Seat, SeatClaim, Section
 from ticketing.policies import Policies, current_policies
 from ticketing.pricing import check_concessions, ticket_price
 from ticketing.recommendations import FreeSeat, SectionChoice, choose_seats
-from ticketing.risk import check_hold, lock_fan, record_refusal
+from ticketing.risk import FanStanding, check_hold, lock_fan, record_refusal
 from ticketing.venues import seat_label
 
 _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -159,22 +173,44 @@ def claim_seats(
     expired. Seats are claimed in id order, so concurrent holds never deadlock.
     """
     ordered = sorted(seats, key=lambda s: s.id)
-    stmt = dialect_insert(session, SeatClaim).values(
-        [
-            {
-                "fixture_id": fixture_id,
-                "seat_id": s.id,
-                "section_id": s.section_id,
-                "hold_id": hold_id,
-                "customer_id": customer_id,
-                "status": "held",
-                "expires_at": expires_at,
-            }
-            for s in ordered
-        ]
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[SeatClaim.fixture_id, SeatClaim.seat_id],
+    params: dict[str, Any] = {
+        "b_fixture": fixture_id,
+        "b_hold": hold_id,
+        "b_customer": customer_id,
+        "b_expires": expires_at,
+        "b_now": now,
+    }
+    for n, seat in enumerate(ordered):
+        params[f"b_seat{n}"] = seat.id
+        params[f"b_section{n}"] = seat.section_id
+    # One multi-row INSERT ... ON CONFLICT ... RETURNING, built once per number of seats.
+    count = len(ordered)
+    statement = prepared(session, f"holds.claim.{count}", lambda d: _build_claim(d, count))
+    return set(session.connection().execute(statement, params).scalars())
+
+
+def _build_claim(dialect: str, count: int) -> Any:
+    claims = table_of(SeatClaim)
+    expires = bindparam("b_expires", type_=claims.c.expires_at.type)
+    # INSERT ... SELECT ... UNION ALL ... rather than a multi-row VALUES: SQLAlchemy caches
+    # the compiled form of this one (a multi-row VALUES is compiled anew on every call).
+    rows = [
+        select(
+            bindparam("b_fixture", type_=claims.c.fixture_id.type),
+            bindparam(f"b_seat{n}", type_=claims.c.seat_id.type),
+            bindparam(f"b_section{n}", type_=claims.c.section_id.type),
+            bindparam("b_hold", type_=claims.c.hold_id.type),
+            bindparam("b_customer", type_=claims.c.customer_id.type),
+            literal("held", claims.c.status.type),
+            expires,
+        ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+        for n in range(count)
+    ]
+    source = rows[0] if count == 1 else union_all(*rows)
+    columns = ["fixture_id", "seat_id", "section_id", "hold_id", "customer_id", "status"]
+    stmt = insert_for(dialect, claims).from_select([*columns, "expires_at"], source)
+    return stmt.on_conflict_do_update(
+        index_elements=[claims.c.fixture_id, claims.c.seat_id],
         set_={
             "section_id": stmt.excluded.section_id,
             "hold_id": stmt.excluded.hold_id,
@@ -182,9 +218,9 @@ def claim_seats(
             "status": stmt.excluded.status,
             "expires_at": stmt.excluded.expires_at,
         },
-        where=(SeatClaim.status == "held") & (SeatClaim.expires_at <= now),
-    ).returning(SeatClaim.seat_id)
-    return set(session.execute(stmt).scalars())
+        where=(claims.c.status == "held")
+        & (claims.c.expires_at <= bindparam("b_now", type_=claims.c.expires_at.type)),
+    ).returning(claims.c.seat_id)
 
 
 def place_hold(
@@ -329,6 +365,48 @@ def create_hold(
         raise
 
 
+def _build_fixture_and_fan(dialect: str) -> Any:
+    fixtures, identities = table_of(Fixture), table_of(CustomerIdentity)
+    fan = (
+        select(identities.c.customer_id)
+        .where(identities.c.external_id == bindparam("b_external"))
+        .scalar_subquery()
+    )
+    return select(
+        fixtures.c.id,
+        fixtures.c.venue_id,
+        fixtures.c.status,
+        fixtures.c.kickoff,
+        fixtures.c.presale_opens_at,
+        fixtures.c.general_sale_opens_at,
+        fixtures.c.sale_closes_at,
+        fixtures.c.currency,
+        fan,
+    ).where(fixtures.c.id == bindparam("b_fixture"))
+
+
+def fixture_and_fan(
+    session: Session, fixture_id: int, customer: str
+) -> tuple[FixtureRow, int | None]:
+    """The selling columns of a fixture and the fan's id if known, in one query."""
+    row = (
+        session.connection()
+        .execute(
+            prepared(session, "holds.fixture_and_fan", _build_fixture_and_fan),
+            {"b_fixture": fixture_id, "b_external": customer},
+        )
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound(f"no fixture {fixture_id}", field="fixture_id")
+    return FixtureRow(*row[:8]), row[8]
+
+
+_NEW_FAN = FanStanding(
+    is_member=False, seats_claimed=0, holds_in_window=0, oldest_hold_in_window=None
+)
+
+
 def _hold(
     db: sessionmaker[Session],
     customer: str,
@@ -342,49 +420,82 @@ def _hold(
     now: datetime,
     policies: Policies,
 ) -> HoldView:
+    request = _Request(customer, fixture_id, quantity, section_id, seat_ids, category, concessions)
     for spread in _SPREADS if seat_ids is None else (1,):
-        with write_session(db) as session:
-            fixture = fixture_row(session, fixture_id)
-            customer_id, new_fan = ensure_customer(session, customer)
-            standing = lock_fan(session, customer_id, fixture_id, now, policies)
-            check_for_sale(fixture, now, member=standing.is_member)
-            check_hold(standing, quantity, now, policies)
-            if seat_ids is not None:
-                seats = _seats_by_id(session, fixture, seat_ids)
-                if section_id is not None and any(s.section_id != section_id for s in seats):
-                    raise InvalidRequest("seat_ids must lie in section_id", field="seat_ids")
-            else:
-                chosen = choose_seats(
-                    session,
-                    fixture,
-                    quantity,
-                    now=now,
-                    section_id=section_id,
-                    category=category,
-                    customer_id=None if new_fan else customer_id,
-                    spread=spread,
-                )
-                if chosen is None:
-                    raise SoldOut(f"not {quantity} seats left for this request", field="quantity")
-                seats = seats_of_choice(*chosen)
-            view = place_hold(
-                session,
-                fixture=fixture,
-                customer_id=customer_id,
-                member=standing.is_member,
-                seats=seats,
-                concessions=concessions,
-                now=now,
-                policies=policies,
-            )
-            if view is not None:
-                return view
-            session.rollback()
+        try:
+            view, customer_id = _attempt(db, request, spread, now, policies)
+        except IntegrityError:
+            # The fan's first two requests raced to create them (the identity's primary
+            # key let one win): now they exist, so this attempt finds and locks them.
+            view, customer_id = _attempt(db, request, spread, now, policies)
+        if view is not None:
+            remember_customer(db, customer, customer_id)
+            return view
         if seat_ids is not None:
             raise SeatUnavailable(
                 "one or more of these seats were just taken by someone else", seat_ids
             )
     raise SoldOut("the seats went to other fans while we looked; try again", field="quantity")
+
+
+@dataclass(frozen=True)
+class _Request:
+    customer: str
+    fixture_id: int
+    quantity: int
+    section_id: int | None
+    seat_ids: list[int] | None
+    category: str | None
+    concessions: list[str]
+
+
+def _attempt(
+    db: sessionmaker[Session], request: _Request, spread: int, now: datetime, policies: Policies
+) -> tuple[HoldView | None, int]:
+    """One try at a hold in one transaction; (None, fan) when a seat was taken meanwhile."""
+    quantity, seat_ids, section_id = request.quantity, request.seat_ids, request.section_id
+    with write_session(db) as session:
+        fixture, customer_id = fixture_and_fan(session, request.fixture_id, request.customer)
+        new_fan = customer_id is None
+        if customer_id is None:
+            # Nobody else can know this fan yet: no row to lock, nothing to count.
+            customer_id = create_customer(session, request.customer, now)
+            standing = _NEW_FAN
+        else:
+            standing = lock_fan(session, customer_id, fixture.id, now, policies)
+        check_for_sale(fixture, now, member=standing.is_member)
+        check_hold(standing, quantity, now, policies)
+        if seat_ids is not None:
+            seats = _seats_by_id(session, fixture, seat_ids)
+            if section_id is not None and any(s.section_id != section_id for s in seats):
+                raise InvalidRequest("seat_ids must lie in section_id", field="seat_ids")
+        else:
+            chosen = choose_seats(
+                session,
+                fixture,
+                quantity,
+                now=now,
+                section_id=section_id,
+                category=request.category,
+                customer_id=None if new_fan else customer_id,
+                spread=spread,
+            )
+            if chosen is None:
+                raise SoldOut(f"not {quantity} seats left for this request", field="quantity")
+            seats = seats_of_choice(*chosen)
+        view = place_hold(
+            session,
+            fixture=fixture,
+            customer_id=customer_id,
+            member=standing.is_member,
+            seats=seats,
+            concessions=request.concessions,
+            now=now,
+            policies=policies,
+        )
+        if view is None:
+            session.rollback()
+    return view, customer_id
 
 
 def get_hold(session: Session, customer: str, hold_id: str) -> HoldView:

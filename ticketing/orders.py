@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +47,7 @@ from ticketing.errors import (
 )
 from ticketing.fixtures import currency_of
 from ticketing.keys import KeyRing, default_keyring
-from ticketing.models import Hold, IdempotencyKey, LedgerEntry, Order, Payment, SeatClaim
+from ticketing.models import Hold, IdempotencyKey, LedgerEntry, Order, Payment, SeatClaim, Ticket
 from ticketing.payments import ChargeResult, PaymentProvider, ProviderTimeout, provider_for
 from ticketing.tickets import NewTicket, SeatInfo, TicketView, issue_tickets, order_tickets
 
@@ -200,30 +200,85 @@ def pay_order(
 
 _KEYS, _HOLDS, _CLAIMS = table_of(IdempotencyKey), table_of(Hold), table_of(SeatClaim)
 _ORDERS, _PAYMENTS, _LEDGER = table_of(Order), table_of(Payment), table_of(LedgerEntry)
+_TICKETS = table_of(Ticket)
 
 
 def _build_reserve(dialect: str) -> dict[str, Any]:
-    return {
-        "key": insert_for(dialect, _KEYS).on_conflict_do_nothing().returning(_KEYS.c.key),
-        "hold": update(_HOLDS)
+    now = bindparam("b_now", type_=_HOLDS.c.expires_at.type)
+    hold = (
+        update(_HOLDS)
         .where(
             _HOLDS.c.id == bindparam("b_hold"),
             _HOLDS.c.customer_id == bindparam("b_customer"),
             _HOLDS.c.status == "active",
-            _HOLDS.c.expires_at > bindparam("b_now", type_=_HOLDS.c.expires_at.type),
+            _HOLDS.c.expires_at > now,
         )
         .values(status="ordered")
-        .returning(_HOLDS.c.fixture_id, _HOLDS.c.total, _HOLDS.c.quantity, _HOLDS.c.lines),
-        "claims": update(_CLAIMS)
+        .returning(_HOLDS.c.fixture_id, _HOLDS.c.total, _HOLDS.c.quantity, _HOLDS.c.lines)
+    )
+    claims = (
+        update(_CLAIMS)
         .where(
             _CLAIMS.c.hold_id == bindparam("b_hold"),
             _CLAIMS.c.status == "held",
-            _CLAIMS.c.expires_at > bindparam("b_now", type_=_CLAIMS.c.expires_at.type),
+            _CLAIMS.c.expires_at > now,
         )
-        .values(status="pending", expires_at=None),
-        "order": insert_for(dialect, _ORDERS).on_conflict_do_nothing().returning(_ORDERS.c.id),
+        .values(status="pending", expires_at=None)
+    )
+    order = insert_for(dialect, _ORDERS).on_conflict_do_nothing()
+    sql: dict[str, Any] = {
+        "key": insert_for(dialect, _KEYS).on_conflict_do_nothing().returning(_KEYS.c.key),
+        "hold": hold,
+        "claims": claims,
+        "order": order.returning(_ORDERS.c.id),
         "payment": insert(_PAYMENTS),
     }
+    if dialect == "postgresql":
+        # Fewer round trips: the hold and its claims move in one statement, and the
+        # order and its payment are written in another (data-modifying CTEs).
+        held = hold.cte("held")
+        moved = claims.where(exists(select(held.c.fixture_id))).returning(_CLAIMS.c.seat_id)
+        moved_cte = moved.cte("moved")
+        sql["hold_and_claims"] = select(
+            held.c.fixture_id,
+            held.c.total,
+            held.c.quantity,
+            held.c.lines,
+            select(func.count()).select_from(moved_cte).scalar_subquery(),
+        )
+        order_columns = [
+            "ref",
+            "customer_id",
+            "fixture_id",
+            "hold_id",
+            "status",
+            "total",
+            "currency",
+            "payment_source",
+            "origin",
+            "created_at",
+        ]
+        made = (
+            insert_for(dialect, _ORDERS)
+            .values({c: bindparam(c, type_=_ORDERS.c[c].type) for c in order_columns})
+            .on_conflict_do_nothing()
+            .returning(_ORDERS.c.id)
+            .cte("made")
+        )
+        columns = ["reference", "kind", "provider", "source", "amount", "currency", "status"]
+        sql["order_and_payment"] = (
+            insert(_PAYMENTS)
+            .from_select(
+                [*columns, "created_at", "order_id"],
+                select(
+                    *(bindparam(f"p_{c}", type_=_PAYMENTS.c[c].type) for c in columns),
+                    bindparam("created_at", type_=_PAYMENTS.c.created_at.type),
+                    made.c.id,
+                ),
+            )
+            .returning(_PAYMENTS.c.order_id)
+        )
+    return sql
 
 
 def _reserve(
@@ -246,32 +301,51 @@ def _reserve(
         ).scalar()
         if fresh is None:
             return None
-        hold = conn.execute(
-            sql["hold"], {"b_hold": hold_id, "b_customer": customer_id, "b_now": now}
-        ).one_or_none()
-        if hold is None:
-            _explain_unusable_hold(session, hold_id, customer_id)
-        fixture_id, total, quantity, lines = hold
-        moved = conn.execute(sql["claims"], {"b_hold": hold_id, "b_now": now})
-        if rowcount(moved) != quantity:
+        hold_params = {"b_hold": hold_id, "b_customer": customer_id, "b_now": now}
+        if "hold_and_claims" in sql:
+            row = conn.execute(sql["hold_and_claims"], hold_params).one_or_none()
+            if row is None:
+                _explain_unusable_hold(session, hold_id, customer_id)
+            fixture_id, total, quantity, lines, moved = row
+        else:
+            hold = conn.execute(sql["hold"], hold_params).one_or_none()
+            if hold is None:
+                _explain_unusable_hold(session, hold_id, customer_id)
+            fixture_id, total, quantity, lines = hold
+            moved = rowcount(conn.execute(sql["claims"], {"b_hold": hold_id, "b_now": now}))
+        if moved != quantity:
             raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
         currency = currency_of(session, fixture_id)
         for _attempt in range(5):
-            order_id = conn.execute(
-                sql["order"],
-                {
-                    "ref": ref,
-                    "customer_id": customer_id,
-                    "fixture_id": fixture_id,
-                    "hold_id": hold_id,
-                    "status": "pending",
-                    "total": total,
-                    "currency": currency,
-                    "payment_source": token,
-                    "origin": "purchase",
-                    "created_at": now,
-                },
-            ).scalar()
+            order = {
+                "ref": ref,
+                "customer_id": customer_id,
+                "fixture_id": fixture_id,
+                "hold_id": hold_id,
+                "status": "pending",
+                "total": total,
+                "currency": currency,
+                "payment_source": token,
+                "origin": "purchase",
+                "created_at": now,
+            }
+            payment = {
+                "reference": f"pay_{ref}",
+                "kind": "order",
+                "provider": provider.name,
+                "source": token,
+                "amount": total,
+                "currency": currency,
+                "status": "started",
+                "created_at": now,
+            }
+            if "order_and_payment" in sql:
+                params = {**order, **{f"p_{k}": v for k, v in payment.items()}}
+                order_id = conn.execute(sql["order_and_payment"], params).scalar()
+            else:
+                order_id = conn.execute(sql["order"], order).scalar()
+                if order_id is not None:
+                    conn.execute(sql["payment"], {**payment, "order_id": order_id})
             if order_id is not None:
                 break
             ref = new_order_ref()  # a reference collision: rare, but possible
@@ -280,23 +354,8 @@ def _reserve(
             )
         else:
             raise RuntimeError("could not find a free order reference")
-        reference = f"pay_{ref}"
-        conn.execute(
-            sql["payment"],
-            {
-                "reference": reference,
-                "order_id": order_id,
-                "kind": "order",
-                "provider": provider.name,
-                "source": token,
-                "amount": total,
-                "currency": currency,
-                "status": "started",
-                "created_at": now,
-            },
-        )
     return _Reserved(
-        order_id, ref, reference, total, currency, fixture_id, customer_id, hold_id, lines
+        order_id, ref, f"pay_{ref}", total, currency, fixture_id, customer_id, hold_id, lines
     )
 
 
@@ -376,7 +435,7 @@ def _settle(
         )
     for attempt in range(3):
         try:
-            view = retrying(lambda: _settle_paid(db, order_id, keys, now, lines))
+            view = retrying(lambda: _settle_paid(db, order_id, keys, now, lines, result.reference))
             break
         except IntegrityError:  # a ticket id collided (53 random bits): draw again
             if attempt == 2:
@@ -390,10 +449,11 @@ def _settle(
 
 
 def _build_settle(dialect: str) -> dict[str, Any]:
-    return {
-        "order": update(_ORDERS)
+    paid_at = bindparam("paid_at", type_=_ORDERS.c.paid_at.type)
+    order = (
+        update(_ORDERS)
         .where(_ORDERS.c.id == bindparam("b_order"), _ORDERS.c.status == "pending")
-        .values(status="paid", paid_at=bindparam("paid_at"))
+        .values(status="paid", paid_at=paid_at)
         .returning(
             _ORDERS.c.customer_id,
             _ORDERS.c.fixture_id,
@@ -402,15 +462,42 @@ def _build_settle(dialect: str) -> dict[str, Any]:
             _ORDERS.c.currency,
             _ORDERS.c.ref,
             _ORDERS.c.created_at,
-        ),
-        "claims": update(_CLAIMS)
-        .where(_CLAIMS.c.hold_id == bindparam("b_hold"), _CLAIMS.c.status == "pending")
-        .values(status="sold"),
-        "payment": update(_PAYMENTS)
+        )
+    )
+    claims = update(_CLAIMS).where(_CLAIMS.c.status == "pending").values(status="sold")
+    payment = (
+        update(_PAYMENTS)
         .where(_PAYMENTS.c.reference == bindparam("b_reference"))
-        .values(status="captured", settled_at=bindparam("settled_at")),
+        .values(status="captured", settled_at=bindparam("settled_at"))
+    )
+    sql: dict[str, Any] = {
+        "order": order,
+        "claims": claims.where(_CLAIMS.c.hold_id == bindparam("b_hold")),
+        "payment": payment,
         "ledger": insert(_LEDGER),
+        "tickets": insert(_TICKETS),
     }
+    if dialect == "postgresql":
+        # One statement settles the order: claims sold, payment captured, ledger entry;
+        # every part is conditional on the order still being pending.
+        settled = order.cte("settled")
+        sold = claims.where(_CLAIMS.c.hold_id.in_(select(settled.c.hold_id))).cte("sold")
+        captured = payment.where(exists(select(settled.c.ref))).cte("captured")
+        entry = insert(_LEDGER).from_select(
+            ["kind", "order_id", "amount", "currency", "reference", "at"],
+            select(
+                literal("payment", _LEDGER.c.kind.type),
+                bindparam("b_order", type_=_LEDGER.c.order_id.type),
+                settled.c.total,
+                settled.c.currency,
+                bindparam("b_reference", type_=_LEDGER.c.reference.type),
+                bindparam("paid_at", type_=_LEDGER.c.at.type),
+            ),
+        )
+        sql["settle_all"] = (
+            select(*settled.c).add_cte(sold, captured, entry.cte("entry")).select_from(settled)
+        )
+    return sql
 
 
 def _settle_paid(
@@ -419,18 +506,37 @@ def _settle_paid(
     keys: KeyRing,
     now: datetime,
     lines: list[dict[str, Any]] | None,
+    reference: str,
 ) -> OrderView | None:
     """Issue the tickets of a captured order; None if someone else settled it meanwhile."""
     with write_session(db) as session:
         sql = prepared(session, "orders.settle", _build_settle)
         conn = session.connection()
-        row = conn.execute(sql["order"], {"b_order": order_id, "paid_at": now}).one_or_none()
-        if row is None:
-            return None
+        params = {"b_order": order_id, "paid_at": now, "settled_at": now, "b_reference": reference}
+        if "settle_all" in sql:
+            row = conn.execute(sql["settle_all"], params).one_or_none()
+            if row is None:
+                return None
+        else:
+            row = conn.execute(sql["order"], params).one_or_none()
+            if row is None:
+                return None
+            conn.execute(sql["claims"], {"b_hold": row[2]})
+            conn.execute(sql["payment"], {"b_reference": reference, "settled_at": now})
+            conn.execute(
+                sql["ledger"],
+                {
+                    "kind": "payment",
+                    "order_id": order_id,
+                    "amount": row[3],
+                    "currency": row[4],
+                    "reference": reference,
+                    "at": now,
+                },
+            )
         customer_id, fixture_id, hold_id, total, currency, ref, created_at = row
         if lines is None:
             lines = session.scalar(select(Hold.lines).where(Hold.id == hold_id)) or []
-        conn.execute(sql["claims"], {"b_hold": hold_id})
         issued = issue_tickets(
             session,
             keys=keys,
@@ -439,19 +545,6 @@ def _settle_paid(
             holder_id=customer_id,
             tickets=[NewTicket(line["id"], line["price"], line["concession"]) for line in lines],
             now=now,
-        )
-        reference = f"pay_{ref}"
-        conn.execute(sql["payment"], {"b_reference": reference, "settled_at": now})
-        conn.execute(
-            sql["ledger"],
-            {
-                "kind": "payment",
-                "order_id": order_id,
-                "amount": total,
-                "currency": currency,
-                "reference": reference,
-                "at": now,
-            },
         )
     tickets = [
         TicketView(

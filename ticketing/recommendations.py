@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ticketing.db import prepared, table_of, utcnow
@@ -25,7 +25,8 @@ from ticketing.venues import seat_label, venue_sections
 
 SAME_SECTION_BONUS = 100
 SAME_STAND_BONUS = 60
-_TOP_SEATS = 160  # free seats read per section before looking further
+_TOP_SEATS = 160  # free seats read per section when recommending
+_FIRST_LOOK = 48  # free seats a hold reads first (then 8 times more, then the whole section)
 
 
 @dataclass(frozen=True)
@@ -168,10 +169,19 @@ def _build_claimed(dialect: str) -> Any:
 def _build_free(dialect: str, limited: bool) -> Any:
     claims, seats = table_of(SeatClaim), table_of(Seat)
     now = bindparam("b_now", type_=claims.c.expires_at.type)
-    taken = exists().where(
-        claims.c.fixture_id == bindparam("b_fixture"),
-        claims.c.seat_id == seats.c.id,
-        (claims.c.status != "held") | (claims.c.expires_at > now),
+    # A correlated scalar subquery, not NOT EXISTS: the planner cannot turn it into an
+    # anti-join, so each candidate seat is one primary-key probe of seat_claims and the
+    # scan stops after `b_limit` free seats. (With NOT EXISTS and the statistics of a
+    # young seat_claims table, PostgreSQL chose a nested loop over every claim of the
+    # fixture: 30 ms per hold after 1,200 sales instead of 0.3 ms.)
+    taken = (
+        select(literal_column("1"))
+        .where(
+            claims.c.fixture_id == bindparam("b_fixture"),
+            claims.c.seat_id == seats.c.id,
+            (claims.c.status != "held") | (claims.c.expires_at > now),
+        )
+        .scalar_subquery()
     )
     query = (
         select(
@@ -182,7 +192,7 @@ def _build_free(dialect: str, limited: bool) -> Any:
             seats.c.kind,
             seats.c.quality,
         )
-        .where(seats.c.section_id == bindparam("b_section"), ~taken)
+        .where(seats.c.section_id == bindparam("b_section"), taken.is_(None))
         .order_by(seats.c.quality, seats.c.id)
     )
     return query.limit(bindparam("b_limit")) if limited else query
@@ -246,14 +256,14 @@ def choose_seats(
         category=category,
         customer_id=customer_id,
     )
-    first_look = max(_TOP_SEATS, 2 * spread * quantity)
+    first_look = max(_FIRST_LOOK, 2 * spread * quantity)
     for choice in sections:
-        for limit in (first_look, None):
+        for limit in (first_look, 8 * first_look, None):
             seats = free_seats(session, fixture.id, choice.id, now, limit)
             blocks = adjacent_blocks(seats, quantity)
             if blocks:
                 return choice, random.choice(blocks[: max(1, spread)])
-            if limit is None or len(seats) < first_look:
+            if limit is None or len(seats) < limit:
                 break
     for choice in sections:
         seats = free_seats(session, fixture.id, choice.id, now, quantity * spread)

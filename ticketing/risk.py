@@ -49,12 +49,18 @@ def _build_standing(dialect: str) -> Any:
     count = select(func.count()).where(*recent).scalar_subquery()
     oldest = select(func.min(holds.c.created_at)).where(*recent).scalar_subquery()
     customers = table_of(Customer)
-    query = select(customers.c.is_member, claimed, count, oldest).where(
+    return select(customers.c.is_member, claimed, count, oldest).where(
         customers.c.id == bindparam("b_customer")
     )
-    if dialect == "postgresql":
-        query = query.with_for_update(of=customers)
-    return query
+
+
+def _build_lock(dialect: str) -> Any:
+    customers = table_of(Customer)
+    return (
+        select(customers.c.id)
+        .where(customers.c.id == bindparam("b_customer"))
+        .with_for_update(of=customers)
+    )
 
 
 def lock_fan(
@@ -62,6 +68,13 @@ def lock_fan(
 ) -> FanStanding:
     """Lock the fan's row for this transaction and read their claims and recent holds."""
     since = now - timedelta(seconds=policies.limits.window_seconds)
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock first, count in a second statement: under READ COMMITTED a statement that
+        # waited for the lock would still count from the snapshot taken before the wait,
+        # missing the seats the previous lock holder just committed.
+        session.connection().execute(
+            prepared(session, "risk.lock", _build_lock), {"b_customer": customer_id}
+        )
     row = (
         session.connection()
         .execute(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from tests.ticketing.conftest import Club
 from ticketing.customers import set_member
@@ -21,6 +23,7 @@ from ticketing.errors import (
 )
 from ticketing.fixtures import fixture_listings, seat_map
 from ticketing.holds import create_hold, get_hold, release_expired_holds, release_hold
+from ticketing.models import CustomerIdentity, Hold
 from ticketing.risk import refusal_counts
 
 
@@ -157,3 +160,41 @@ def test_away_and_accessible_sections_only_when_asked(lite: Club) -> None:
         create_hold(lite.db, "tg:99", lite.fixture, 1)
     away = create_hold(lite.db, "tg:99", lite.fixture, 2, category="away")
     assert away.seats[0].section == "AW"
+
+
+def _race(club: Club, customer: str, buyers: int) -> tuple[int, int]:
+    barrier = threading.Barrier(buyers)
+    outcomes: list[object] = []
+
+    def hold() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(create_hold(club.db, customer, club.fixture, 2))
+        except PurchaseLimitReached as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=hold) for _ in range(buyers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refused = sum(isinstance(o, PurchaseLimitReached) for o in outcomes)
+    return len(outcomes) - refused, refused
+
+
+def test_a_new_fans_concurrent_first_holds_make_one_fan(club: Club) -> None:
+    # The first request of a fan creates them; racing first requests must all be
+    # answered (the losers of the identity's primary key retry and find the fan), make
+    # one fan, and still count against that fan's cap (6 seats) together.
+    assert _race(club, "web:racer", 4) == (3, 1)
+    with club.db() as session:
+        fans = session.scalars(
+            select(CustomerIdentity.customer_id).where(CustomerIdentity.external_id == "web:racer")
+        ).all()
+        owners = set(session.scalars(select(Hold.customer_id)).all())
+    assert len(fans) == 1 and owners == {fans[0]}
+
+
+def test_a_known_fans_concurrent_holds_stay_under_the_cap(club: Club) -> None:
+    create_hold(club.db, "web:known", club.fixture, 2)
+    assert _race(club, "web:known", 3) == (2, 1)  # 2 + 2 + 2 seats, the third refused

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Sessions
@@ -79,8 +80,8 @@ HoldId = Annotated[str, Path(pattern=r"^[A-Z0-9]{1,32}$")]
 Customer = Annotated[str, Query(pattern=CUSTOMER)]
 
 
-@router.post("", status_code=201)
-def post_hold(body: HoldIn, sessions: Sessions) -> HoldOut:
+@router.post("", status_code=201, response_model=HoldOut)
+def post_hold(body: HoldIn, sessions: Sessions) -> JSONResponse:
     """Hold the best available seats (or `seat_ids`) for the fan; they expire unpaid."""
     hold = create_hold(
         sessions,
@@ -92,7 +93,7 @@ def post_hold(body: HoldIn, sessions: Sessions) -> HoldOut:
         category=body.category,
         concessions=body.concessions,
     )
-    return hold_out(hold)
+    return JSONResponse(hold_out(hold).model_dump(mode="json"), status_code=201)
 
 
 @router.get("/{hold_id}")
