@@ -64,6 +64,8 @@ def _text(tracker: Tracker) -> str:
 def _answers(tracker: Tracker) -> bool:
     """A form answer: an answer-like intent, a button, or a short reply."""
     text = _text(tracker)
+    if _intent(tracker) == "stop":
+        return False
     short = len(text.split()) <= 4 and len(text) <= 20 and not text.endswith(("?", "？"))
     return _intent(tracker) in ANSWERS or text.startswith("/") or short
 

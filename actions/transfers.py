@@ -21,7 +21,7 @@ from actions.context import customer_of, language_of, money, qr_url
 from actions.database import sessions
 from actions.exchanges import reset_exchange
 from actions.matches import match_name, match_summary
-from actions.orders import changeable_orders
+from actions.orders import changeable_orders, owns_order
 from actions.verification import offer_verification
 from knowledge.language import Language
 from ticketing.customers import EMAIL, EXTERNAL_ID
@@ -107,7 +107,7 @@ class ValidateTransferForm(FormValidationAction):
     ) -> dict[str, Any]:
         tickets = transferable_tickets(tracker)
         ref = next(tracker.get_latest_entity_values("order_ref"), None)
-        if ref and not any(t.order_ref == str(ref).strip().upper() for t in tickets):
+        if ref and not owns_order(tracker, str(ref)):
             return {"transfer_ticket": f"order:{str(ref).strip().upper()}"}
         if len(tickets) == 1 and not tracker.get_slot("transfer_ticket"):
             return {"transfer_ticket": str(tickets[0].id)}
