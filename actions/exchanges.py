@@ -22,7 +22,7 @@ from actions.context import customer_of, language_of, money, qr_url
 from actions.database import sessions
 from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
 from actions.matches import match_name, match_summary
-from actions.orders import changeable_orders, order_buttons, owns_order
+from actions.orders import changeable_orders, names_order, order_buttons, owns_order
 from actions.purchase import category_names, means_any, seating_of
 from actions.verification import offer_verification
 from knowledge.language import Language
@@ -115,6 +115,8 @@ class ValidateExchangeForm(FormValidationAction):
         """Nothing to ask when there is nothing to exchange or a verification is offered."""
         if tracker.get_slot("verification") == "offered":
             return []
+        if names_order(tracker):
+            return list(domain_slots)
         if not changeable_orders(tracker):
             return []
         return list(domain_slots)

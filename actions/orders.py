@@ -44,6 +44,11 @@ def _orders(tracker: Tracker) -> list[OrderView]:
         return orders_of(session, customer_of(tracker))
 
 
+def names_order(tracker: Tracker) -> bool:
+    """Whether the fan's latest message names an order reference."""
+    return next(tracker.get_latest_entity_values("order_ref"), None) is not None
+
+
 def owns_order(tracker: Tracker, ref: str) -> bool:
     """Whether `ref` is an order of the conversation's own customer."""
     return str(ref).strip().upper() in {o.ref for o in _orders(tracker)}
@@ -136,6 +141,8 @@ class ValidateRefundForm(FormValidationAction):
         an order of theirs from elsewhere is to be verified first."""
         if tracker.get_slot("verification") == "offered":
             return []
+        if names_order(tracker):  # checked (and offered for verification) by validation
+            return list(domain_slots)
         if not any(o.status in REFUNDABLE for o in _orders(tracker)):
             return []
         return list(domain_slots)

@@ -21,7 +21,7 @@ from actions.context import customer_of, language_of, money, qr_url
 from actions.database import sessions
 from actions.exchanges import reset_exchange
 from actions.matches import match_name, match_summary
-from actions.orders import changeable_orders, owns_order
+from actions.orders import changeable_orders, names_order, owns_order
 from actions.verification import offer_verification
 from knowledge.language import Language
 from ticketing.customers import EMAIL, EXTERNAL_ID
@@ -98,7 +98,11 @@ class ValidateTransferForm(FormValidationAction):
         domain: DomainDict,
     ) -> list[str]:
         """Nothing to ask without a ticket to pass on, or when a verification is offered."""
-        if tracker.get_slot("verification") == "offered" or not transferable_tickets(tracker):
+        if tracker.get_slot("verification") == "offered":
+            return []
+        if names_order(tracker):
+            return list(domain_slots)
+        if not transferable_tickets(tracker):
             return []
         return list(domain_slots)
 
