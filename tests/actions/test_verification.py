@@ -149,3 +149,23 @@ def test_answers_that_are_not_an_address_or_a_code_are_asked_again(desk: Club) -
     assert responses(dispatcher) == ["utter_verification_code_invalid"]
     stop = tracker(FAN, "cancel", intent="stop", slots={"requested_slot": "verify_email"})
     assert asyncio.run(form.extract_verify_email(CollectingDispatcher(), stop, DOMAIN)) == {}
+
+
+def test_a_refund_for_an_order_bought_elsewhere_offers_verification(desk: Club) -> None:
+    from actions.orders import ActionQuoteRefund, ValidateRefundForm
+
+    order = buy(desk, BUYER, 1)
+    form = ValidateRefundForm()
+    asking = tracker(FAN, f"refund {order.ref}", intent="refund", entities={"order_ref": order.ref})
+    # The fan has no orders here, but named one: the form checks it instead of ending.
+    assert asyncio.run(
+        form.required_slots(["order_ref"], CollectingDispatcher(), asking, DOMAIN)
+    ) == ["order_ref"]
+    dispatcher = CollectingDispatcher()
+    refused = asyncio.run(form.validate_order_ref(order.ref, dispatcher, asking, DOMAIN))
+    assert refused["order_ref"] is None and refused["verification"] == "offered"
+    assert responses(dispatcher) == ["utter_offer_verification"]
+    offered = tracker(FAN, slots={"verification": "offered"})
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionQuoteRefund().run(dispatcher, offered, DOMAIN))
+    assert dispatcher.messages == []  # no quote, no second reply: the offer stands
