@@ -13,23 +13,17 @@ from rasa_sdk.types import DomainDict
 from actions.database import sessions
 from actions.fixture_choice import CLUB_TIMEZONE
 from actions.language import language_of
+from actions.matches import match_name
 from knowledge.language import Language
 from knowledge.when import DateRange, parse_when
 from ticketing.db import utcnow
 from ticketing.fixtures import FixtureSummary, find_team, list_fixtures
 from ticketing.schedule import local_window
 
-_ZH_WEEKDAYS = "一二三四五六日"
-
 
 def fixture_line(fixture: FixtureSummary, language: Language) -> str:
     """One match on one line, in the club's local time and the fan's language."""
-    local = fixture.kickoff.astimezone(ZoneInfo(fixture.timezone))
-    if language == "zh":
-        when = f"{local.month}月{local.day}日（周{_ZH_WEEKDAYS[local.weekday()]}）{local:%H:%M}"
-        return f"• {when} {fixture.home_zh} vs {fixture.away_zh}"
-    when = f"{local:%a %-d %b, %H:%M}"
-    return f"• {when}: {fixture.home_en} vs {fixture.away_en} ({fixture.competition})"
+    return match_name(fixture, language, "line")
 
 
 class ActionListFixtures(Action):

@@ -1,4 +1,5 @@
-"""The `language` and `customer` slots: set from the channel's metadata on every message."""
+"""Slots set on every fan message: `language` and `customer` from the channel's metadata,
+`change_request` (asking to exchange or pass on tickets) and the `verification` offer."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.change_requests import change_request
 from knowledge.language import LANGUAGES, Language, detect_language
 
 
@@ -44,3 +46,32 @@ class ValidateSlotMappings(ValidationAction):
         if isinstance(customer, str) and customer:
             return {"customer": customer}
         return {}
+
+    async def extract_change_request(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """`exchange`/`transfer` for a request to do it now (rules start the form on it).
+
+        A question about the rules leaves it empty (the knowledge base answers), and
+        nothing changes while another process (a form) is running.
+        """
+        if tracker.active_loop.get("name"):
+            return {}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent != "exchange_transfer":
+            return {"change_request": None} if tracker.get_slot("change_request") else {}
+        tapped = next(tracker.get_latest_entity_values("change_request"), None)
+        if tapped in ("exchange", "transfer"):
+            return {"change_request": tapped}
+        return {"change_request": change_request(tracker.latest_message.get("text") or "")}
+
+    async def extract_verification(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An offer to verify an order stands for the fan's next answer only."""
+        if tracker.get_slot("verification") != "offered" or tracker.active_loop.get("name"):
+            return {}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in ("affirm", "deny", "stop"):
+            return {}
+        return {"verification": None, "verify_order_ref": None}

@@ -7,7 +7,6 @@ passes) are ever looked at or changed.
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -16,7 +15,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of, money
 from actions.database import sessions
+from actions.matches import match_name, match_summary
+from actions.verification import offer_verification
 from knowledge.language import Language
+from ticketing.db import utcnow
 from ticketing.errors import (
     AlreadyRefunded,
     NotFound,
@@ -26,7 +28,6 @@ from ticketing.errors import (
     TicketingError,
     TicketUsed,
 )
-from ticketing.fixtures import get_fixture
 from ticketing.orders import OrderView, orders_of
 from ticketing.refunds import confirm_refund, quote_refund
 
@@ -43,14 +44,44 @@ def _orders(tracker: Tracker) -> list[OrderView]:
         return orders_of(session, customer_of(tracker))
 
 
+def names_order(tracker: Tracker) -> bool:
+    """Whether the fan's latest message names an order reference."""
+    return next(tracker.get_latest_entity_values("order_ref"), None) is not None
+
+
+def owns_order(tracker: Tracker, ref: str) -> bool:
+    """Whether `ref` is an order of the conversation's own customer."""
+    return str(ref).strip().upper() in {o.ref for o in _orders(tracker)}
+
+
+def changeable_orders(tracker: Tracker) -> list[OrderView]:
+    """The fan's orders with tickets that can still be exchanged, for matches to come."""
+    now = utcnow()
+    with sessions()() as session:
+        orders = orders_of(session, customer_of(tracker))
+        upcoming = {
+            o.fixture_id for o in orders if match_summary(session, o.fixture_id).kickoff > now
+        }
+    return [
+        o for o in orders
+        if o.status in REFUNDABLE and o.fixture_id in upcoming
+        and any(t.status == "valid" for t in o.tickets)
+    ]  # fmt: skip
+
+
+def order_buttons(tracker: Tracker, orders: list[OrderView]) -> list[dict[str, str]]:
+    """One button per order (at most five), answering with its reference."""
+    language = language_of(tracker)
+    return [
+        {"title": _order_line(o, language).lstrip("• "),
+         "payload": f'/inform{{"order_ref":"{o.ref}"}}'}
+        for o in orders
+    ][:5]  # fmt: skip
+
+
 def _match(fixture_id: int, language: Language) -> str:
     with sessions()() as session:
-        fixture = get_fixture(session, fixture_id)
-        local = fixture.kickoff.astimezone(ZoneInfo(fixture.venue.timezone))
-        if language == "zh":
-            day = f"{local.month}月{local.day}日"
-            return f"{fixture.home_team.name_zh} vs {fixture.away_team.name_zh} {day}"
-        return f"{fixture.home_team.name_en} v {fixture.away_team.name_en}, {local:%a %-d %b}"
+        return match_name(match_summary(session, fixture_id), language, "day")
 
 
 def _order_line(order: OrderView, language: Language) -> str:
@@ -81,10 +112,10 @@ class ActionOrderStatus(Action):
         orders = _orders(tracker)
         wanted = next(tracker.get_latest_entity_values("order_ref"), None)
         if wanted:
-            orders = [o for o in orders if o.ref == str(wanted).upper()]
-            if not orders:
-                dispatcher.utter_message(response="utter_order_not_yours", order_ref=wanted)
-                return []
+            orders = [o for o in orders if o.ref == str(wanted).strip().upper()]
+            if not orders:  # bought elsewhere, or not theirs: the same offer either way
+                offered = offer_verification(dispatcher, tracker, str(wanted))
+                return [SlotSet(name, value) for name, value in offered.items()]
         if not orders:
             dispatcher.utter_message(response="utter_no_orders")
             return []
@@ -106,7 +137,12 @@ class ValidateRefundForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        """Nothing to ask when the fan has nothing refundable: the quote step explains."""
+        """Nothing to ask when the fan has nothing refundable (the quote step explains) or
+        an order of theirs from elsewhere is to be verified first."""
+        if tracker.get_slot("verification") == "offered":
+            return []
+        if names_order(tracker):  # checked (and offered for verification) by validation
+            return list(domain_slots)
         if not any(o.status in REFUNDABLE for o in _orders(tracker)):
             return []
         return list(domain_slots)
@@ -129,8 +165,7 @@ class ValidateRefundForm(FormValidationAction):
         ref = str(value).strip().upper()
         orders = {o.ref: o for o in _orders(tracker)}
         if ref not in orders:
-            dispatcher.utter_message(response="utter_order_not_yours", order_ref=ref)
-            return {"order_ref": None}
+            return {"order_ref": None, **offer_verification(dispatcher, tracker, ref)}
         if orders[ref].status not in REFUNDABLE:
             dispatcher.utter_message(response="utter_order_not_refundable", order_ref=ref)
             return {"order_ref": None}
@@ -146,13 +181,8 @@ class ActionAskOrderRef(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        language = language_of(tracker)
-        buttons = [
-            {"title": _order_line(o, language).lstrip("• "),
-             "payload": f'/inform{{"order_ref":"{o.ref}"}}'}
-            for o in _orders(tracker)
-            if o.status in REFUNDABLE
-        ][:5]  # fmt: skip
+        refundable = [o for o in _orders(tracker) if o.status in REFUNDABLE]
+        buttons = order_buttons(tracker, refundable)
         dispatcher.utter_message(response="utter_ask_order_ref", buttons=buttons)
         return []
 
@@ -168,6 +198,8 @@ class ActionQuoteRefund(Action):
     ) -> list[EventType]:
         language = language_of(tracker)
         ref = tracker.get_slot("order_ref")
+        if tracker.get_slot("verification") == "offered":
+            return reset_refund()  # the fan was just offered to verify the order first
         if not ref:
             dispatcher.utter_message(response="utter_refund")
             dispatcher.utter_message(response="utter_no_orders")

@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.context import customer_of, language_of, money, qr_url
 from actions.database import sessions
 from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
+from actions.matches import match_name
 from knowledge.language import Language
 from knowledge.quantities import parse_concessions, parse_number
 from knowledge.vocabulary import vocabulary
@@ -56,11 +57,7 @@ def reset_purchase() -> list[EventType]:
 
 
 def _match_name(listing: FixtureListing, language: Language) -> str:
-    s = listing.summary
-    local = s.kickoff.astimezone(ZoneInfo(s.timezone))
-    if language == "zh":
-        return f"{s.home_zh} vs {s.away_zh}（{local.month}月{local.day}日 {local:%H:%M}）"
-    return f"{s.home_en} v {s.away_en} ({local:%a %-d %b %H:%M})"
+    return match_name(listing.summary, language, "kickoff")
 
 
 def _on_sale(listing: FixtureListing) -> bool:
@@ -147,11 +144,11 @@ class ValidateBuyForm(FormValidationAction):
             *tracker.get_latest_entity_values("section"),
             *tracker.get_latest_entity_values("category"),
         ]:
-            seating = _seating_of(str(value))
+            seating = seating_of(str(value))
             if seating:
                 return {"seating": seating}
         if tracker.get_slot("requested_slot") == "seating":
-            seating = _seating_of(text) or ("best" if _means_any(text) else None)
+            seating = seating_of(text) or ("best" if means_any(text) else None)
             if seating:
                 return {"seating": seating}
         return {}
@@ -207,7 +204,7 @@ class ValidateBuyForm(FormValidationAction):
         return {"quantity": float(quantity)}
 
 
-def _seating_of(text: str) -> str | None:
+def seating_of(text: str) -> str | None:
     words = vocabulary()
     code = text.strip().upper().replace(" ", "")
     if len(code) <= 5 and code[:1] in "WENS" and (code[1:].isdigit() or code[1:] == "-ACC"):
@@ -215,7 +212,7 @@ def _seating_of(text: str) -> str | None:
     return words.category(text) or words.stand(text)
 
 
-def _means_any(text: str) -> bool:
+def means_any(text: str) -> bool:
     lowered = text.casefold()
     return any(
         w in lowered for w in ("any", "best", "don't mind", "whatever", "随便", "都行", "最好")
@@ -279,7 +276,7 @@ class ActionAskSeating(Action):
                 continue  # away tickets are sold to the visiting club's fans
             price, left = by_category.get(section.category, (section.price, 0))
             by_category[section.category] = (min(price, section.price), left + section.available)
-        names = _category_names(language)
+        names = category_names(language)
         buttons = [
             {
                 "title": f"{names.get(category, category)} {money(price)}",
@@ -297,7 +294,7 @@ class ActionAskSeating(Action):
 
 
 @lru_cache(maxsize=2)
-def _category_names(language: Language) -> dict[str, str]:
+def category_names(language: Language) -> dict[str, str]:
     """Category names in the fan's language, from the price list (read once)."""
     prices = read_price_list(DEMO_FILE.parent / "pricing.yml")
     return {
@@ -396,7 +393,7 @@ def _corrections(tracker: Tracker) -> dict[str, Any]:
         *tracker.get_latest_entity_values("section"),
         *tracker.get_latest_entity_values("category"),
     ]:
-        seating = _seating_of(str(value))
+        seating = seating_of(str(value))
         if seating:
             changes["seating"] = seating
             break

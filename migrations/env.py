@@ -5,6 +5,10 @@ from __future__ import annotations
 from alembic import context
 
 import bot.handoff.models  # noqa: F401  (their tables share the gateway metadata)
+
+# Engine tables defined beside their logic (verification, outbox) join the metadata on import.
+import ticketing.outbox
+import ticketing.verification  # noqa: F401
 from bot.conversations.models import Base as GatewayBase
 from bot.settings import get_settings
 from ticketing.db import UTCDateTime, is_sqlite, make_engine

@@ -22,6 +22,7 @@ from ticketing.errors import InvalidRequest, NotFound
 from ticketing.models import Customer, CustomerIdentity
 
 EXTERNAL_ID = re.compile(r"^[a-z][a-z0-9_]{0,15}:[^\s]{1,140}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _CACHE_LIMIT = 200_000
 
 _cache: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
@@ -46,6 +47,35 @@ def check_external_id(external_id: str, field: str = "customer") -> str:
             field=field,
         )
     return external_id
+
+
+def normalize_email(text: str, field: str = "email") -> str:
+    """An e-mail address as the engine compares it (trimmed, lower case).
+
+    Raises `InvalidRequest` naming `field` when the text is not an address.
+    """
+    address = text.strip().lower() if isinstance(text, str) else ""
+    if len(address) > 254 or not EMAIL.match(address):
+        raise InvalidRequest(
+            f"{field}: expected an e-mail address such as fan@example.com", field=field
+        )
+    return address
+
+
+def emails_of(session: Session, customer_id: int) -> set[str]:
+    """The fan's e-mail addresses: the one on file and any `email:` identity, normalised."""
+    found = set()
+    email = session.scalar(select(Customer.email).where(Customer.id == customer_id))
+    if email:
+        found.add(email.strip().lower())
+    ids = session.scalars(
+        select(CustomerIdentity.external_id).where(
+            CustomerIdentity.customer_id == customer_id,
+            CustomerIdentity.external_id.like("email:%"),
+        )
+    )
+    found.update(external_id.removeprefix("email:").strip().lower() for external_id in ids)
+    return found
 
 
 def _cached(engine: Engine, external_id: str) -> int | None:

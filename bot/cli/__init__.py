@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db, knowledge, notify, rasa, stack, tickets, users
+from bot.cli import db, knowledge, mail, notify, rasa, stack, tickets, users
 
 app = typer.Typer(
     help="Matchday Desk: support desk for football ticketing.",
@@ -22,6 +22,7 @@ app.command("prepare")(stack.prepare)
 app.command("run")(stack.run)
 app.command("serve")(stack.serve)
 app.command("config")(stack.show_config)
+app.command("mail")(mail.show)
 
 
 def main() -> None:
