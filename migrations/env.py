@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import bot.handoff.models  # noqa: F401  (their tables share the gateway metadata)
+# Imported for their tables, which share the gateway metadata.
+import bot.channels.telegram.models
+import bot.handoff.models
+import bot.notifications.models  # noqa: F401
 from bot.conversations.models import Base as GatewayBase
 from bot.settings import get_settings
 from ticketing.db import UTCDateTime, is_sqlite, make_engine
