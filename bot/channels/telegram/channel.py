@@ -102,6 +102,9 @@ class TelegramChannel:
 
     async def start(self) -> None:
         """Start polling, or register the webhook; start pushing out-of-turn messages."""
+        pruned = await to_thread.run_sync(self.callbacks.prune)
+        if pruned:
+            log.info("forgot %d expired button tokens", pruned)
         self._pusher = asyncio.create_task(self._push_out_of_turn(), name="telegram-push")
         if self.config.mode == "webhook":
             self._polling = asyncio.create_task(self._set_webhook(), name="telegram-webhook")
