@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import bot.handoff.models  # noqa: F401  (their tables share the gateway metadata)
-
-# Engine tables defined beside their logic (verification, outbox) join the metadata on import.
+# Imported for their tables, which join the gateway's or the engine's metadata.
+import bot.channels.telegram.models
+import bot.handoff.models
+import bot.notifications.models  # noqa: F401
 import ticketing.outbox
 import ticketing.verification  # noqa: F401
 from bot.conversations.models import Base as GatewayBase

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.notifications.content import MatchdayPack
+from bot.notifications.models import Notice
 from bot.notifications.outbox import enqueue
 from ticketing.customers import primary_external_id
 from ticketing.db import read_session, utcnow, write_session
@@ -34,12 +35,14 @@ def enqueue_order_confirmations(
     """Queue a confirmation for every order paid between ORDER_LOOKBACK and `grace` ago."""
     now = now or utcnow()
     with read_session(sessions) as session:
+        queued = select(Notice.id).where(Notice.dedupe_key == literal("order:").concat(Order.ref))
         orders = (
             session.execute(
                 select(Order.ref, Order.customer_id).where(
                     Order.paid_at.is_not(None),
                     Order.paid_at >= now - ORDER_LOOKBACK,
                     Order.paid_at <= now - grace,
+                    ~queued.exists(),  # each round only looks at orders not yet queued
                 )
             )
             .tuples()
@@ -73,11 +76,19 @@ def _holders(session: Session, fixture_id: int) -> list[str]:
 
 def enqueue_matchday(session: Session, fixture: Fixture, now: datetime | None = None) -> int:
     """Queue the match-day pack for every holder of a valid ticket (once per kick-off)."""
+    prefix = f"matchday:{fixture.id}:{_stamp(fixture.kickoff)}:"
+    done = set(
+        session.scalars(
+            select(Notice.dedupe_key).where(Notice.dedupe_key.startswith(prefix, autoescape=True))
+        )
+    )
     added = 0
     for customer in _holders(session, fixture.id):
+        if prefix + customer in done:
+            continue
         added += enqueue(
             session,
-            dedupe_key=f"matchday:{fixture.id}:{_stamp(fixture.kickoff)}:{customer}",
+            dedupe_key=prefix + customer,
             kind="matchday",
             customer=customer,
             payload={"fixture_id": fixture.id},

@@ -21,7 +21,7 @@ MODEL_NAME = "desk"
 MODEL_FILE = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_FILE = MODEL_DIR / "fingerprint"
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
-EXCLUDED_DATA = ("data/demo",)
+EXCLUDED_DATA = ("data/demo", "data/channels", "data/notifications")  # not read by Rasa
 
 
 def tracker_store_url(database_url: str) -> str:

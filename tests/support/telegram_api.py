@@ -74,6 +74,7 @@ class FakeBotApi:
     token: str = BOT_TOKEN
     calls: list[Call] = field(default_factory=list)
     pushed_at: dict[int, float] = field(default_factory=dict)
+    delivered_at: dict[int, float] = field(default_factory=dict)  # handed out by getUpdates
     webhook: dict[str, Any] = field(default_factory=dict)
     failures: dict[int, Failure] = field(default_factory=dict)
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -242,6 +243,10 @@ class FakeBotApi:
                 ready = list(self._updates)
                 self._new_update.clear()
             if ready or time.monotonic() >= deadline:
+                now = time.monotonic()
+                with self._lock:
+                    for update in ready:
+                        self.delivered_at.setdefault(update["update_id"], now)
                 return web.json_response({"ok": True, "result": ready})
             with suppress(TimeoutError):
                 await asyncio.wait_for(

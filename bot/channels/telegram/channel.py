@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import weakref
 from collections.abc import Callable
@@ -44,6 +45,26 @@ log = logging.getLogger("matchday.telegram")
 
 POLLING_TIMEOUT_S = 25
 RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
+
+
+def captioned(replies: list[Reply]) -> list[Reply]:
+    """Rasa's REST channel sends a response with text and image as two messages (the
+    text, then the image alone); on Telegram they belong together as a captioned photo."""
+    merged: list[Reply] = []
+    for reply in replies:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and reply.image
+            and not reply.text
+            and not previous.image
+            and not previous.buttons
+            and previous.text
+        ):
+            merged[-1] = Reply(previous.sender, previous.text, reply.buttons, reply.image)
+        else:
+            merged.append(reply)
+    return merged
 
 
 class TelegramChannel:
@@ -81,17 +102,32 @@ class TelegramChannel:
 
     async def start(self) -> None:
         """Start polling, or register the webhook; start pushing out-of-turn messages."""
+        pruned = await to_thread.run_sync(self.callbacks.prune)
+        if pruned:
+            log.info("forgot %d expired button tokens", pruned)
         self._pusher = asyncio.create_task(self._push_out_of_turn(), name="telegram-push")
         if self.config.mode == "webhook":
-            assert self.config.webhook_url and self.config.webhook_secret
-            await self.bot.set_webhook(
-                self.config.webhook_url,
-                secret_token=self.config.webhook_secret,
-                allowed_updates=self.dispatcher.resolve_used_update_types(),
-            )
-            log.info("Telegram webhook set to %s", self.config.webhook_url)
+            self._polling = asyncio.create_task(self._set_webhook(), name="telegram-webhook")
         else:
             self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
+
+    async def _set_webhook(self) -> None:
+        """Register the webhook, retrying while Telegram cannot be reached (the rest
+        of the gateway serves meanwhile)."""
+        assert self.config.webhook_url and self.config.webhook_secret
+        for attempt in itertools.count():
+            try:
+                await self.bot.set_webhook(
+                    self.config.webhook_url,
+                    secret_token=self.config.webhook_secret,
+                    allowed_updates=self.dispatcher.resolve_used_update_types(),
+                )
+                log.info("Telegram webhook set to %s", self.config.webhook_url)
+                return
+            except TelegramAPIError as exc:
+                delay = RESTART_BACKOFF_S[min(attempt, len(RESTART_BACKOFF_S) - 1)]
+                log.error("setWebhook failed (%s); retrying in %s s", exc, delay)
+                await asyncio.sleep(delay)
 
     async def _poll(self) -> None:
         attempt = 0
@@ -117,8 +153,9 @@ class TelegramChannel:
     async def stop(self) -> None:
         """Stop polling and pushing, let running handlers finish, close the HTTP session."""
         if self._polling is not None:
-            with contextlib.suppress(RuntimeError):  # not polling (yet)
-                await self.dispatcher.stop_polling()
+            if self.config.mode == "polling":
+                with contextlib.suppress(RuntimeError):  # not polling (yet)
+                    await self.dispatcher.stop_polling()
             self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
@@ -192,7 +229,7 @@ class TelegramChannel:
 
     async def send_replies(self, chat_id: int, replies: list[Reply]) -> None:
         """The desk's replies to the chat: text, inline keyboards, QR tickets as photos."""
-        items = [await self.outgoing(r.text, r.buttons, r.image) for r in replies]
+        items = [await self.outgoing(r.text, r.buttons, r.image) for r in captioned(replies)]
         await self.deliver(chat_id, items)
 
     async def outgoing(self, text: str, buttons: list[Button], image: str | None) -> Outgoing:

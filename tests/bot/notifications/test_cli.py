@@ -56,6 +56,8 @@ def test_operations_queue_notices_and_notify_runs_the_pack(club: Club) -> None:
         )
     listed = desk(club, "notify", "list", "--failed")
     assert listed.returncode == 0 and "failed 2" in listed.stdout and "matchday" in listed.stdout
-    ids = [str(i) for (i,) in club.db().execute(select(Notice.id).where(Notice.kind == "matchday"))]
+    with club.db() as session:
+        matchday = select(Notice.id).where(Notice.kind == "matchday")
+        ids = [str(i) for i in session.scalars(matchday)]
     retried = desk(club, "notify", "retry", *ids)
     assert "2 notices queued again" in retried.stdout

@@ -23,12 +23,12 @@ def build_dispatcher() -> Dispatcher:
     """A dispatcher with every router of the channel."""
     dispatcher = Dispatcher()
     dispatcher.include_routers(
-        errors.router,
-        start.router,
-        commands.router,
-        callbacks.router,
-        text.router,
-        edited.router,
-        media.router,
+        errors.router(),
+        start.router(),
+        commands.router(),
+        callbacks.router(),
+        text.router(),
+        edited.router(),
+        media.router(),
     )
     return dispatcher

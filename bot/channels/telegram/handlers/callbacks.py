@@ -18,11 +18,9 @@ from anyio import to_thread
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
 
-router = Router(name="callbacks")
 log = logging.getLogger("matchday.telegram")
 
 
-@router.callback_query()
 async def on_button(query: CallbackQuery, channel: TelegramChannel) -> None:
     payload = await to_thread.run_sync(channel.callbacks.payload_of, query.data)
     chat = query.message.chat.id if query.message is not None else query.from_user.id
@@ -43,3 +41,10 @@ async def on_button(query: CallbackQuery, channel: TelegramChannel) -> None:
                 chat_id=chat, message_id=query.message.message_id, reply_markup=None
             )
     await channel.handle_text(chat, query.from_user, payload, f"tg-cb-{query.id}")
+
+
+def router() -> Router:
+    """A fresh `callbacks` router (a router can be attached to one dispatcher only)."""
+    built = Router(name="callbacks")
+    built.callback_query.register(on_button)
+    return built

@@ -18,17 +18,14 @@ from knowledge.language import Language
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
 
-router = Router(name="commands")
 HUMAN = "/human"  # the handoff desk's command (data/handoff/routing.yml)
 
 
-@router.message(Command("help"))
 async def on_help(message: Message, channel: TelegramChannel) -> None:
     language = await channel.language_for(message.chat.id, message.from_user)
     await channel.say(message.chat.id, "help", language)
 
 
-@router.message(Command("human"))
 async def on_human(message: Message, channel: TelegramChannel) -> None:
     if message.from_user is None:
         return
@@ -37,7 +34,6 @@ async def on_human(message: Message, channel: TelegramChannel) -> None:
     )
 
 
-@router.message(Command("language"))
 async def on_language(message: Message, channel: TelegramChannel) -> None:
     language = await channel.language_for(message.chat.id, message.from_user)
     await channel.deliver(
@@ -46,7 +42,6 @@ async def on_language(message: Message, channel: TelegramChannel) -> None:
     )
 
 
-@router.callback_query(F.data.startswith(LANGUAGE_PREFIX))
 async def on_language_chosen(query: CallbackQuery, channel: TelegramChannel) -> None:
     data = (query.data or "")[len(LANGUAGE_PREFIX) :]
     chosen: Language | None = "zh" if data == "zh" else "en" if data == "en" else None
@@ -59,3 +54,13 @@ async def on_language_chosen(query: CallbackQuery, channel: TelegramChannel) -> 
     with suppress(TelegramAPIError):
         await query.answer()
     await channel.say(chat_id, "language_set", chosen)
+
+
+def router() -> Router:
+    """A fresh `commands` router (a router can be attached to one dispatcher only)."""
+    built = Router(name="commands")
+    built.message.register(on_help, Command("help"))
+    built.message.register(on_human, Command("human"))
+    built.message.register(on_language, Command("language"))
+    built.callback_query.register(on_language_chosen, F.data.startswith(LANGUAGE_PREFIX))
+    return built

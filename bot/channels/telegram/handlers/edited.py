@@ -11,10 +11,14 @@ from aiogram.types import Message
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
 
-router = Router(name="edited")
 
-
-@router.edited_message()
 async def on_edited(message: Message, channel: TelegramChannel) -> None:
     language = await channel.language_for(message.chat.id, message.from_user)
     await channel.say(message.chat.id, "edited", language)
+
+
+def router() -> Router:
+    """A fresh `edited` router (a router can be attached to one dispatcher only)."""
+    built = Router(name="edited")
+    built.edited_message.register(on_edited)
+    return built

@@ -12,11 +12,9 @@ from aiogram.types import ErrorEvent
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
 
-router = Router(name="errors")
 log = logging.getLogger("matchday.telegram")
 
 
-@router.errors()
 async def on_error(event: ErrorEvent, channel: TelegramChannel) -> bool:
     update = event.update
     log.error(
@@ -32,3 +30,10 @@ async def on_error(event: ErrorEvent, channel: TelegramChannel) -> bool:
     if chat_id is not None:
         await channel.say(chat_id, "broken", None)
     return True
+
+
+def router() -> Router:
+    """A fresh `errors` router (a router can be attached to one dispatcher only)."""
+    built = Router(name="errors")
+    built.errors.register(on_error)
+    return built

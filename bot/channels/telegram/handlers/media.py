@@ -12,12 +12,17 @@ from aiogram.types import Message
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
 
-router = Router(name="media")
 log = logging.getLogger("matchday.telegram")
 
 
-@router.message()
 async def on_unsupported(message: Message, channel: TelegramChannel) -> None:
     log.info("unsupported %s message in chat %s", message.content_type, message.chat.id)
     language = await channel.language_for(message.chat.id, message.from_user)
     await channel.say(message.chat.id, "unsupported", language)
+
+
+def router() -> Router:
+    """A fresh `media` router (a router can be attached to one dispatcher only)."""
+    built = Router(name="media")
+    built.message.register(on_unsupported)
+    return built

@@ -13,7 +13,6 @@ from aiogram.types import Message
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
 
-router = Router(name="start")
 _FIXTURE = re.compile(r"^fixture_(\d{1,9})$")
 GREETING = "/greet"
 
@@ -27,7 +26,6 @@ def start_text(argument: str | None) -> str:
     return "/buy_tickets" + json.dumps({"fixture": match.group(1)}, separators=(",", ":"))
 
 
-@router.message(CommandStart())
 async def on_start(message: Message, command: CommandObject, channel: TelegramChannel) -> None:
     if message.from_user is None:
         return
@@ -37,3 +35,10 @@ async def on_start(message: Message, command: CommandObject, channel: TelegramCh
         start_text(command.args),
         f"tg-{message.chat.id}-{message.message_id}",
     )
+
+
+def router() -> Router:
+    """A fresh `start` router (a router can be attached to one dispatcher only)."""
+    built = Router(name="start")
+    built.message.register(on_start, CommandStart())
+    return built

@@ -11,12 +11,10 @@ from aiogram.types import Message
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
 
-router = Router(name="text")
 log = logging.getLogger("matchday.telegram")
 MAX_TEXT = 4096  # Telegram's own limit; anything longer is not from Telegram
 
 
-@router.message(F.text)
 async def on_text(message: Message, channel: TelegramChannel) -> None:
     if message.from_user is None:  # channel posts and anonymous admins: no fan to answer
         log.info("ignored a message without a sender in chat %s", message.chat.id)
@@ -25,3 +23,10 @@ async def on_text(message: Message, channel: TelegramChannel) -> None:
     await channel.handle_text(
         message.chat.id, message.from_user, text, f"tg-{message.chat.id}-{message.message_id}"
     )
+
+
+def router() -> Router:
+    """A fresh `text` router (a router can be attached to one dispatcher only)."""
+    built = Router(name="text")
+    built.message.register(on_text, F.text)
+    return built

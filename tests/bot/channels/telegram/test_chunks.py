@@ -47,3 +47,26 @@ def test_a_boundary_right_after_the_limit_is_used() -> None:
 def test_the_limit_must_be_positive() -> None:
     with pytest.raises(ValueError):
         split_text("x", limit=0)
+
+
+def test_a_text_followed_by_its_image_becomes_one_captioned_photo() -> None:
+    from bot.channels.telegram.channel import captioned
+    from bot.conversations.service import Button, Reply
+
+    link = "https://desk/media/tickets/1-v1.png?exp=1&sig=x"
+    replies = [
+        Reply("bot", "Paid! Order RA-1"),
+        Reply("bot", "Ticket 1/2: seat W2-A-1"),
+        Reply("bot", "", image=link),
+        Reply("bot", "Ticket 2/2: seat W2-A-2"),
+        Reply("bot", "", image=link),
+        Reply("bot", "Anything else?", [Button("No", "/deny")]),
+        Reply("bot", "", image=link),
+    ]
+    assert [(r.text, r.image) for r in captioned(replies)] == [
+        ("Paid! Order RA-1", None),
+        ("Ticket 1/2: seat W2-A-1", link),
+        ("Ticket 2/2: seat W2-A-2", link),
+        ("Anything else?", None),
+        ("", link),  # a text with buttons keeps them: the image stays on its own
+    ]

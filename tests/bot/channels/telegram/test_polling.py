@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from tests.bot.channels.telegram.conftest import TelegramDesk
 from tests.bot.channels.telegram.scripted_rasa import LONG_PAYLOAD, long_text
 from tests.support.telegram_api import (
@@ -175,3 +177,15 @@ def test_help(polling: TelegramDesk) -> None:
     [text] = polling.api.wait_texts(fan, 1)
     assert text.startswith("我是江畔竞技票务助手")
     assert sent_to_rasa(polling, fan) == []
+
+
+@pytest.mark.filterwarnings("ignore:Detected unknown update type:RuntimeWarning")  # aiogram's log
+def test_unknown_update_types_and_senderless_messages_are_skipped(polling: TelegramDesk) -> None:
+    fan = new_fan()
+    polling.api.push({"future_update_kind": {"id": 1, "whatever": True}})
+    senderless = text_message(fan, "posted by an anonymous admin")
+    del senderless["message"]["from"]
+    polling.api.push(senderless)
+    polling.api.push(text_message(fan, "and a normal message"))
+    assert polling.api.wait_texts(fan, 1) == ["(en) bot answer: and a normal message"]
+    assert [r["message"] for r in sent_to_rasa(polling, fan)] == ["and a normal message"]

@@ -37,6 +37,7 @@ def webhook(module_db: str, rasa: ScriptedRasa) -> Iterator[TelegramDesk]:
         TELEGRAM_WEBHOOK_URL=WEBHOOK_URL,
         TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
     ) as desk:
+        desk.api.wait_for(lambda: desk.api.method_calls("setWebhook"), 20, "setWebhook")
         yield desk
 
 
