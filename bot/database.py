@@ -13,6 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.settings import ROOT, get_settings
 from ticketing.db import is_sqlite, make_engine, make_sessionmaker, sqlalchemy_url
 
+# The gateway runs blocking routes in AnyIO's threadpool (40 threads by default), and a
+# request holds at most one connection at a time: with as many connections as threads no
+# request ever waits for the pool (under load it did, up to pool_timeout, then failed).
+# PostgreSQL only sees as many busy backends as requests really in flight.
+GATEWAY_THREADS = 40
+
 
 @lru_cache(maxsize=4)
 def engine_for(url: str) -> Engine:
@@ -21,7 +27,8 @@ def engine_for(url: str) -> Engine:
         database = sqlalchemy_url(url).split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-    return make_engine(url)
+        return make_engine(url)
+    return make_engine(url, pool_size=GATEWAY_THREADS // 2, max_overflow=GATEWAY_THREADS // 2)
 
 
 def get_engine() -> Engine:
