@@ -236,7 +236,7 @@ def in_process(
     database: Database, fixture_id: int, buyers: int, total: int, tag: str, keys_dir: Path
 ) -> dict[str, Any]:
     """`buyers` concurrent buyers calling the engine directly, in one or more processes."""
-    processes = 1 if database.backend == "sqlite" else min(buyers, 4)
+    processes = 1 if database.backend == "sqlite" else min(buyers, max(2, os.cpu_count() or 2))
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(processes + 1)
     results = context.Queue()
@@ -318,6 +318,11 @@ class Gateway:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                # Each client keeps one connection per buyer; when the saturated gateway
+                # answers a buyer only every few seconds, uvicorn's default 5 s keep-alive
+                # closed idle connections just as the client reused them (httpx ReadError).
+                "--timeout-keep-alive",
+                "60",
             ],
             cwd=ROOT,
             env=env,
