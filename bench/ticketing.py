@@ -236,7 +236,7 @@ def in_process(
     database: Database, fixture_id: int, buyers: int, total: int, tag: str, keys_dir: Path
 ) -> dict[str, Any]:
     """`buyers` concurrent buyers calling the engine directly, in one or more processes."""
-    processes = 1 if database.backend == "sqlite" else min(buyers, 4)
+    processes = 1 if database.backend == "sqlite" else min(buyers, max(2, os.cpu_count() or 2))
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(processes + 1)
     results = context.Queue()
@@ -318,6 +318,11 @@ class Gateway:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                # Each client keeps one connection per buyer; when the saturated gateway
+                # answers a buyer only every few seconds, uvicorn's default 5 s keep-alive
+                # closed idle connections just as the client reused them (httpx ReadError).
+                "--timeout-keep-alive",
+                "60",
             ],
             cwd=ROOT,
             env=env,
@@ -337,11 +342,24 @@ class Gateway:
         self.process.wait(10)
 
 
+def _kind(response: httpx.Response) -> str:
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = ""
+    return f"{response.status_code} {code}".strip()
+
+
 async def _pool(
-    concurrency: int, total: int, work: Callable[[httpx.AsyncClient, int], Any]
+    concurrency: int,
+    total: int,
+    work: Callable[[httpx.AsyncClient, int], Any],
+    kinds: dict[str, int] | None = None,
 ) -> tuple[list[float], int, float]:
+    """Run `work` for 0..total-1 with `concurrency` clients; `work` returns True or why not."""
     latencies: list[float] = []
     errors = 0
+    kinds = {} if kinds is None else kinds
     queue = iter(range(total))
     headers = {"Authorization": f"Bearer {API_KEY}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -353,12 +371,13 @@ async def _pool(
                 started = time.perf_counter()
                 try:
                     ok = await work(client, n)
-                except httpx.HTTPError:
-                    ok = False
-                if ok:
+                except httpx.HTTPError as exc:
+                    ok = type(exc).__name__
+                if ok is True:
                     latencies.append(time.perf_counter() - started)
                 else:
                     errors += 1
+                    kinds[str(ok)] = kinds.get(str(ok), 0) + 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -373,7 +392,7 @@ def over_http(base: str, fixture_id: int, buyers: int, total: int, tag: str) -> 
             json={"customer": customer, "fixture_id": fixture_id, "quantity": 2},
         )
         if hold.status_code != 201:
-            return False
+            return f"hold {_kind(hold)}"
         order = await client.post(
             f"{base}/api/v1/orders",
             json={
@@ -383,10 +402,14 @@ def over_http(base: str, fixture_id: int, buyers: int, total: int, tag: str) -> 
             },
             headers={"Idempotency-Key": f"{tag}-{n}"},
         )
-        return order.status_code == 201
+        return True if order.status_code == 201 else f"order {_kind(order)}"
 
-    latencies, errors, wall = asyncio.run(_pool(buyers, total, purchase))
-    return summary(latencies, wall, errors)
+    kinds: dict[str, int] = {}
+    latencies, errors, wall = asyncio.run(_pool(buyers, total, purchase, kinds))
+    result = summary(latencies, wall, errors)
+    if kinds:
+        result["error_kinds"] = kinds
+    return result
 
 
 def check_ins(base: str, codes: list[str], concurrency: int = 32) -> dict[str, Any]:
@@ -394,7 +417,9 @@ def check_ins(base: str, codes: list[str], concurrency: int = 32) -> dict[str, A
         response = await client.post(
             f"{base}/api/v1/gate/scan", json={"code": codes[n], "gate": "A", "nonce": f"n{n}"}
         )
-        return response.status_code == 200 and response.json()["result"] == "ok"
+        if response.status_code == 200 and response.json()["result"] == "ok":
+            return True
+        return _kind(response)
 
     latencies, errors, wall = asyncio.run(_pool(concurrency, len(codes), scan))
     return {

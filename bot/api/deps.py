@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes: authentication and the services."""
+"""Dependencies shared by the routes: authentication and the services.
+
+They are `async def` although they never wait: FastAPI runs a plain `def` dependency
+in its threadpool, a thread hand-off per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +22,13 @@ from bot.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="The server-to-server key, MATCHDAY_API_KEY.")
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     """The settings the running app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def require_api_key(
+async def require_api_key(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     settings: Annotated[Settings, Depends(app_settings)],
 ) -> None:
@@ -45,23 +49,23 @@ def require_api_key(
         )
 
 
-def db_sessions(request: Request) -> sessionmaker[Session]:
+async def db_sessions(request: Request) -> sessionmaker[Session]:
     """Session factory of the app's database (use `with sessions.begin() as s:`)."""
     sessions: sessionmaker[Session] = request.app.state.sessions
     return sessions
 
 
-def db_engine(request: Request) -> Engine:
+async def db_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def conversation_service(request: Request) -> ConversationService:
+async def conversation_service(request: Request) -> ConversationService:
     service: ConversationService = request.app.state.conversations
     return service
 
 
-def rasa_client(request: Request) -> RasaClient:
+async def rasa_client(request: Request) -> RasaClient:
     client: RasaClient = request.app.state.rasa
     return client
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Sessions
 from bot.api.schemas import StrictBody, rfc3339
+from bot.database import run_engine
 from ticketing.gate import check_in, revocation_list
 from ticketing.keys import default_keyring
 
@@ -46,9 +47,11 @@ class RevocationOut(BaseModel):
 
 
 @router.post("/scan", response_model=ScanOut, response_model_exclude_none=True)
-def post_scan(body: ScanIn, sessions: Sessions) -> JSONResponse:
+async def post_scan(body: ScanIn, sessions: Sessions) -> JSONResponse:
     """Check a ticket in: `ok` once (or again with the same nonce), then `already_used`."""
-    scan = check_in(sessions, body.code, body.gate, fixture_id=body.fixture_id, nonce=body.nonce)
+    scan = await run_engine(
+        check_in, sessions, body.code, body.gate, fixture_id=body.fixture_id, nonce=body.nonce
+    )
     # Built directly (the shape of ScanOut, None fields left out): the hottest route at the
     # gate skips FastAPI's re-validation of its own answer.
     answer = {

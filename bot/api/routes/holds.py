@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from bot.api.deps import ApiKey, Sessions
 from bot.api.routes.fixtures import CUSTOMER
 from bot.api.schemas import StrictBody, rfc3339
+from bot.database import run_engine
 from ticketing.holds import HeldSeat, HoldView, create_hold, get_hold, release_hold
 
 router = APIRouter(prefix="/api/v1/holds", tags=["ticketing"], dependencies=[ApiKey])
@@ -81,9 +82,10 @@ Customer = Annotated[str, Query(pattern=CUSTOMER)]
 
 
 @router.post("", status_code=201, response_model=HoldOut)
-def post_hold(body: HoldIn, sessions: Sessions) -> JSONResponse:
+async def post_hold(body: HoldIn, sessions: Sessions) -> JSONResponse:
     """Hold the best available seats (or `seat_ids`) for the fan; they expire unpaid."""
-    hold = create_hold(
+    hold = await run_engine(
+        create_hold,
         sessions,
         body.customer,
         body.fixture_id,

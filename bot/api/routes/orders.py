@@ -13,6 +13,7 @@ from bot.api.errors import ApiError
 from bot.api.routes.fixtures import CUSTOMER
 from bot.api.routes.holds import HeldSeatOut, held_seat_out
 from bot.api.schemas import StrictBody, rfc3339
+from bot.database import run_engine
 from ticketing.exchanges import confirm_exchange, quote_exchange
 from ticketing.orders import OrderView, get_order, orders_of, pay_order
 from ticketing.refunds import confirm_refund, quote_refund
@@ -96,7 +97,7 @@ Customer = Annotated[str, Query(pattern=CUSTOMER)]
 
 
 @router.post("", status_code=201, responses={200: {"description": "a replayed request"}})
-def post_order(
+async def post_order(
     body: OrderIn,
     sessions: Sessions,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
@@ -109,7 +110,8 @@ def post_order(
             "Send an Idempotency-Key header (e.g. a UUID) so a retry cannot pay twice.",
             "Idempotency-Key",
         )
-    outcome = pay_order(
+    outcome = await run_engine(
+        pay_order,
         sessions,
         body.customer,
         body.hold_id,
