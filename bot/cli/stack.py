@@ -166,6 +166,9 @@ def serve() -> None:
         port=settings.port,
         log_level=settings.log_level,
         proxy_headers=True,
+        # Longer than the idle timeout of common proxies and HTTP clients (60 s), so the
+        # gateway never closes a kept-alive connection just as a client reuses it.
+        timeout_keep_alive=65,
     )
 
 
