@@ -113,6 +113,10 @@ def evaluate(
     ),
 ) -> None:
     """Score the trained model on the held-out NLU split (written apart from training data)."""
+    unknown = set(report_only) - set(THRESHOLDS)
+    if unknown:
+        typer.secho(f"--report-only takes {', '.join(THRESHOLDS)}", fg="red", err=True)
+        raise typer.Exit(2)
     out.mkdir(parents=True, exist_ok=True)
     code = _rasa(
         "test", "nlu", "--nlu", str(heldout), "--model", str(MODEL_FILE), "--out", str(out),
@@ -128,10 +132,6 @@ def evaluate(
         "thresholds": THRESHOLDS,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    unknown = set(report_only) - set(THRESHOLDS)
-    if unknown:
-        typer.secho(f"--report-only takes {', '.join(THRESHOLDS)}", fg="red", err=True)
-        raise typer.Exit(2)
     for language in ("en", "zh"):
         score = scores.get(language)
         f1 = score.macro_f1 if score else 0.0
