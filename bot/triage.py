@@ -13,7 +13,7 @@ Routes, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from anyio import to_thread
 
@@ -71,14 +71,12 @@ def decide_route(intent: str, confidence: float, faq: Answer | None) -> tuple[Ro
     return "out_of_scope", "out_of_scope"
 
 
-async def triage(
-    rasa: RasaClient,
-    text: str,
-    language: Language | None = None,
-    knowledge: SharedRetriever | None = None,
-) -> TriageResult:
-    """Classify `text` with the NLU model and the FAQ retriever; say which route the desk takes."""
-    parsed = await rasa.parse(text)
+def resolve_intent(parsed: dict[str, Any]) -> tuple[str, float]:
+    """The intent and confidence triage uses from a Rasa parse result.
+
+    Below the fallback threshold, an `out_of_scope` runner-up still counts as
+    out of scope (with its own confidence), so an unrelated text is declined.
+    """
     intent = parsed.get("intent") or {}
     name = str(intent.get("name") or "nlu_fallback")
     confidence = float(intent.get("confidence") or 0.0)
@@ -87,6 +85,18 @@ async def triage(
         runner_up = next((r for r in ranking if r.get("name") != "nlu_fallback"), None)
         if runner_up and runner_up.get("name") == "out_of_scope":
             name, confidence = "out_of_scope", float(runner_up.get("confidence") or 0.0)
+    return name, confidence
+
+
+async def triage(
+    rasa: RasaClient,
+    text: str,
+    language: Language | None = None,
+    knowledge: SharedRetriever | None = None,
+) -> TriageResult:
+    """Classify `text` with the NLU model and the FAQ retriever; say which route the desk takes."""
+    parsed = await rasa.parse(text)
+    name, confidence = resolve_intent(parsed)
     resolved: Language = language or detect_language(text)
     faq: Answer | None = None
     if knowledge is not None:

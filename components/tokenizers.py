@@ -10,9 +10,9 @@ from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
-# "两张", "3个", "十位": a number glued to a measure word. Splitting it lets the
-# number carry the `quantity` entity on its own token.
-_COUNTED = re.compile(r"^([0-9０-９]+|[一二两三四五六七八九十]+)(张|個|个|位|人|套)$")
+# "两张", "3个", "十位", "一大一小": a number glued to a measure word (or to 大/小,
+# adult/child). Splitting it lets the number carry the `quantity` entity on its own token.
+_COUNTED = re.compile(r"^([0-9０-９]+|[一二两三四五六七八九十]+)(张|個|个|位|人|套|大|小)$")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)

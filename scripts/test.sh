@@ -30,9 +30,10 @@ stage "rasa data validate" .venv/bin/desk rasa validate
 stage "FAQ index" .venv/bin/desk knowledge build
 stage "pytest" .venv/bin/pytest "$@"
 # Scores on the held-out NLU split are written to results/nlu/summary.json. The
-# thresholds (issue 4: macro-F1 0.95 en / 0.92 zh, entity F1 0.90) are reported, not
-# yet enforced: the current pipeline reaches 0.925 / 0.919 / 0.936.
-stage "rasa: NLU held-out split" .venv/bin/desk rasa evaluate --no-enforce
+# thresholds of issue 4 are enforced (the stage fails below them) for Chinese intent
+# macro-F1 (0.92) and entity F1 (0.90); English intent macro-F1 (0.95) is reported
+# only until it is reached (0.916 now, see docs/nlu-pipeline.md).
+stage "rasa: NLU held-out split" .venv/bin/desk rasa evaluate --report-only en
 # The test stories (written apart from the training data) must all be predicted right
 # by the dialogue rules; `desk rasa test-stories --e2e` also runs the NLU on each message.
 stage "rasa: test stories" .venv/bin/desk rasa test-stories

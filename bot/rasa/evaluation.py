@@ -58,6 +58,26 @@ def intent_scores(results_dir: Path) -> dict[str, Scores]:
     }
 
 
+THRESHOLDS: dict[str, float] = {"en": 0.95, "zh": 0.92, "entity": 0.90}
+
+
+def threshold_failures(
+    scores: dict[str, Scores],
+    entities: float,
+    thresholds: dict[str, float] = THRESHOLDS,
+    report_only: frozenset[str] = frozenset(),
+) -> list[str]:
+    """The enforced thresholds a result misses (`report_only` names are only reported)."""
+    measured = {lang: scores[lang].macro_f1 if lang in scores else 0.0 for lang in ("en", "zh")}
+    measured["entity"] = entities
+    labels = {"en": "en intent macro-F1", "zh": "zh intent macro-F1", "entity": "entity F1"}
+    return [
+        f"{labels[name]} {measured[name]:.3f} < {threshold}"
+        for name, threshold in thresholds.items()
+        if name not in report_only and measured[name] < threshold
+    ]
+
+
 def entity_f1(results_dir: Path) -> float:
     """Micro-averaged entity F1 of the entity extractor's report (0 when absent)."""
     for path in sorted(results_dir.glob("*Classifier_report.json")) + sorted(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.triage import decide_route
+from bot.triage import decide_route, resolve_intent
 from knowledge.retriever import Answer, Candidate
 
 
@@ -42,3 +42,29 @@ def test_an_in_scope_question_without_an_answer_goes_to_a_person() -> None:
 def test_unsure_and_unknown_is_out_of_scope() -> None:
     assert decide_route("nlu_fallback", 0.3, faq("abstain"))[0] == "out_of_scope"
     assert decide_route("inform", 0.9, faq("abstain"))[0] == "out_of_scope"
+
+
+def test_the_top_intent_and_its_confidence_are_used() -> None:
+    parsed = {"intent": {"name": "refund", "confidence": 0.83}, "intent_ranking": []}
+    assert resolve_intent(parsed) == ("refund", 0.83)
+
+
+def test_a_fallback_with_an_out_of_scope_runner_up_counts_as_out_of_scope() -> None:
+    parsed = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.45},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.45},
+            {"name": "out_of_scope", "confidence": 0.41},
+            {"name": "payment", "confidence": 0.3},
+        ],
+    }
+    assert resolve_intent(parsed) == ("out_of_scope", 0.41)
+
+
+def test_a_fallback_with_an_in_scope_runner_up_stays_a_fallback() -> None:
+    parsed = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.45},
+        "intent_ranking": [{"name": "payment", "confidence": 0.4}],
+    }
+    assert resolve_intent(parsed) == ("nlu_fallback", 0.45)
+    assert resolve_intent({}) == ("nlu_fallback", 0.0)
