@@ -215,6 +215,10 @@ def bench_retriever() -> dict[str, Any]:
         "model_rss_mb": round(model_mb, 1),
         "accuracy": accuracy(scored),
         "decisions": summary(scored, thresholds),
+        "decisions_by_language": {
+            language: summary([s for s in scored if s.query.language == language], thresholds)
+            for language in ("en", "zh")
+        },
         "decision_counts": decisions,
         "latency_ms": latency_summary(latencies),
         "encode_throughput_texts_per_s": round(throughput(encoder), 1),
