@@ -363,12 +363,13 @@ def main() -> None:
     parser.add_argument("--hnsw-max-entries", type=int, default=10_000)
     parser.add_argument("--scale-entries", type=int, nargs="*", default=[1_000, 10_000, 100_000])
     parser.add_argument("--encoder-only", help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, default=RESULTS / "faq.json")
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
     if args.encoder_only:
         print(json.dumps(measure_encoder(args.encoder_only)))
         return
-    output = RESULTS / "faq.json"
+    output: Path = args.output
     # Parts skipped this time keep their figures from the previous run.
     result: dict[str, Any] = json.loads(output.read_text()) if output.exists() else {}
     result["threads"] = 1
@@ -393,7 +394,7 @@ def main() -> None:
             print(json.dumps(result["encoders"][-1]), flush=True)
     if not args.skip_scale:
         result["scale"] = bench_scale(args.scale_entries, hnsw_max_entries=args.hnsw_max_entries)
-    RESULTS.mkdir(exist_ok=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"wrote {output}")
 
