@@ -10,7 +10,8 @@ the thresholds), on one CPU thread, and writes bench/results/faq.json.
 Parts:
 - `retriever`: the configured encoder end to end with the calibrated thresholds.
 - `encoders`: each installed encoder on the same split (one subprocess each, so that
-  memory is measured per model), with the same fusion weights.
+  memory is measured per model), with the same fusion weights; also without the entry
+  classifier (first stage only) and dense only.
 - `scale`: synthetic entries (clustered random vectors, 4 per entry) in flat, IVF and
   HNSW indexes: build time, memory, search latency and recall against flat.
   Parts skipped with --skip-* keep their figures from the previous bench/results/faq.json.
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +48,12 @@ from knowledge.corpus import load_corpus
 from knowledge.encoders import load_encoder
 from knowledge.index import FaqIndex
 from knowledge.retriever import Retriever
-from knowledge.thresholds import Thresholds, load_thresholds
+from knowledge.thresholds import Fusion, Thresholds, load_thresholds
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ENCODERS = ("use-multilingual-v3", "e5-small-q4", "minilm-l6-v2")
+# CPU time of each timed query (this process only): wall time is noisy on a shared machine.
+CPU_MS: list[float] = []
 
 
 def rss_mb() -> float:
@@ -94,20 +98,27 @@ def timed_scores(
     """Rank each query (encode + search + fuse), timing each one."""
     scored: list[Scored] = []
     latencies: list[float] = []
+    cpu: list[float] = []
     for query in queries:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         _, ranked = retriever.rank(query.text, query.language)
         latencies.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         scored.append(Scored(query, tuple(ranked[:10])))
+    CPU_MS.extend(cpu)
     return scored, latencies
 
 
 def latency_summary(latencies: list[float]) -> dict[str, float]:
+    cpu = CPU_MS[-len(latencies) :]
     return {
         "queries": len(latencies),
         "p50_ms": round(statistics.median(latencies), 2),
         "p95_ms": round(percentile(latencies, 95), 2),
         "max_ms": round(max(latencies), 2),
+        "cpu_p50_ms": round(statistics.median(cpu), 2),
+        "cpu_p95_ms": round(percentile(cpu, 95), 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -132,11 +143,19 @@ def measure_encoder(name: str) -> dict[str, Any]:
     for query in test[:5]:  # warm caches
         retriever.rank(query.text, query.language)
     scored, latencies = timed_scores(retriever, test)
-    # Dense only (no answer sentences, no BM25), to show what the fusion adds.
+    # Dense only (no answer sentences, no BM25, no classifier), and the first stage alone
+    # (dense + answers + BM25, no classifier), to show what each part adds.
     dense = Retriever(
-        index, Thresholds(encoder=name, fusion=type(base.fusion)(0.0, 0.0)), config, persist=False
+        index, Thresholds(encoder=name, fusion=Fusion(0.0, 0.0, 0.0)), config, persist=False
     )
     dense_scored = [Scored(q, tuple(dense.rank(q.text, q.language)[1][:10])) for q in test]
+    first_stage = Retriever(
+        index,
+        Thresholds(encoder=name, fusion=replace(base.fusion, classifier_weight=0.0)),
+        config,
+        persist=False,
+    )
+    first_scored = [Scored(q, tuple(first_stage.rank(q.text, q.language)[1][:10])) for q in test]
     return {
         "encoder": name,
         "dim": encoder.dim,
@@ -146,6 +165,7 @@ def measure_encoder(name: str) -> dict[str, Any]:
         "vectors": index.manifest().vectors,
         "accuracy_fused": accuracy(scored),
         "accuracy_dense_only": accuracy(dense_scored),
+        "accuracy_without_classifier": accuracy(first_scored),
         "latency_ms": latency_summary(latencies),
     }
 
@@ -160,11 +180,12 @@ def bench_retriever() -> dict[str, Any]:
     encoder.encode(["warm-up"])
     model_mb = rss_mb() - before
     before = rss_mb()
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     index = FaqIndex.build(
         list(corpus.entries), encoder, kind="flat", corpus_fingerprint=corpus.fingerprint
     )
     build_s = time.perf_counter() - started
+    build_cpu_s = time.process_time() - started_cpu
     index_mb = rss_mb() - before
     retriever = Retriever(index, thresholds, config, persist=False)
     test = load_labelled(config.labels, split="test")
@@ -187,11 +208,17 @@ def bench_retriever() -> dict[str, Any]:
         "fusion": vars(thresholds.fusion),
         "corpus": {"entries": len(corpus.entries), "vectors": index.manifest().vectors},
         "build_s": round(build_s, 2),
+        "build_cpu_s": round(build_cpu_s, 2),
+        "classifier": index.classifier is not None,
         "index_mb": round(index.manifest().vectors * encoder.dim * 4 / 2**20, 2),
         "index_rss_mb": round(index_mb, 1),
         "model_rss_mb": round(model_mb, 1),
         "accuracy": accuracy(scored),
         "decisions": summary(scored, thresholds),
+        "decisions_by_language": {
+            language: summary([s for s in scored if s.query.language == language], thresholds)
+            for language in ("en", "zh")
+        },
         "decision_counts": decisions,
         "latency_ms": latency_summary(latencies),
         "encode_throughput_texts_per_s": round(throughput(encoder), 1),
@@ -336,12 +363,13 @@ def main() -> None:
     parser.add_argument("--hnsw-max-entries", type=int, default=10_000)
     parser.add_argument("--scale-entries", type=int, nargs="*", default=[1_000, 10_000, 100_000])
     parser.add_argument("--encoder-only", help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, default=RESULTS / "faq.json")
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
     if args.encoder_only:
         print(json.dumps(measure_encoder(args.encoder_only)))
         return
-    output = RESULTS / "faq.json"
+    output: Path = args.output
     # Parts skipped this time keep their figures from the previous run.
     result: dict[str, Any] = json.loads(output.read_text()) if output.exists() else {}
     result["threads"] = 1
@@ -366,7 +394,7 @@ def main() -> None:
             print(json.dumps(result["encoders"][-1]), flush=True)
     if not args.skip_scale:
         result["scale"] = bench_scale(args.scale_entries, hnsw_max_entries=args.hnsw_max_entries)
-    RESULTS.mkdir(exist_ok=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"wrote {output}")
 

@@ -28,6 +28,7 @@ from typing import Any, Final, Literal
 import faiss
 import numpy as np
 
+from knowledge.classifier import EntryClassifier, load_out_of_scope
 from knowledge.corpus import CorpusError, Entry, entry_from_mapping, fingerprint
 from knowledge.encoders import Encoder, Vectors
 from knowledge.language import LANGUAGES
@@ -37,6 +38,8 @@ VectorKind = Literal["question", "answer"]
 FORMAT_VERSION: Final = 1
 MANIFEST: Final = "manifest.json"
 IVF_ABOVE_ENTRIES: Final = 50_000
+# The entry classifier trains in seconds on thousands of entries; beyond, dense + BM25 only.
+CLASSIFIER_MAX_ENTRIES: Final = 5_000
 KEEP_GENERATIONS: Final = 2
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s*")
 _KIND_CODE: Final[dict[VectorKind, int]] = {"question": 0, "answer": 1}
@@ -109,6 +112,7 @@ class FaqIndex:
         self._vector_ids: dict[str, np.ndarray] = {}
         self._owner: dict[int, tuple[str, int]] = {}
         self._next_id = 0
+        self.classifier: EntryClassifier | None = None
         self._lock = threading.RLock()
         self._faiss = self._empty(kind, encoder.dim, nlist)
 
@@ -132,10 +136,15 @@ class FaqIndex:
         kind: IndexKind | Literal["auto"] = "auto",
         corpus_fingerprint: str = "",
         progress: Callable[[int], None] | None = None,
+        classifier: bool | None = None,
+        out_of_scope: Sequence[str] | None = None,
     ) -> FaqIndex:
         """Encode every entry and index it; `auto` picks IVF above 50,000 entries.
 
-        `progress` is called with the number of texts encoded after each batch.
+        `progress` is called with the number of texts encoded after each batch. The
+        entry classifier (second stage) is trained unless `classifier` is False; by
+        default up to 5,000 entries. `out_of_scope` wordings train its abstain class
+        (default: `knowledge/out_of_scope.yml`).
         """
         chosen: IndexKind = (
             kind if kind != "auto" else ("ivf" if len(entries) > IVF_ABOVE_ENTRIES else "flat")
@@ -153,7 +162,40 @@ class FaqIndex:
             for entry, items in plan:
                 index._add(entry, items, vectors[offset : offset + len(items)])
                 offset += len(items)
+        if classifier is None:
+            classifier = 2 <= len(entries) <= CLASSIFIER_MAX_ENTRIES
+        if classifier:
+            index.train_classifier(plan, vectors, out_of_scope)
         return index
+
+    def train_classifier(
+        self,
+        plan: Sequence[tuple[Entry, list[tuple[VectorKind, str]]]],
+        vectors: Vectors,
+        out_of_scope: Sequence[str] | None = None,
+    ) -> None:
+        """Fit the entry classifier on every question and paraphrase of `plan`."""
+        labels: list[str] = []
+        texts: list[str] = []
+        rows: list[int] = []
+        offset = 0
+        for entry, items in plan:
+            for position, (kind, text) in enumerate(items):
+                if kind == "question":
+                    labels.append(entry.id)
+                    texts.append(text)
+                    rows.append(offset + position)
+            offset += len(items)
+        extra = list(load_out_of_scope() if out_of_scope is None else out_of_scope)
+        extra_vectors = self.encoder.encode(extra) if extra else vectors[:0]
+        if len(set(labels)) + bool(extra) < 2:
+            return
+        self.classifier = EntryClassifier.train(
+            labels,
+            texts,
+            vectors[rows],
+            list(zip(extra, extra_vectors, strict=True)),
+        )
 
     def train(self, sample: Vectors) -> None:
         """Train the IVF coarse quantiser (no-op for flat indexes)."""
@@ -189,6 +231,8 @@ class FaqIndex:
             self._faiss.remove_ids(ids)
             for vector_id in ids.tolist():
                 self._owner.pop(vector_id, None)
+        if self.classifier is not None:
+            self.classifier.remove([entry_id])
         self.entries.pop(entry_id, None)
         self._digests.pop(entry_id, None)
 
@@ -209,7 +253,11 @@ class FaqIndex:
         with self._lock:
             for entry, items in plan:
                 self._drop(entry.id)
-                self._add(entry, items, vectors[offset : offset + len(items)])
+                own = vectors[offset : offset + len(items)]
+                self._add(entry, items, own)
+                if self.classifier is not None:
+                    asked = [i for i, (kind, _) in enumerate(items) if kind == "question"]
+                    self.classifier.imprint(entry.id, [items[i][1] for i in asked], own[asked])
                 offset += len(items)
         return [entry.id for entry in todo]
 
@@ -303,6 +351,8 @@ class FaqIndex:
             (staging / "entries.json").write_text(
                 json.dumps(rows, ensure_ascii=False), encoding="utf-8"
             )
+            if self.classifier is not None:
+                self.classifier.save(staging)
             shutil.rmtree(target, ignore_errors=True)
             os.replace(staging, target)
             _write_json_atomic(folder / MANIFEST, asdict(manifest))
@@ -346,6 +396,7 @@ class FaqIndex:
             index._owner[vector_id] = (entry_id, kind)
             grouped[entry_id].append(vector_id)
         index._vector_ids = {key: np.array(value, dtype=np.int64) for key, value in grouped.items()}
+        index.classifier = EntryClassifier.load(source)
         index.corpus_fingerprint = manifest.corpus_fingerprint
         index.built_at = manifest.built_at
         index.generation = manifest.generation

@@ -53,6 +53,7 @@ class Candidate:
     question_score: float
     answer_score: float
     lexical_score: float
+    classifier_score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -231,14 +232,21 @@ class Retriever:
         best_lexical = sorted(lexical_scores, key=lexical_scores.__getitem__, reverse=True)
         pool.update(dict.fromkeys(best_lexical[: self.config.lexical_candidates]))
         fusion = self.thresholds.fusion
+        classes: dict[str, float] = {}
+        if index.classifier is not None and fusion.classifier_weight:
+            classes = index.classifier.probabilities(vector, cleaned)
+            likely = sorted(classes, key=classes.__getitem__, reverse=True)
+            pool.update(dict.fromkeys(e for e in likely[: self.config.lexical_candidates]))
         out: list[Candidate] = []
         for entry_id, (question_score, answer_score) in index.dense_scores(vector, pool).items():
             entry = index.entries[entry_id]
             lexical_score = lexical_scores.get(entry_id, 0.0)
+            classifier_score = classes.get(entry_id, 0.0)
             score = (
                 question_score
                 + fusion.answer_weight * answer_score
                 + fusion.lexical_weight * lexical_score
+                + fusion.classifier_weight * classifier_score
             )
             question, _ = _localised(dict(entry.question), fan)
             out.append(
@@ -251,6 +259,7 @@ class Retriever:
                     question_score=round(question_score, 4),
                     answer_score=round(answer_score, 4),
                     lexical_score=round(lexical_score, 4),
+                    classifier_score=round(classifier_score, 4),
                 )
             )
         out.sort(key=lambda candidate: candidate.score, reverse=True)

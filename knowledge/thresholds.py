@@ -20,12 +20,15 @@ class Fusion:
     """How the three scores of an entry combine into one.
 
     score = best question cosine + `answer_weight` x best answer-sentence cosine
-            + `lexical_weight` x BM25. The weights were chosen by leave-one-out over the
-    corpus's own paraphrases (no test query involved; see docs/faq.md).
+            + `lexical_weight` x BM25 + `classifier_weight` x P(entry) from the entry
+    classifier (0 when the index has none). The first two weights were chosen by
+    leave-one-out over the corpus's own paraphrases, the classifier's on the
+    calibration half (no test query involved; see docs/faq.md).
     """
 
     answer_weight: float = 0.5
     lexical_weight: float = 0.02
+    classifier_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class Thresholds:
         header = (
             "# Written by `desk knowledge calibrate`; do not edit by hand.\n"
             "# Scores are fused: question cosine + answer_weight x answer cosine"
-            " + lexical_weight x BM25.\n"
+            " + lexical_weight x BM25\n#   + classifier_weight x P(entry | text).\n"
         )
         return header + yaml.safe_dump(asdict(self), sort_keys=False, allow_unicode=True)
 

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from bot.settings import get_settings
+from knowledge.calibration import TARGET_REJECTION, load_labelled, score_queries, summary
 from knowledge.calibration import calibrate as choose_thresholds
-from knowledge.calibration import load_labelled, score_queries, summary
 from knowledge.config import DEFAULT_CONFIG, KnowledgeConfig, load_config
 from knowledge.corpus import CorpusError, export_entries, load_corpus, load_entries_data
 from knowledge.encoders import EncoderUnavailable, load_encoder
@@ -103,7 +103,7 @@ def build(
 def calibrate(
     target_rejection: Annotated[
         float, typer.Option(help="share of calibration negatives that must abstain")
-    ] = 0.93,
+    ] = TARGET_REJECTION,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Choose thresholds on the calibration half of the labelled set; writes thresholds.yml."""

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from knowledge.calibration import load_labelled
+from knowledge.config import load_config
 from knowledge.corpus import (
     CATEGORIES,
     Corpus,
@@ -15,6 +17,7 @@ from knowledge.corpus import (
     load_corpus,
     load_entries_data,
 )
+from knowledge.text import clean
 from knowledge.topics import TOPICS
 
 
@@ -128,3 +131,16 @@ def test_published_entries_may_have_one_language_and_export_as_files(tmp_path: P
     [path] = export_entries(load_entries_data(source), tmp_path / "out")
     assert path == tmp_path / "out" / "entry-security" / "db-12.yml"
     assert entry_from_mapping(yaml.safe_load(path.read_text(encoding="utf-8"))) == entry
+
+
+def test_no_labelled_query_appears_verbatim_in_the_corpus(corpus: Corpus) -> None:
+    # The labelled set must stay unseen: a test query copied into an entry inflates accuracy.
+    config = load_config()
+    queries = {clean(q.text).lower() for q in load_labelled(config.labels)}
+    leaked = [
+        (entry.id, text)
+        for entry in corpus.entries
+        for _, text in entry.texts()
+        if clean(text).lower() in queries
+    ]
+    assert leaked == []
