@@ -98,12 +98,12 @@ class ValidateVerifyForm(FormValidationAction):
     async def extract_verify_order_ref(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        # Only while the reference is asked for: an answer such as an e-mail address
+        # must never replace the order being verified.
+        if tracker.get_slot("requested_slot") != "verify_order_ref" or _intent(tracker) == "stop":
+            return {}
         value = next(tracker.get_latest_entity_values("order_ref"), None)
-        if value:
-            return {"verify_order_ref": str(value)}
-        if tracker.get_slot("requested_slot") == "verify_order_ref" and _intent(tracker) != "stop":
-            return {"verify_order_ref": _text(tracker)}
-        return {}
+        return {"verify_order_ref": order_ref_of(str(value or ""), _text(tracker))}
 
     async def validate_verify_order_ref(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
