@@ -24,7 +24,7 @@ from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
 from actions.matches import match_name, match_summary
 from actions.orders import changeable_orders, names_order, order_buttons, owns_order
 from actions.purchase import category_names, means_any, seating_of
-from actions.verification import offer_verification
+from actions.verification import offer_verification, order_ref_of
 from knowledge.language import Language
 from ticketing.db import utcnow
 from ticketing.errors import (
@@ -126,7 +126,7 @@ class ValidateExchangeForm(FormValidationAction):
     ) -> dict[str, Any]:
         value = next(tracker.get_latest_entity_values("order_ref"), None)
         if value:
-            return {"change_order": str(value).strip().upper()}
+            return {"change_order": order_ref_of(str(value), _text(tracker))}
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("change_order"):
             orders = changeable_orders(tracker)
             if len(orders) == 1:  # the only candidate: no need to ask

@@ -14,16 +14,10 @@ from actions.database import sessions
 from actions.fixture_choice import CLUB_TIMEZONE
 from actions.language import language_of
 from actions.matches import match_name
-from knowledge.language import Language
 from knowledge.when import DateRange, parse_when
 from ticketing.db import utcnow
-from ticketing.fixtures import FixtureSummary, find_team, list_fixtures
+from ticketing.fixtures import find_team, list_fixtures
 from ticketing.schedule import local_window
-
-
-def fixture_line(fixture: FixtureSummary, language: Language) -> str:
-    """One match on one line, in the club's local time and the fan's language."""
-    return match_name(fixture, language, "line")
 
 
 class ActionListFixtures(Action):
@@ -54,11 +48,11 @@ class ActionListFixtures(Action):
         if not fixtures:
             nxt = ""
             if upcoming:
-                line = fixture_line(upcoming[0], language).lstrip("• ")
+                line = match_name(upcoming[0], language, "line").lstrip("• ")
                 nxt = f"下一场：{line}" if language == "zh" else f"The next one is {line}."
             dispatcher.utter_message(response="utter_no_fixtures", period=label, next_fixture=nxt)
             return []
-        lines = "\n".join(fixture_line(f, language) for f in fixtures)
+        lines = "\n".join(match_name(f, language, "line") for f in fixtures)
         buttons = [
             {
                 "title": (f"买 {f.away_zh} 的票" if language == "zh" else f"Tickets v {f.away_en}"),

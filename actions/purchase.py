@@ -56,10 +56,6 @@ def reset_purchase() -> list[EventType]:
     return [SlotSet(name, None) for name in PURCHASE_SLOTS]
 
 
-def _match_name(listing: FixtureListing, language: Language) -> str:
-    return match_name(listing.summary, language, "kickoff")
-
-
 def _on_sale(listing: FixtureListing) -> bool:
     return listing.sale == "on_sale" and listing.available > 0
 
@@ -130,7 +126,9 @@ class ValidateBuyForm(FormValidationAction):
             }.get(found[0].sale, "utter_fixture_closed")
             if found[0].available == 0:
                 response = "utter_fixture_sold_out"
-            dispatcher.utter_message(response=response, match=_match_name(found[0], language))
+            dispatcher.utter_message(
+                response=response, match=match_name(found[0].summary, language)
+            )
             return {"fixture_id": None}
         return {"fixture_id": str(value)}
 
@@ -244,7 +242,10 @@ class ActionAskFixtureId(Action):
                     now=utcnow(),
                 )  # fmt: skip
         buttons = [
-            {"title": _match_name(f, language), "payload": f'/inform{{"fixture":"{f.summary.id}"}}'}
+            {
+                "title": match_name(f.summary, language),
+                "payload": f'/inform{{"fixture":"{f.summary.id}"}}',
+            }
             for f in found
             if _on_sale(f)
         ][:5]

@@ -75,12 +75,12 @@ def recipient_of(text: str) -> str | None:
     """The recipient's external id from what the fan wrote: an address or a channel id."""
     for word in text.replace("，", " ").split():
         word = word.strip(".,;:!?()<>。")
+        if word.lower().startswith("email:"):
+            word = word[6:]
         if "@" in word and EMAIL.match(word.lower()):
             return f"email:{word.lower()}"
-        if EXTERNAL_ID.match(word) and not word.startswith(("http:", "https:", "email:")):
+        if EXTERNAL_ID.match(word) and not word.startswith(("http:", "https:")):
             return word
-        if word.lower().startswith("email:") and EMAIL.match(word[6:].lower()):
-            return word.lower()
     return None
 
 

@@ -9,6 +9,7 @@ Then `action_verification_done` shows the order and what can be done with it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -43,6 +44,18 @@ def reset_verification() -> list[EventType]:
     return [SlotSet(name, None) for name in VERIFY_SLOTS]
 
 
+_REF = re.compile(r"\bRA-?([2-9A-HJ-NP-Z]{6})\b")
+
+
+def order_ref_of(value: str, text: str = "") -> str:
+    """The order reference in an entity value, else in the message text (as typed if none)."""
+    for source in (value, text):
+        found = _REF.search(source.upper())
+        if found:
+            return f"RA-{found.group(1)}"
+    return value.strip().upper()
+
+
 def offer_verification(
     dispatcher: CollectingDispatcher, tracker: Tracker, order_ref: str
 ) -> dict[str, Any]:
@@ -52,7 +65,7 @@ def offer_verification(
     """
     language = language_of(tracker)
     try:
-        ref = check_order_ref(order_ref)
+        ref = check_order_ref(order_ref_of(order_ref, tracker.latest_message.get("text") or ""))
     except InvalidRequest:
         dispatcher.utter_message(response="utter_order_ref_invalid")
         return {}
@@ -85,12 +98,12 @@ class ValidateVerifyForm(FormValidationAction):
     async def extract_verify_order_ref(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        # Only while the reference is asked for: an answer such as an e-mail address
+        # must never replace the order being verified.
+        if tracker.get_slot("requested_slot") != "verify_order_ref" or _intent(tracker) == "stop":
+            return {}
         value = next(tracker.get_latest_entity_values("order_ref"), None)
-        if value:
-            return {"verify_order_ref": str(value)}
-        if tracker.get_slot("requested_slot") == "verify_order_ref" and _intent(tracker) != "stop":
-            return {"verify_order_ref": _text(tracker)}
-        return {}
+        return {"verify_order_ref": order_ref_of(str(value or ""), _text(tracker))}
 
     async def validate_verify_order_ref(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

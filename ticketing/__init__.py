@@ -16,6 +16,8 @@ Where things live (one module per noun):
   `tickets`, `qr`, `gate` (offline validation, online check-in)
 - after-sales: `fees`, `refunds`, `exchanges`, `transfers`, `operations`
   (postpone, cancel, reconcile, sales report)
+- orders bought elsewhere: `verification` (reference + e-mail, a mailed one-time
+  code, then the order is linked to the fan), `outbox` (mail, local in development)
 
 Functions that change state take a `sessionmaker` and run their own short
 transactions (`db.write_session`); read-only ones take a `Session`. Errors are

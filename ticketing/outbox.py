@@ -60,7 +60,7 @@ def deliver(session: Session, message: MailMessage, now: datetime) -> None:
     """The development mailer: store the message in the outbox."""
     session.execute(
         insert(OutboxMail).values(
-            to_address=message.to_address,
+            to_address=message.to_address.strip().lower(),
             subject=message.subject,
             body=message.body,
             created_at=now,

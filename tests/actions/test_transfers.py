@@ -26,6 +26,7 @@ FAN = "api:transfer-fan"
     ("text", "expected"),
     [
         ("my friend Lee@Example.com", "email:lee@example.com"),
+        ("email:lee@example.com", "email:lee@example.com"),
         ("tg:12345", "tg:12345"),
         ("转给 wang@qq.com，谢谢", "email:wang@qq.com"),
         ("my brother", None),
@@ -51,6 +52,10 @@ def test_a_ticket_is_passed_on_after_the_fee_is_quoted_in_chinese(desk: Club) ->
     answer = tracker(FAN, "friend@example.com", slots=slots, language="zh")
     to = asyncio.run(form.extract_transfer_to(CollectingDispatcher(), answer, DOMAIN))
     assert to == {"transfer_to": "email:friend@example.com"}
+    checked = asyncio.run(
+        form.validate_transfer_to(to["transfer_to"], CollectingDispatcher(), answer, DOMAIN)
+    )
+    assert checked == to
     slots.update(to, requested_slot=None)
 
     dispatcher = CollectingDispatcher()
