@@ -1,4 +1,4 @@
-"""The gateway application: API, and (in later modules) channels and the console."""
+"""The gateway application: the API, the channels (web widget, Telegram) and the agent console."""
 
 from __future__ import annotations
 
