@@ -146,6 +146,7 @@ def run() -> None:
         raise typer.Exit(1) from exc
     base = f"http://{settings.host}:{settings.port}"
     typer.secho("\nMatchday Desk is running.", fg="green", bold=True)
+    typer.echo(f"  demo club page with the widget  {base}/")
     typer.echo(f"  agent console                   {base}/console")
     typer.echo(f"  API documentation               {base}/docs")
     typer.echo(f"  readiness                       {base}/readyz")
