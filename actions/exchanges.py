@@ -23,7 +23,7 @@ from actions.database import sessions
 from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
 from actions.matches import match_name, match_summary
 from actions.orders import changeable_orders, names_order, order_buttons, owns_order
-from actions.purchase import category_names, means_any, seating_of
+from actions.purchase import means_any, seating_buttons, seating_of
 from actions.verification import offer_verification, order_ref_of
 from knowledge.language import Language
 from ticketing.db import utcnow
@@ -334,25 +334,7 @@ class ActionAskExchangeSeating(Action):
         fixture_id = tracker.get_slot("exchange_fixture")
         if not fixture_id:
             return []
-        with sessions()() as session:
-            sections = section_availability(session, int(fixture_id))
-        by_category: dict[str, tuple[int, int]] = {}
-        for section in sections:
-            if section.category == "away":
-                continue
-            price, left = by_category.get(section.category, (section.price, 0))
-            by_category[section.category] = (min(price, section.price), left + section.available)
-        names = category_names(language)
-        buttons = [
-            {"title": f"{names.get(category, category)} {money(price)}",
-             "payload": f'/inform{{"category":"{category}"}}'}
-            for category, (price, left) in sorted(by_category.items(), key=lambda kv: -kv[1][0])
-            if left > 0
-        ]  # fmt: skip
-        buttons.append(
-            {"title": "最好的位置" if language == "zh" else "Best available",
-             "payload": '/inform{"category":"best"}'}
-        )  # fmt: skip
+        buttons = seating_buttons(int(fixture_id), language)
         dispatcher.utter_message(response="utter_ask_exchange_seating", buttons=buttons)
         return []
 

@@ -269,29 +269,36 @@ class ActionAskSeating(Action):
         fixture_id = tracker.get_slot("fixture_id")
         if not fixture_id:
             return []
-        with sessions()() as session:
-            sections = section_availability(session, int(fixture_id))
-        by_category: dict[str, tuple[int, int]] = {}
-        for section in sections:
-            if section.category == "away":
-                continue  # away tickets are sold to the visiting club's fans
-            price, left = by_category.get(section.category, (section.price, 0))
-            by_category[section.category] = (min(price, section.price), left + section.available)
-        names = category_names(language)
-        buttons = [
-            {
-                "title": f"{names.get(category, category)} {money(price)}",
-                "payload": f'/inform{{"category":"{category}"}}',
-            }
-            for category, (price, left) in sorted(by_category.items(), key=lambda kv: -kv[1][0])
-            if left > 0
-        ]
-        buttons.append(
-            {"title": "最好的位置" if language == "zh" else "Best available",
-             "payload": '/inform{"category":"best"}'}
-        )  # fmt: skip
+        buttons = seating_buttons(int(fixture_id), language)
         dispatcher.utter_message(response="utter_ask_seating", buttons=buttons)
         return []
+
+
+def seating_buttons(fixture_id: int, language: Language) -> list[dict[str, str]]:
+    """One button per category with seats left, dearest first, with its lowest price;
+    then "best available". Shared by the buy and the exchange forms."""
+    with sessions()() as session:
+        sections = section_availability(session, fixture_id)
+    by_category: dict[str, tuple[int, int]] = {}
+    for section in sections:
+        if section.category == "away":
+            continue  # away tickets are sold to the visiting club's fans
+        price, left = by_category.get(section.category, (section.price, 0))
+        by_category[section.category] = (min(price, section.price), left + section.available)
+    names = category_names(language)
+    buttons = [
+        {
+            "title": f"{names.get(category, category)} {money(price)}",
+            "payload": f'/inform{{"category":"{category}"}}',
+        }
+        for category, (price, left) in sorted(by_category.items(), key=lambda kv: -kv[1][0])
+        if left > 0
+    ]
+    buttons.append(
+        {"title": "最好的位置" if language == "zh" else "Best available",
+         "payload": '/inform{"category":"best"}'}
+    )  # fmt: skip
+    return buttons
 
 
 @lru_cache(maxsize=2)
