@@ -22,7 +22,12 @@ from actions.context import customer_of, language_of, money, qr_url
 from actions.database import sessions
 from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
 from actions.matches import match_name, match_summary
-from actions.orders import changeable_orders, names_order, order_buttons, owns_order
+from actions.orders import (
+    change_form_slots,
+    changeable_orders,
+    order_buttons,
+    owns_order,
+)
 from actions.purchase import means_any, seating_buttons, seating_of
 from actions.verification import offer_verification, order_ref_of
 from knowledge.language import Language
@@ -113,13 +118,7 @@ class ValidateExchangeForm(FormValidationAction):
         domain: DomainDict,
     ) -> list[str]:
         """Nothing to ask when there is nothing to exchange or a verification is offered."""
-        if tracker.get_slot("verification") == "offered":
-            return []
-        if names_order(tracker):
-            return list(domain_slots)
-        if not changeable_orders(tracker):
-            return []
-        return list(domain_slots)
+        return change_form_slots(tracker, domain_slots, changeable_orders)
 
     async def extract_change_order(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -6,6 +6,7 @@ passes) are ever looked at or changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -47,6 +48,18 @@ def _orders(tracker: Tracker) -> list[OrderView]:
 def names_order(tracker: Tracker) -> bool:
     """Whether the fan's latest message names an order reference."""
     return next(tracker.get_latest_entity_values("order_ref"), None) is not None
+
+
+def change_form_slots(
+    tracker: Tracker, domain_slots: list[str], has_candidates: Callable[[Tracker], object]
+) -> list[str]:
+    """The slots an exchange or transfer form asks for: none while a verification is
+    offered, or when the fan names no order and has nothing the form could act on."""
+    if tracker.get_slot("verification") == "offered":
+        return []
+    if names_order(tracker) or has_candidates(tracker):
+        return list(domain_slots)
+    return []
 
 
 def owns_order(tracker: Tracker, ref: str) -> bool:

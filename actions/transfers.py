@@ -21,7 +21,7 @@ from actions.context import customer_of, language_of, money, qr_url
 from actions.database import sessions
 from actions.exchanges import reset_exchange
 from actions.matches import match_name, match_summary
-from actions.orders import changeable_orders, names_order, owns_order
+from actions.orders import change_form_slots, changeable_orders, owns_order
 from actions.verification import offer_verification
 from knowledge.language import Language
 from ticketing.customers import EMAIL, EXTERNAL_ID
@@ -98,13 +98,7 @@ class ValidateTransferForm(FormValidationAction):
         domain: DomainDict,
     ) -> list[str]:
         """Nothing to ask without a ticket to pass on, or when a verification is offered."""
-        if tracker.get_slot("verification") == "offered":
-            return []
-        if names_order(tracker):
-            return list(domain_slots)
-        if not transferable_tickets(tracker):
-            return []
-        return list(domain_slots)
+        return change_form_slots(tracker, domain_slots, transferable_tickets)
 
     async def extract_transfer_ticket(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
