@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, Table, create_engine, event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -72,7 +72,46 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(full, pool_pre_ping=True, **kwargs)
+    engine = create_engine(full, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, IDLE_PING_AFTER_S)
+    return engine
+
+
+IDLE_PING_AFTER_S = 10.0
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Test a pooled connection on checkout only if it sat unused for `idle_s` seconds.
+
+    SQLAlchemy's `pool_pre_ping` costs a round trip on *every* checkout (4 per
+    purchase, 1 per gate scan). A connection in steady use has just proved itself;
+    one that sat idle may have been cut by a database restart or a firewall, so it is
+    tested first and, if dead, replaced before the caller sees it (raising
+    `DisconnectionError` in a checkout listener makes the pool retry with a new one).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info["ticketing_used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["ticketing_used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("ticketing_used_at", 0.0) < idle_s:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise DisconnectionError("connection lost while idle") from exc
+        record.info["ticketing_used_at"] = time.monotonic()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -10,12 +10,12 @@ that retries with the same `nonce` gets the same `ok` back (one check-in).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketing.db import prepared, table_of, utcnow, write_session
@@ -120,27 +120,52 @@ def _seat_name(session: Session, seat_id: int) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class Scan:
+    """One scan at a gate: the code read, the gate, and the scanner's optional fields."""
+
+    code: str
+    gate: str
+    fixture_id: int | None = None
+    nonce: str | None = None
+
+
 def _build_check_in(dialect: str) -> dict[str, Any]:
     tickets = table_of(Ticket)
-    admit = (
-        update(tickets)
-        .where(
-            tickets.c.id == bindparam("b_ticket"),
-            tickets.c.version == bindparam("b_version"),
-            tickets.c.fixture_id == bindparam("b_fixture"),
-            tickets.c.status == "valid",
-        )
-        .values(status="used")
-        .returning(tickets.c.seat_id)
-    )
     look = select(
+        tickets.c.id,
         tickets.c.status,
         tickets.c.version,
         tickets.c.used_at,
         tickets.c.used_gate,
         tickets.c.checkin_nonce,
         tickets.c.fixture_id,
-    ).where(tickets.c.id == bindparam("b_ticket"))
+    ).where(tickets.c.id.in_(bindparam("b_tickets", expanding=True)))
+    if dialect == "postgresql":
+        # Every scan of the batch in one statement: one round trip however many gates
+        # scanned at once.
+        admit: Any = text(
+            "UPDATE tickets AS t SET status = 'used', used_at = :b_now,"
+            " used_gate = v.gate, checkin_nonce = v.nonce"
+            " FROM unnest(CAST(:b_ids AS bigint[]), CAST(:b_versions AS integer[]),"
+            " CAST(:b_fixtures AS integer[]), CAST(:b_gates AS text[]),"
+            " CAST(:b_nonces AS text[])) AS v(id, version, fixture_id, gate, nonce)"
+            " WHERE t.id = v.id AND t.version = v.version"
+            " AND t.fixture_id = v.fixture_id AND t.status = 'valid'"
+            " RETURNING t.id, t.seat_id"
+        ).bindparams(bindparam("b_now", type_=tickets.c.used_at.type))
+    else:
+        admit = (
+            update(tickets)
+            .where(
+                tickets.c.id == bindparam("b_ticket"),
+                tickets.c.version == bindparam("b_version"),
+                tickets.c.fixture_id == bindparam("b_fixture"),
+                tickets.c.status == "valid",
+            )
+            .values(status="used")
+            .returning(tickets.c.id, tickets.c.seat_id)
+        )
     return {"admit": admit, "look": look}
 
 
@@ -158,34 +183,100 @@ def check_in(
     then `already_used` with when and at which gate; `invalid`, `revoked`,
     `wrong_fixture` as for offline validation.
     """
-    claims = verify_code(keys or default_keyring(), code)
-    if claims is None:
-        return _answer("invalid")
-    if fixture_id is not None and claims.fixture_id != fixture_id:
-        return _answer("wrong_fixture", claims)
+    scan = Scan(code, gate, fixture_id, nonce)
+    return check_in_many(db, [scan], now=now, keys=keys)[0]
+
+
+def check_in_many(
+    db: sessionmaker[Session],
+    scans: Sequence[Scan],
+    *,
+    now: datetime | None = None,
+    keys: KeyRing | None = None,
+) -> list[ScanResult]:
+    """`check_in()` for several scans in one transaction, answers in the same order.
+
+    Scans of the same ticket in one batch count in order: the first admits it, the
+    others see it used (or get `ok` again when they repeat the first one's nonce).
+    """
+    keyring = keys or default_keyring()
     now = now or utcnow()
+    results: list[ScanResult | None] = [None] * len(scans)
+    verified: list[tuple[int, Scan, TicketClaims]] = []
+    for i, scan in enumerate(scans):
+        claims = verify_code(keyring, scan.code)
+        if claims is None:
+            results[i] = _answer("invalid")
+        elif scan.fixture_id is not None and claims.fixture_id != scan.fixture_id:
+            results[i] = _answer("wrong_fixture", claims)
+        else:
+            verified.append((i, scan, claims))
+    if not verified:
+        return [r for r in results if r is not None]
+    first: dict[int, tuple[int, Scan, TicketClaims]] = {}
+    for item in verified:
+        first.setdefault(item[2].ticket_id, item)
     with write_session(db) as session:
         sql = prepared(session, "gate.check_in", _build_check_in)
-        conn = session.connection()
-        admitted = conn.execute(
-            sql["admit"],
+        admitted = _admit(session, sql["admit"], list(first.values()), now)
+        for ticket_id, seat_id in admitted.items():
+            i, scan, claims = first[ticket_id]
+            label = _seat_name(session, seat_id)
+            results[i] = _answer("ok", claims, seat=label, used_at=now, gate=scan.gate)
+        others = [item for item in verified if results[item[0]] is None]
+        rows = {}
+        if others:
+            ids = sorted({claims.ticket_id for _i, _s, claims in others})
+            rows = {
+                row.id: row for row in session.connection().execute(sql["look"], {"b_tickets": ids})
+            }
+    for i, scan, claims in others:
+        results[i] = _seen(rows.get(claims.ticket_id), scan, claims)
+    return [r for r in results if r is not None]
+
+
+def _admit(
+    session: Session, statement: Any, scans: list[tuple[int, Scan, TicketClaims]], now: datetime
+) -> dict[int, int]:
+    """Flip the scanned valid tickets to used; {ticket id: seat id} of those admitted."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            statement,
+            {
+                "b_now": now,
+                "b_ids": [c.ticket_id for _i, _s, c in scans],
+                "b_versions": [c.version for _i, _s, c in scans],
+                "b_fixtures": [c.fixture_id for _i, _s, c in scans],
+                "b_gates": [s.gate for _i, s, _c in scans],
+                "b_nonces": [s.nonce for _i, s, _c in scans],
+            },
+        )
+        return {int(t): int(seat) for t, seat in rows}
+    admitted: dict[int, int] = {}
+    for _i, scan, claims in scans:
+        row = conn.execute(
+            statement,
             {
                 "b_ticket": claims.ticket_id,
                 "b_version": claims.version,
                 "b_fixture": claims.fixture_id,
                 "used_at": now,
-                "used_gate": gate,
-                "checkin_nonce": nonce,
+                "used_gate": scan.gate,
+                "checkin_nonce": scan.nonce,
             },
-        ).scalar()
-        if admitted is not None:
-            label = _seat_name(session, admitted)
-            return _answer("ok", claims, seat=label, used_at=now, gate=gate)
-        ticket = conn.execute(sql["look"], {"b_ticket": claims.ticket_id}).one_or_none()
+        ).one_or_none()
+        if row is not None:
+            admitted[int(row[0])] = int(row[1])
+    return admitted
+
+
+def _seen(ticket: Any, scan: Scan, claims: TicketClaims) -> ScanResult:
+    """The answer for a scan that did not admit its ticket, from the ticket's row."""
     if ticket is None or ticket.fixture_id != claims.fixture_id:
         return _answer("invalid", claims)
     if ticket.version != claims.version or ticket.status not in ("valid", "used"):
         return _answer("revoked", claims)
-    if nonce is not None and ticket.checkin_nonce == nonce:
+    if scan.nonce is not None and ticket.checkin_nonce == scan.nonce:
         return _answer("ok", claims, used_at=ticket.used_at, gate=ticket.used_gate, replayed=True)
     return _answer("already_used", claims, used_at=ticket.used_at, gate=ticket.used_gate)

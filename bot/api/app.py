@@ -23,6 +23,7 @@ from bot.api.routes import (
     tickets,
     triage,
 )
+from bot.api.scan_batches import ScanBatcher
 from bot.channels import runtime as channels
 from bot.channels.telegram import webhook as telegram_webhook
 from bot.channels.telegram.config import telegram_config
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.telegram_config = telegram_config(settings)  # a wrong combination stops start-up
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = make_sessionmaker(app.state.engine)
+    app.state.scan_batcher = ScanBatcher(app.state.sessions)
     app.state.knowledge = SharedRetriever(settings)
     # Human handoff: validates data/handoff/*.yml now, so a bad policy stops start-up.
     app.state.handoff = HandoffDesk.from_settings(settings, app.state.sessions)

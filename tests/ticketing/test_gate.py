@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import buy
-from ticketing.gate import check_in, revoked_set, validate_code
+from ticketing.gate import Scan, check_in, check_in_many, revoked_set, validate_code
 from ticketing.keys import KeyRing
 from ticketing.qr import ticket_qr_png, ticket_qr_svg
 from ticketing.refunds import confirm_refund, quote_refund
@@ -32,6 +32,38 @@ def test_same_nonce_twice_is_one_check_in(club: Club) -> None:
     other = check_in(club.db, ticket.code, "B", nonce="n-2", keys=club.keys)
     assert (first.result, again.result, other.result) == ("ok", "ok", "already_used")
     assert again.replayed
+
+
+def test_a_batch_of_scans_answers_each_in_order(club: Club) -> None:
+    a, b = buy(club, "tg:1", 2).tickets
+    gone = buy(club, "tg:2", 1)
+    quote = quote_refund(club.db, "tg:2", gone.ref, None)
+    confirm_refund(club.db, "tg:2", gone.ref, quote.id)
+    scans = [
+        Scan(a.code, "A", nonce="n-a"),
+        Scan("garbage", "A"),
+        Scan(b.code, "B", fixture_id=club.fixtures[1]),
+        Scan(a.code, "C", nonce="n-a"),  # the scanner retried: same check-in
+        Scan(a.code, "D"),  # another gate, same ticket, same batch
+        Scan(gone.tickets[0].code, "A"),
+        Scan(b.code, "B", fixture_id=club.fixture),
+    ]
+    results = check_in_many(club.db, scans, keys=club.keys)
+    assert [r.result for r in results] == [
+        "ok",
+        "invalid",
+        "wrong_fixture",
+        "ok",
+        "already_used",
+        "revoked",
+        "ok",
+    ]
+    assert results[0].seat == a.seat.label and results[6].seat == b.seat.label
+    assert results[3].replayed and results[3].gate == "A"
+    assert results[4].gate == "A" and results[4].used_at == results[0].used_at
+    # The batch wrote what single scans would have: both tickets used, once each.
+    again = check_in_many(club.db, [Scan(a.code, "E"), Scan(b.code, "E")], keys=club.keys)
+    assert [(r.result, r.gate) for r in again] == [("already_used", "A"), ("already_used", "B")]
 
 
 def test_forged_altered_garbage_and_wrong_fixture_codes(lite: Club, tmp_path: Path) -> None:
