@@ -32,6 +32,7 @@ class Nlu:
     intent: str | None
     confidence: float | None
     slots: dict[str, Any]
+    active_form: str | None = None  # the form (Rasa's active loop) still asking questions
 
 
 class TrackerReader:
@@ -72,6 +73,7 @@ class TrackerReader:
         intent = latest.get("intent") or {}
         name = intent.get("name")
         confidence = intent.get("confidence")
+        loop = (body.get("active_loop") or {}).get("name")
         return Nlu(
             str(name) if name else None,
             float(confidence) if isinstance(confidence, int | float) else None,
@@ -80,6 +82,7 @@ class TrackerReader:
                 for k, v in (body.get("slots") or {}).items()
                 if v is not None and k not in INTERNAL_SLOTS
             },
+            str(loop) if loop else None,
         )
 
 

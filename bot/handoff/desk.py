@@ -259,6 +259,7 @@ class HandoffDesk:
                 confidence=nlu.confidence if nlu else None,
                 dialogue_reason=dialogue_reason,
                 profile=_profile_of(self.policy, turn.metadata),
+                in_form=nlu is not None and nlu.active_form is not None,
             )
             decision = decide(self.policy, signals, state.turns, state.profile)
             state.turns.append(decision.turn)

@@ -14,6 +14,10 @@ Order of the checks (the first that fires is the recorded reason):
 5. repeated fallback (nlu_fallback 2 times in the last 5 turns);
 6. low confidence twice in a row.
 
+5 and 6 do not count answers given while a form is still asking (buying, refunding):
+"3", "the cheap ones", "yes" are often classified with low confidence, yet the form
+reads them from entities and the text and re-prompts what it cannot use.
+
 A fan with a priority profile (elderly, accessibility, VIP) needs one miss instead of
 two for 5 and 6 (`priority_profile`), and is always queued with the profile's priority.
 """
@@ -51,6 +55,7 @@ class Signals:
     confidence: float | None = None
     dialogue_reason: str | None = None
     profile: str | None = None
+    in_form: bool = False  # a form is active after this turn (it handles its own answers)
 
 
 @dataclass(frozen=True)
@@ -109,10 +114,12 @@ def decide(
     profile = _profile(policy, signals, remembered_profile)
     known = signals.intent is not None and signals.confidence is not None
     confidence = signals.confidence if signals.confidence is not None else 1.0
-    fallback = signals.intent == FALLBACK_INTENT
-    low = known and (fallback or confidence < t.low_confidence)
+    fallback = signals.intent == FALLBACK_INTENT and not signals.in_form
+    low = known and not signals.in_form and (fallback or confidence < t.low_confidence)
     turn = {"intent": signals.intent, "confidence": signals.confidence, "low": low}
     turn["fallback"] = fallback
+    if signals.in_form:
+        turn["in_form"] = True
 
     def verdict(reason: Reason | None, detail: str = "") -> Decision:
         return Decision(reason, detail, profile, turn)

@@ -32,6 +32,8 @@ SCRIPT: list[tuple[str, str, float, str, dict[str, Any] | None]] = [
     ("wheelchair", "accessibility", 0.93, "Wheelchair spaces are in W-ACC.", None),
     ("hi", "greet", 0.99, "Hi! I'm the ticket desk.", None),
 ]
+# Answers the buy form is still asking about (Rasa's active loop stays on).
+IN_FORM = {"cheap ones": ("inform", 0.4), "erm the east": ("nlu_fallback", 0.42)}
 
 
 @dataclass
@@ -40,7 +42,7 @@ class FakeRasa:
 
     port: int
     received: list[dict[str, Any]] = field(default_factory=list)
-    latest: dict[str, tuple[str, float]] = field(default_factory=dict)
+    latest: dict[str, tuple[str, float, str | None]] = field(default_factory=dict)
 
 
 def _answer(text: str) -> tuple[str, float, str, dict[str, Any] | None]:
@@ -60,8 +62,13 @@ def _app(state: FakeRasa) -> FastAPI:
             raise HTTPException(401)
         body = await request.json()
         state.received.append(body)
-        intent, confidence, reply, custom = _answer(str(body["message"]))
-        state.latest[str(body["sender"])] = (intent, confidence)
+        text = str(body["message"])
+        intent, confidence, reply, custom = _answer(text)
+        loop = None
+        if text.lower() in IN_FORM:
+            (intent, confidence), loop = IN_FORM[text.lower()], "buy_form"
+            reply = "Which stand would you like?"
+        state.latest[str(body["sender"])] = (intent, confidence, loop)
         out: list[dict[str, Any]] = [{"recipient_id": body["sender"], "text": reply}]
         if custom is not None:
             out.append({"recipient_id": body["sender"], "custom": custom})
@@ -71,11 +78,12 @@ def _app(state: FakeRasa) -> FastAPI:
     async def tracker(sender: str, request: Request) -> dict[str, Any]:
         if request.query_params.get("token") != TOKEN:
             raise HTTPException(401)
-        intent, confidence = state.latest.get(sender, ("greet", 1.0))
+        intent, confidence, loop = state.latest.get(sender, ("greet", 1.0, None))
         return {
             "sender_id": sender,
             "slots": {"language": "en", "fixture": "demo-fixture", "empty": None},
             "latest_message": {"intent": {"name": intent, "confidence": confidence}},
+            "active_loop": {"name": loop} if loop else {},
         }
 
     return app

@@ -107,6 +107,17 @@ def test_reasons_from_the_dialogue_and_the_nlu(desk: Desk) -> None:
     assert oos not in reasons
 
 
+def test_unclear_answers_inside_a_form_are_left_to_the_form(desk: Desk) -> None:
+    agent = desk.agent(new_id("agent"))  # online: a miss would be queued at once
+    fan, other = new_id("form"), new_id("loose")
+    for text in ("cheap ones", "erm the east", "cheap ones"):
+        assert desk.fan(fan, text)["status"] == "bot"  # the form re-prompts; no agent
+    assert desk.fan(other, "hmm tickets")["status"] == "bot"
+    assert desk.fan(other, "hmm refund")["status"] == "queued"  # outside a form: two misses
+    queued = {c["id"] for c in agent.get("/queue").json()["conversations"]}
+    assert other in queued and fan not in queued
+
+
 def test_priority_profiles_jump_the_queue_and_chinese_fans_are_told_in_chinese(
     desk: Desk,
 ) -> None:

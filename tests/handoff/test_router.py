@@ -87,3 +87,23 @@ def test_confident_out_of_scope_escalates_only_on_an_explicit_request(
 ) -> None:
     decision = decide(POLICY, Signals(text, "en", "out_of_scope", confidence), past)
     assert decision.reason in (None, "explicit_request")
+
+
+def test_answers_inside_a_form_do_not_count_as_misses() -> None:
+    # "3" and "the cheap ones" while the buy form asks: low confidence, yet the form
+    # reads them itself and re-prompts what it cannot use.
+    first = decide(POLICY, Signals("3", "en", "inform", 0.3, in_form=True), [])
+    second = decide(
+        POLICY, Signals("cheap ones", "en", "nlu_fallback", 0.4, in_form=True), [first.turn]
+    )
+    assert not first.escalate and not second.escalate
+    assert first.turn["in_form"] and not first.turn["low"] and not second.turn["fallback"]
+    # Out of the form the same turns count again, and a person can always be asked for.
+    after = decide(POLICY, Signals("eh", "en", "refund", 0.5), [first.turn, second.turn])
+    assert not after.escalate
+    again = decide(
+        POLICY, Signals("eh?", "en", "refund", 0.5), [*[first.turn, second.turn], after.turn]
+    )
+    assert again.reason == "low_confidence"
+    human = decide(POLICY, Signals("human please", "en", "talk_to_human", 0.9, in_form=True), [])
+    assert human.reason == "explicit_request"
