@@ -54,7 +54,7 @@ from ticketing.risk import FanStanding, check_hold, lock_fan, record_refusal
 from ticketing.venues import seat_label
 
 _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-_SPREADS = (4, 32, 256, 1024, 1024, 1024)  # how widely best-available retries look
+_SPREADS = (8, 32, 256, 1024, 1024, 1024)  # how widely best-available retries look
 _HOLDS = table_of(Hold)
 _COUNTED = (PurchaseLimitReached, RateLimited, SoldOut, SeatUnavailable, SaleClosed)
 

@@ -231,6 +231,20 @@ def adjacent_blocks(seats: list[FreeSeat], quantity: int) -> list[list[FreeSeat]
     return [block for _score, block in blocks]
 
 
+def disjoint(blocks: list[list[FreeSeat]], limit: int) -> list[list[FreeSeat]]:
+    """The first `limit` blocks (in the given order) that share no seat with an earlier one."""
+    taken: set[int] = set()
+    kept: list[list[FreeSeat]] = []
+    for block in blocks:
+        ids = {seat.id for seat in block}
+        if taken.isdisjoint(ids):
+            kept.append(block)
+            taken |= ids
+            if len(kept) == limit:
+                break
+    return kept
+
+
 def choose_seats(
     session: Session,
     fixture: Fixture | FixtureRow,
@@ -244,8 +258,9 @@ def choose_seats(
 ) -> tuple[SectionChoice, list[FreeSeat]] | None:
     """Seats for a best-available hold: an adjacent block if one exists, else the best singles.
 
-    `spread` > 1 picks at random among that many top blocks, so buyers racing for
-    the same section do not all reach for the very same seats.
+    `spread` > 1 picks at random among that many top blocks that share no seat, so
+    buyers racing for the same section do not all reach for the very same seats
+    (overlapping blocks, seats 1-2 and 2-3, would collide as surely as one block).
     """
     sections = candidate_sections(
         session,
@@ -260,9 +275,9 @@ def choose_seats(
     for choice in sections:
         for limit in (first_look, 8 * first_look, None):
             seats = free_seats(session, fixture.id, choice.id, now, limit)
-            blocks = adjacent_blocks(seats, quantity)
+            blocks = disjoint(adjacent_blocks(seats, quantity), max(1, spread))
             if blocks:
-                return choice, random.choice(blocks[: max(1, spread)])
+                return choice, random.choice(blocks)
             if limit is None or len(seats) < limit:
                 break
     for choice in sections:
