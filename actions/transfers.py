@@ -35,7 +35,7 @@ from ticketing.errors import (
 )
 from ticketing.exchanges import exchange_quote_of
 from ticketing.holds import release_hold
-from ticketing.outbox import MailMessage, deliver
+from ticketing.mail import MailMessage, deliver
 from ticketing.tickets import TicketView
 from ticketing.transfers import quote_transfer, transfer_ticket
 

@@ -8,7 +8,7 @@ from alembic import context
 import bot.channels.telegram.models
 import bot.handoff.models
 import bot.notifications.models  # noqa: F401
-import ticketing.outbox
+import ticketing.mail
 import ticketing.verification  # noqa: F401
 from bot.conversations.models import Base as GatewayBase
 from bot.settings import get_settings

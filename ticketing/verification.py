@@ -33,9 +33,9 @@ from ticketing.customers import emails_of, lookup_customer, normalize_email, res
 from ticketing.db import utcnow, write_session
 from ticketing.errors import InvalidRequest, NotFound, RateLimited, TicketingError
 from ticketing.holds import new_id
+from ticketing.mail import Mailer, MailMessage, deliver
 from ticketing.models import Base, Order, SeatClaim, Ticket
 from ticketing.orders import REF_ALPHABET
-from ticketing.outbox import Mailer, MailMessage, deliver
 
 _HASH_ROUNDS = 120_000
 

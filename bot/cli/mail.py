@@ -14,7 +14,7 @@ import typer
 
 from bot.database import get_sessionmaker, migrate
 from ticketing.db import read_session
-from ticketing.outbox import outbox
+from ticketing.mail import outbox
 
 
 def show(

@@ -16,7 +16,7 @@ from actions.transfers import (
 from tests.actions.conftest import DOMAIN, responses, slots_of, tracker
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import buy
-from ticketing.outbox import outbox
+from ticketing.mail import outbox
 from ticketing.tickets import tickets_of
 
 FAN = "api:transfer-fan"

@@ -15,8 +15,8 @@ from actions.verification import (
 from tests.actions.conftest import DOMAIN, responses, slots_of, tracker
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import buy
+from ticketing.mail import outbox
 from ticketing.orders import orders_of
-from ticketing.outbox import outbox
 
 BUYER = "email:lee@example.com"
 FAN = "api:chat-1"

@@ -10,7 +10,7 @@ from datetime import timedelta
 from bot.database import engine_for
 from bot.settings import ROOT
 from ticketing.db import make_sessionmaker, utcnow, write_session
-from ticketing.outbox import MailMessage, deliver
+from ticketing.mail import MailMessage, deliver
 
 DESK = str(ROOT / ".venv" / "bin" / "desk")
 

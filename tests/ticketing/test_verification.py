@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import buy
 from ticketing.errors import InvalidRequest, NotFound
+from ticketing.mail import outbox
 from ticketing.models import SeatClaim
 from ticketing.orders import get_order, orders_of
-from ticketing.outbox import outbox
 from ticketing.refunds import quote_refund
 from ticketing.transfers import transfer_ticket
 from ticketing.verification import (
