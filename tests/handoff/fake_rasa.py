@@ -6,18 +6,14 @@ assistant is exercised by tests/e2e/test_handoff_console.py.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 
-from tests.support.server import free_port
+from tests.support.server import free_port, serving
 
 TOKEN = "test-rasa-token"
 
@@ -93,22 +89,5 @@ def _app(state: FakeRasa) -> FastAPI:
 def fake_rasa() -> Iterator[FakeRasa]:
     """Serve the fake Rasa on a free port in a thread."""
     state = FakeRasa(free_port())
-    server = uvicorn.Server(
-        uvicorn.Config(_app(state), host="127.0.0.1", port=state.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{state.port}/conversations/x/tracker", timeout=1)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Rasa did not start") from None
-            time.sleep(0.05)
-    try:
+    with serving(_app(state), state.port, "/conversations/x/tracker"):
         yield state
-    finally:
-        server.should_exit = True
-        thread.join(10)

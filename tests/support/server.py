@@ -1,4 +1,4 @@
-"""A real gateway on a real port, in a background thread, for HTTP tests."""
+"""Real servers on real ports, in background threads, for HTTP tests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from bot.api.app import create_app
 from bot.settings import Settings
@@ -23,11 +24,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_gateway(settings: Settings) -> Iterator[str]:
-    """Serve `create_app(settings)` over HTTP on a free port; yields the base URL."""
-    port = free_port()
+def serving(app: ASGIApp, port: int, probe: str, *, lifespan: str = "auto") -> Iterator[str]:
+    """Serve `app` on `port` in a thread until `GET probe` answers; yields the base URL."""
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -36,15 +36,22 @@ def live_gateway(settings: Settings) -> Iterator[str]:
     deadline = time.monotonic() + 20
     while True:
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}{probe}", timeout=1).status_code < 500:
                 break
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError("test gateway did not start")
+            raise RuntimeError(f"test server on port {port} did not start")
         time.sleep(0.05)
     try:
         yield base
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def live_gateway(settings: Settings) -> Iterator[str]:
+    """Serve `create_app(settings)` over HTTP on a free port; yields the base URL."""
+    with serving(create_app(settings), free_port(), "/healthz", lifespan="on") as base:
+        yield base

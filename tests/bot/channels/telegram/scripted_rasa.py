@@ -8,18 +8,14 @@ tests/e2e/test_telegram.py.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 
-from tests.support.server import free_port
+from tests.support.server import free_port, serving
 
 TOKEN = "test-rasa-token"
 LONG_PAYLOAD = '/faq_other{"faq_id":"' + "entry-access-step-free-route-and-more" * 2 + '"}'
@@ -85,23 +81,7 @@ def _app(state: ScriptedRasa) -> FastAPI:
 
 @contextmanager
 def scripted_rasa() -> Iterator[ScriptedRasa]:
+    """Serve the scripted Rasa on a free port in a thread."""
     state = ScriptedRasa(free_port())
-    server = uvicorn.Server(
-        uvicorn.Config(_app(state), host="127.0.0.1", port=state.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{state.port}/status", timeout=1)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("scripted Rasa did not start") from None
-            time.sleep(0.05)
-    try:
+    with serving(_app(state), state.port, "/status"):
         yield state
-    finally:
-        server.should_exit = True
-        thread.join(10)
