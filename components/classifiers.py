@@ -127,12 +127,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             ngram_range=(int(self._config["char_min_ngram"]), int(self._config["char_max_ngram"])),
             sublinear_tf=True,
         )
-        words = TfidfVectorizer(token_pattern=r"\S+", sublinear_tf=True)
+        words = TfidfVectorizer(token_pattern=r"\S+", sublinear_tf=True)  # noqa: S106 (a regex)
         chars.fit([str(m.get(TEXT)) for m in examples])
         words.fit([_words(m) for m in examples])
         dense = float(self._config["sentence_weight"]) > 0
         model: Dict[str, Any] = {"chars": chars, "words": words, "dense": dense}
-        classifier = LogisticRegression(C=float(self._config["C"]), max_iter=int(self._config["max_iter"]))
+        classifier = LogisticRegression(
+            C=float(self._config["C"]), max_iter=int(self._config["max_iter"])
+        )
         classifier.fit(self._features(examples, model), [str(m.get(INTENT)) for m in examples])
         model["classifier"] = classifier
         self._model = model
@@ -140,11 +142,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
-        todo = [m for m in messages if m.get(TEXT)]
-        if self._model is None or not todo:
-            for message in messages:
+        todo = [m for m in messages if m.get(TEXT)] if self._model is not None else []
+        for message in messages:
+            if message not in todo:
                 message.set(INTENT, None, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
+        if self._model is None or not todo:
             return messages
         classifier = self._model["classifier"]
         probabilities = classifier.predict_proba(self._features(todo, self._model))
@@ -185,7 +188,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 path = directory / _MODEL_FILE
                 untrusted = set(sio.get_untrusted_types(file=path)) - set(_TRUSTED_TYPES)
                 if untrusted:
-                    raise UntrustedModelError(f"untrusted types in {path.name}: {sorted(untrusted)}")
+                    raise UntrustedModelError(
+                        f"untrusted types in {path.name}: {sorted(untrusted)}"
+                    )
                 model = sio.load(path, trusted=_TRUSTED_TYPES)
         except (ValueError, FileNotFoundError) as error:
             if isinstance(error, UntrustedModelError):
