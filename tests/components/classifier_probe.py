@@ -116,7 +116,12 @@ def main(workdir: Path) -> None:
     result["untrained"] = {"intent": message.get("intent"), "ranking": ranking(message)}
 
     errors = []
-    for bad in ({"C": 0}, {"sentence_weight": -1}, {"char_min_ngram": 3, "char_max_ngram": 2}):
+    for bad in (
+        {"C": 0},
+        {"sentence_weight": -1},
+        {"char_min_ngram": 3, "char_max_ngram": 2},
+        {"class_weight": "heavy"},
+    ):
         try:
             LinearIntentClassifier.create(
                 {**config, **bad}, storage, Resource("bad"), context("bad")

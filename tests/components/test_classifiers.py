@@ -67,5 +67,6 @@ def test_invalid_configuration_and_data_are_refused(probe: dict[str, Any]) -> No
         "C must be positive",
         "sentence_weight must not be negative",
         "need 1 <= char_min_ngram <= char_max_ngram",
+        'class_weight must be "balanced" or null',
     ]
     assert "at least two intents" in probe["one_intent"]
