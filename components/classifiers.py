@@ -153,8 +153,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         todo = [m for m in messages if m.get(TEXT)] if self._model is not None else []
+        classified = {id(m) for m in todo}
         for message in messages:
-            if message not in todo:
+            if id(message) not in classified:
                 message.set(INTENT, None, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         if self._model is None or not todo:
