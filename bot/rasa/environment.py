@@ -20,7 +20,8 @@ MODEL_DIR = ROOT / "models" / "rasa"
 MODEL_NAME = "desk"
 MODEL_FILE = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_FILE = MODEL_DIR / "fingerprint"
-TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+# components/ holds the custom pipeline code: changing it changes what training produces.
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "components")
 EXCLUDED_DATA = ("data/demo", "data/channels", "data/notifications")  # not read by Rasa
 
 
@@ -64,7 +65,7 @@ def training_fingerprint(root: Path = ROOT) -> str:
         files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     for path in files:
         rel = path.relative_to(root).as_posix()
-        if rel.startswith(EXCLUDED_DATA) or not path.exists():
+        if rel.startswith(EXCLUDED_DATA) or "__pycache__" in path.parts or not path.exists():
             continue
         digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
