@@ -21,9 +21,11 @@ class Fusion:
 
     score = best question cosine + `answer_weight` x best answer-sentence cosine
             + `lexical_weight` x BM25 + `classifier_weight` x P(entry) from the entry
-    classifier (0 when the index has none). The first two weights were chosen by
-    leave-one-out over the corpus's own paraphrases, the classifier's on the
-    calibration half (no test query involved; see docs/faq.md).
+    classifier (0 when the index has none). The defaults are the first stage's,
+    chosen by leave-one-out over the corpus's own paraphrases; with the classifier,
+    `knowledge/thresholds.yml` sets its weight (chosen on the calibration half) and a
+    BM25 weight of 0.05 (chosen by cross-validation over the corpus wordings). No test
+    query was involved; see docs/faq.md.
     """
 
     answer_weight: float = 0.5

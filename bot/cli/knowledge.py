@@ -10,7 +10,14 @@ from typing import Annotated, Any
 import typer
 
 from bot.settings import get_settings
-from knowledge.calibration import TARGET_REJECTION, load_labelled, score_queries, summary
+from knowledge.calibration import (
+    HELD_OUT_FOLDS,
+    TARGET_REJECTION,
+    held_out_wordings,
+    load_labelled,
+    score_queries,
+    summary,
+)
 from knowledge.calibration import calibrate as choose_thresholds
 from knowledge.config import DEFAULT_CONFIG, KnowledgeConfig, load_config
 from knowledge.corpus import CorpusError, export_entries, load_corpus, load_entries_data
@@ -104,9 +111,21 @@ def calibrate(
     target_rejection: Annotated[
         float, typer.Option(help="share of calibration negatives that must abstain")
     ] = TARGET_REJECTION,
+    held_out_folds: Annotated[
+        int,
+        typer.Option(
+            help="folds of held-out corpus wordings standing for unseen answerable questions "
+            "(an index is built per fold); 0: use the calibration half's answerable queries"
+        ),
+    ] = HELD_OUT_FOLDS,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Choose thresholds on the calibration half of the labelled set; writes thresholds.yml."""
+    """Choose thresholds on the calibration half of the labelled set; writes thresholds.yml.
+
+    `suggest` comes from the calibration negatives; `answer` and `margin` from corpus
+    wordings held out of the index (the calibration half's answerable queries guided the
+    corpus, so they are no longer unseen), unless `--held-out-folds 0`.
+    """
     settings = _load(config)
     try:
         queries = load_labelled(settings.labels, split="calibration")
@@ -122,7 +141,20 @@ def calibrate(
     except (CorpusError, IndexNotFound, IndexMismatch, EncoderUnavailable) as error:
         raise _fail(error) from None
     scored = score_queries(retriever, queries)
-    chosen = choose_thresholds(scored, manifest_encoder.name, base, target_rejection)
+    held_out = (
+        held_out_wordings(
+            [e for e in retriever.index.entries.values() if e.source == "file"],
+            manifest_encoder,
+            base.fusion,
+            settings,
+            folds=held_out_folds,
+        )
+        if held_out_folds > 0
+        else []
+    )
+    chosen = choose_thresholds(
+        scored, manifest_encoder.name, base, target_rejection, held_out=held_out
+    )
     chosen.save(settings.thresholds)
     typer.echo(
         f"answer >= {chosen.answer} (margin {chosen.margin}), suggest >= {chosen.suggest} "

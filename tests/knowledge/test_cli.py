@@ -50,10 +50,16 @@ def test_build_calibrate_and_ask(config: KnowledgeConfig, tmp_path: Path) -> Non
     built = runner.invoke(app, ["knowledge", "build", "--config", path])
     assert built.exit_code == 0, built.output
     assert (tmp_path / "faq" / "manifest.json").is_file()
-    calibrated = runner.invoke(app, ["knowledge", "calibrate", "--config", path])
+    calibrated = runner.invoke(
+        app, ["knowledge", "calibrate", "--held-out-folds", "1", "--config", path]
+    )
     assert calibrated.exit_code == 0, calibrated.output
     thresholds = yaml.safe_load((tmp_path / "thresholds.yml").read_text(encoding="utf-8"))
     assert thresholds["provenance"]["split"] == ["calibration"]
+    # A quarter of the corpus paraphrases, asked of an index built without them.
+    held_out = thresholds["provenance"]["held_out_wordings"]
+    assert 800 < held_out["answerable"] < 1700
+    assert held_out["top1"] > 0.7
     asked = runner.invoke(app, ["knowledge", "ask", "球场里允许挂横幅吗", "--config", path])
     assert asked.exit_code == 0, asked.output
     assert "entry-flags-banners" in asked.output

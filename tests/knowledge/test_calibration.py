@@ -1,0 +1,68 @@
+"""Calibration: held-out corpus wordings as unseen questions, and the thresholds they give."""
+
+from __future__ import annotations
+
+from knowledge.calibration import LabelledQuery, Scored, calibrate, held_out_wordings
+from knowledge.config import KnowledgeConfig
+from knowledge.retriever import Candidate
+from knowledge.thresholds import Fusion, Thresholds
+from tests.knowledge.conftest import HashingEncoder, make_entry
+
+KITE = make_entry(
+    "db-1",
+    "Can I bring a kite?",
+    "Kites are not allowed.",
+    paraphrases=["kite allowed inside", "flying toys at the ground", "may I carry my kite"],
+)
+DRUM = make_entry(
+    "db-2",
+    "Can I bring a drum?",
+    "Drums are allowed in the North Stand.",
+    paraphrases=["drum in the stand", "percussion instruments ok", "bring a big drum"],
+)
+
+
+def test_every_wording_is_asked_once_of_an_index_built_without_it(
+    config: KnowledgeConfig,
+) -> None:
+    scored = held_out_wordings(
+        [KITE, DRUM], HashingEncoder(), Fusion(0.5, 0.02, 1.0), config, folds=2, parts=2
+    )
+    asked = sorted((s.query.text, s.query.entry) for s in scored)
+    wordings = [(t, e.id) for e in (KITE, DRUM) for t in e.paraphrases["en"]]
+    assert asked == sorted(wordings)
+    for item in scored:
+        own = next(c for c in item.ranked if c.entry_id == item.query.entry)
+        assert own.question_score < 0.999  # the wording itself was not in the index
+
+
+def _scored(entry: str, best: str, first: float, gap: float) -> Scored:
+    def candidate(entry_id: str, score: float) -> Candidate:
+        return Candidate(entry_id, "faq_other", "entry-security", "?", score, score, 0, 0)
+
+    ranked = (candidate(best, first), candidate("other" if best != "other" else "x", first - gap))
+    return Scored(LabelledQuery(f"{entry} {first} {gap}", "en", entry), ranked)
+
+
+def _negative(first: float) -> Scored:
+    return Scored(
+        LabelledQuery(f"negative {first}", "en", None),
+        (Candidate("a", "faq_other", "entry-security", "?", first, first, 0, 0),),
+    )
+
+
+def test_held_out_wordings_replace_the_calibration_positives_in_the_utility() -> None:
+    negatives = [_negative(0.5 + i / 100) for i in range(20)]
+    # The calibration half's answerable queries: all right, close runners-up.
+    seen = [_scored("a", "a", 2.0, 0.05) for _ in range(10)]
+    # Unseen questions: wrong when the lead is small, right when it is large.
+    unseen = [_scored("a", "b", 2.0, 0.1) for _ in range(30)]
+    unseen += [_scored("a", "a", 2.0, 0.6) for _ in range(70)]
+    optimistic = calibrate([*negatives, *seen], "test")
+    careful = calibrate([*negatives, *seen], "test", held_out=unseen)
+    assert optimistic.margin <= 0.05
+    assert careful.margin > 0.1
+    assert careful.suggest == optimistic.suggest  # from the negatives either way
+    assert careful.provenance["held_out_wordings"]["answered_wrong"] == 0.0
+    assert careful.provenance["held_out_wordings"]["answerable"] == 100
+    assert isinstance(careful, Thresholds)
