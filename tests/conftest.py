@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +15,22 @@ from bot.settings import Settings
 from tests.support.databases import fresh_postgres_database, migrated
 
 TEST_API_KEY = "test-key-0123456789"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def faq_dir_for_tests() -> Path:
+    """This session's copy of the FAQ index that `make test` built (models/faq).
+
+    Gateways under test publish agents' entries into their index; they do so into this
+    copy, so the project's own index never picks up test entries.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="matchday-test-faq-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    source = ROOT / "models" / "faq"
+    if source.is_dir():
+        shutil.copytree(source, folder / "faq")
+    return folder / "faq"
 
 
 @pytest.fixture
@@ -40,6 +60,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "DATABASE_URL": database_url,
         "MATCHDAY_API_KEY": TEST_API_KEY,
         "MATCHDAY_RASA_TOKEN": "test-rasa-token",
+        "MATCHDAY_FAQ_DIR": str(faq_dir_for_tests()),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
