@@ -195,7 +195,7 @@ def bench_retriever() -> dict[str, Any]:
     for query in test[:5]:
         retriever.rank(query.text, query.language)
     scored, latencies = timed_scores(retriever, test)
-    blind_b, _ = timed_scores(retriever, load_labelled(BLIND_B))
+    blind_b, _ = timed_scores(retriever, load_labelled(BLIND_B, whole="test"))
     decisions: dict[str, dict[str, int]] = {"answerable": {}, "negative": {}}
     for item in scored:
         group = "answerable" if item.query.answerable else "negative"

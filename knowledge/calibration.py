@@ -54,6 +54,7 @@ class LabelledQuery:
     language: Language
     entry: str | None
     also: tuple[str, ...] = ()
+    whole: Split | None = None  # from a file written for one split: all its rows are in it
 
     @property
     def answerable(self) -> bool:
@@ -67,13 +68,20 @@ class LabelledQuery:
 
     @property
     def split(self) -> Split:
-        """Calibration or test half, fixed by a hash of the text."""
+        """Calibration or test half, fixed by a hash of the text (or by its file)."""
+        if self.whole is not None:
+            return self.whole
         digest = int(hashlib.sha1(self.text.encode("utf-8"), usedforsecurity=False).hexdigest(), 16)
         return "calibration" if digest % 2 == 0 else "test"
 
 
-def load_labelled(path: Path, split: Split | None = None) -> list[LabelledQuery]:
+def load_labelled(
+    path: Path, split: Split | None = None, *, whole: Split | None = None
+) -> list[LabelledQuery]:
     """Labelled queries from a JSON-lines file, optionally one split only.
+
+    `whole` puts every row of the file in that split (a file written for calibration
+    only, or for testing only), instead of halving it by hash.
 
     Raises:
         CorpusError: naming the file and line for malformed rows.
@@ -89,6 +97,7 @@ def load_labelled(path: Path, split: Split | None = None) -> list[LabelledQuery]
                 language=data["language"],
                 entry=data.get("entry"),
                 also=tuple(data.get("also") or ()),
+                whole=whole,
             )
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise CorpusError(f"{path}:{number}", "(row)", str(error)) from None

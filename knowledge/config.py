@@ -30,6 +30,8 @@ class KnowledgeConfig:
     index_dir: Path = Path("models/faq")
     thresholds_path: Path = Path("knowledge/thresholds.yml")
     labels_path: Path = Path("bench/data/faq_labels.jsonl")
+    # Further labelled files used whole for calibration (never for testing).
+    calibration_paths: tuple[Path, ...] = ()
     index_kind: Literal["auto", "flat", "ivf"] = "auto"
     max_chars: int = 1000
     vector_candidates: int = 64
@@ -60,6 +62,11 @@ class KnowledgeConfig:
         """Absolute labelled-queries file."""
         return self.path(self.labels_path)
 
+    @property
+    def calibration_files(self) -> list[Path]:
+        """Absolute paths of the extra calibration files."""
+        return [self.path(p) for p in self.calibration_paths]
+
     def with_overrides(self, **overrides: Any) -> KnowledgeConfig:
         """A copy with some fields replaced (None values are ignored)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -84,6 +91,11 @@ def load_config(path: Path = DEFAULT_CONFIG, **overrides: Any) -> KnowledgeConfi
     for key in ("corpus_dir", "index_dir", "thresholds_path", "labels_path", "root"):
         if key in data:
             data[key] = Path(data[key])
+    if "calibration_paths" in data:
+        paths = data["calibration_paths"] or []
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise CorpusError(str(path), "calibration_paths", "expected a list of file paths")
+        data["calibration_paths"] = tuple(Path(p) for p in paths)
     if "index_kind" in data and data["index_kind"] not in ("auto", "flat", "ivf"):
         raise CorpusError(str(path), "index_kind", "expected auto, flat or ivf")
     return KnowledgeConfig(**data).with_overrides(**overrides)

@@ -120,7 +120,8 @@ def calibrate(
     ] = HELD_OUT_FOLDS,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Choose thresholds on the calibration half of the labelled set; writes thresholds.yml.
+    """Choose thresholds on the calibration half of the labelled set (and the files of
+    `calibration_paths`); writes thresholds.yml.
 
     `suggest` comes from the calibration negatives; `answer` and `margin` from corpus
     wordings held out of the index (the calibration half's answerable queries guided the
@@ -129,6 +130,8 @@ def calibrate(
     settings = _load(config)
     try:
         queries = load_labelled(settings.labels, split="calibration")
+        for extra in settings.calibration_files:  # written for calibration: used whole
+            queries.extend(load_labelled(extra, whole="calibration"))
         manifest_encoder = load_encoder(
             read_manifest(settings.index).encoder, **settings.encoder_options
         )

@@ -3,12 +3,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from bot.cli import app
-from knowledge.config import KnowledgeConfig
-from knowledge.corpus import entry_from_mapping
+from knowledge.config import KnowledgeConfig, load_config
+from knowledge.corpus import CorpusError, entry_from_mapping, load_corpus
 
 runner = CliRunner()
 
@@ -96,3 +97,43 @@ def test_export_writes_published_entries_as_reviewable_files(tmp_path: Path) -> 
     written = tmp_path / "out" / "entry-security" / "db-41.yml"
     entry = entry_from_mapping(yaml.safe_load(written.read_text(encoding="utf-8")))
     assert entry.owner == "agent:li" and entry.answer == {"en": "No kites, please."}
+
+
+def test_calibration_files_join_the_calibration_half(
+    config: KnowledgeConfig, tmp_path: Path
+) -> None:
+    # Negatives worded like corpus questions score high: a calibration file of them
+    # must raise the abstention threshold (and its rows count as calibration rows).
+    path = _config_file(config, tmp_path)
+    assert runner.invoke(app, ["knowledge", "build", "--config", str(path)]).exit_code == 0
+    args = ["knowledge", "calibrate", "--held-out-folds", "0", "--config", str(path)]
+    assert runner.invoke(app, args).exit_code == 0
+    plain = yaml.safe_load((tmp_path / "thresholds.yml").read_text(encoding="utf-8"))
+    near_misses = tmp_path / "near_misses.jsonl"
+    questions = [e.question["en"] for e in load_corpus(config.corpus).entries[:40]]
+    near_misses.write_text(
+        "".join(
+            json.dumps({"text": f"{q} (asking for a friend)", "language": "en", "entry": None})
+            + "\n"
+            for q in questions
+        ),
+        encoding="utf-8",
+    )
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["calibration_paths"] = [str(near_misses)]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    stricter = yaml.safe_load((tmp_path / "thresholds.yml").read_text(encoding="utf-8"))
+    assert stricter["suggest"] > plain["suggest"]
+    assert stricter["provenance"]["negatives"] == plain["provenance"]["negatives"] + 40
+    assert stricter["provenance"]["split"] == ["calibration"]
+
+
+def test_calibration_paths_must_be_a_list_of_files(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text("calibration_paths: bench/data/x.jsonl\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="calibration_paths"):
+        load_config(path)
+    path.write_text("calibration_paths: [a.jsonl, b.jsonl]\n", encoding="utf-8")
+    assert [p.name for p in load_config(path).calibration_files] == ["a.jsonl", "b.jsonl"]
