@@ -173,6 +173,14 @@ def measure_encoder(name: str) -> dict[str, Any]:
     }
 
 
+def by_language(scored: list[Scored], thresholds: Thresholds) -> dict[str, Any]:
+    """The decision summary of each language's queries."""
+    return {
+        language: summary([s for s in scored if s.query.language == language], thresholds)
+        for language in ("en", "zh")
+    }
+
+
 def bench_retriever() -> dict[str, Any]:
     """The configured retriever end to end: build, calibrated decisions, latency."""
     config = load_config()
@@ -219,19 +227,13 @@ def bench_retriever() -> dict[str, Any]:
         "model_rss_mb": round(model_mb, 1),
         "accuracy": accuracy(scored),
         "decisions": summary(scored, thresholds),
-        "decisions_by_language": {
-            language: summary([s for s in scored if s.query.language == language], thresholds)
-            for language in ("en", "zh")
-        },
+        "decisions_by_language": by_language(scored, thresholds),
         "decision_counts": decisions,
         "blind_b": {
             "file": str(BLIND_B.relative_to(BLIND_B.parent.parent.parent)),
             "accuracy": accuracy(blind_b),
             "decisions": summary(blind_b, thresholds),
-            "decisions_by_language": {
-                language: summary([s for s in blind_b if s.query.language == language], thresholds)
-                for language in ("en", "zh")
-            },
+            "decisions_by_language": by_language(blind_b, thresholds),
         },
         "test_half_and_blind_b": {
             "accuracy": accuracy(scored + blind_b),

@@ -46,6 +46,11 @@ HELD_OUT_PARTS: Final = 4
 HELD_OUT_FOLDS: Final = 2
 
 
+def _part(text: str, parts: int) -> int:
+    """Which of `parts` parts a text falls in, fixed by a hash of the text."""
+    return int(hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest(), 16) % parts
+
+
 @dataclass(frozen=True)
 class LabelledQuery:
     """A test query with the entry that answers it (None: the corpus does not)."""
@@ -71,8 +76,7 @@ class LabelledQuery:
         """Calibration or test half, fixed by a hash of the text (or by its file)."""
         if self.whole is not None:
             return self.whole
-        digest = int(hashlib.sha1(self.text.encode("utf-8"), usedforsecurity=False).hexdigest(), 16)
-        return "calibration" if digest % 2 == 0 else "test"
+        return "calibration" if _part(self.text, 2) == 0 else "test"
 
 
 def load_labelled(
@@ -139,10 +143,6 @@ class Scored:
 def score_queries(retriever: Retriever, queries: Sequence[LabelledQuery]) -> list[Scored]:
     """Rank every query once."""
     return [Scored(q, tuple(retriever.rank(q.text, q.language)[1][:10])) for q in queries]
-
-
-def _part(text: str, parts: int) -> int:
-    return int(hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest(), 16) % parts
 
 
 def held_out_wordings(

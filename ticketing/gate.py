@@ -212,7 +212,7 @@ def check_in_many(
         else:
             verified.append((i, scan, claims))
     if not verified:
-        return [r for r in results if r is not None]
+        return _all(results)
     first: dict[int, tuple[int, Scan, TicketClaims]] = {}
     for item in verified:
         first.setdefault(item[2].ticket_id, item)
@@ -232,7 +232,15 @@ def check_in_many(
             }
     for i, scan, claims in others:
         results[i] = _seen(rows.get(claims.ticket_id), scan, claims)
-    return [r for r in results if r is not None]
+    return _all(results)
+
+
+def _all(results: list[ScanResult | None]) -> list[ScanResult]:
+    """The answers once every scan has one (a missing one is a bug, not a result)."""
+    answered = [r for r in results if r is not None]
+    if len(answered) != len(results):
+        raise AssertionError("a scan of the batch was left without an answer")
+    return answered
 
 
 def _admit(

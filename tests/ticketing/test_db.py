@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 import ticketing.db
@@ -12,8 +15,8 @@ from tests.support.databases import PG_ADMIN_URL
 from ticketing.db import make_engine
 
 
-def _backend_pid(engine: object) -> int:
-    with engine.connect() as conn:  # type: ignore[attr-defined]
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as conn:
         return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
@@ -22,26 +25,28 @@ def _terminate(pid: int) -> None:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 
-def test_a_connection_cut_while_idle_is_replaced_before_use(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(ticketing.db, "IDLE_PING_AFTER_S", 0.0)
-    engine = make_engine(pg_url, pool_size=1, max_overflow=0)
+@contextmanager
+def one_connection_pool(url: str, idle_ping_after_s: float) -> Iterator[Engine]:
+    """An engine with a single pooled connection, tested on checkout after `idle_ping_after_s`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ticketing.db, "IDLE_PING_AFTER_S", idle_ping_after_s)
+        engine = make_engine(url, pool_size=1, max_overflow=0)
     try:
-        first = _backend_pid(engine)
-        _terminate(first)  # a database restart or a firewall cutting the idle connection
-        second = _backend_pid(engine)
-        assert second != first
+        yield engine
     finally:
         engine.dispose()
 
 
-def test_a_connection_in_steady_use_is_not_pinged(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(ticketing.db, "IDLE_PING_AFTER_S", 3600.0)
-    engine = make_engine(pg_url, pool_size=1, max_overflow=0)
-    try:
+def test_a_connection_cut_while_idle_is_replaced_before_use(pg_url: str) -> None:
+    with one_connection_pool(pg_url, idle_ping_after_s=0.0) as engine:
+        first = _backend_pid(engine)
+        _terminate(first)  # a database restart or a firewall cutting the idle connection
+        second = _backend_pid(engine)
+        assert second != first
+
+
+def test_a_connection_in_steady_use_is_not_pinged(pg_url: str) -> None:
+    with one_connection_pool(pg_url, idle_ping_after_s=3600.0) as engine:
         first = _backend_pid(engine)
         for _ in range(3):
             assert _backend_pid(engine) == first
@@ -51,5 +56,3 @@ def test_a_connection_in_steady_use_is_not_pinged(
         with pytest.raises(OperationalError):
             _backend_pid(engine)
         assert _backend_pid(engine) != first
-    finally:
-        engine.dispose()
