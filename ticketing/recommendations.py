@@ -9,12 +9,14 @@ centre of the row). Away and accessible sections are only offered when asked for
 from __future__ import annotations
 
 import random
+import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy import Engine, and_, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ticketing.db import prepared, table_of, utcnow
@@ -26,7 +28,7 @@ from ticketing.venues import seat_label, venue_sections
 SAME_SECTION_BONUS = 100
 SAME_STAND_BONUS = 60
 _TOP_SEATS = 160  # free seats read per section when recommending
-_FIRST_LOOK = 48  # free seats a hold reads first (then 8 times more, then the whole section)
+_FIRST_BLOCKS = 16  # candidate blocks a hold reads per section (more when spreading wider)
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,13 @@ def candidate_sections(
     category: str | None = None,
     budget: int | None = None,
     customer_id: int | None = None,
+    claimed: dict[int, int] | None = None,
 ) -> list[SectionChoice]:
-    """Sections with at least `quantity` free seats that match the request, best first."""
+    """Sections with at least `quantity` free seats that match the request, best first.
+
+    `claimed` gives the claimed seats per section when the caller has counted them
+    (see `claimed_counts`); by default they are counted now.
+    """
     sections = venue_sections(session, fixture.venue_id)
     if section_id is not None:
         sections = [s for s in sections if s.id == section_id]
@@ -110,15 +117,8 @@ def candidate_sections(
     else:
         sections = [s for s in sections if s.zone not in ("away", "accessible")]
     prices = prices_of(session, fixture.id)
-    claimed = {
-        sid: n
-        for sid, n in session.connection()
-        .execute(
-            prepared(session, "recommendations.claimed", _build_claimed),
-            {"b_fixture": fixture.id, "b_now": now},
-        )
-        .tuples()
-    }
+    if claimed is None:
+        claimed, _shared = claimed_counts(session, fixture.id, now)
     history = _history(session, customer_id)
     stands_seen = {s.stand_id for s in venue_sections(session, fixture.venue_id) if s.id in history}
     choices = []
@@ -151,6 +151,47 @@ def candidate_sections(
         )
     choices.sort(key=lambda c: (c.score, c.price, c.id))
     return choices
+
+
+CLAIMED_TTL_S = 1.0
+_claimed_cache: weakref.WeakKeyDictionary[
+    Engine, dict[int, tuple[float, datetime, dict[int, int]]]
+] = weakref.WeakKeyDictionary()
+
+
+def claimed_counts(
+    session: Session, fixture_id: int, now: datetime, *, shared: bool = False
+) -> tuple[dict[int, int], bool]:
+    """Claimed seats per section of a fixture (held, pending or sold at `now`).
+
+    Returns the counts and whether they are a shared earlier count. Counting every
+    claim of a fixture costs the database a scan that grows with sales, so holds
+    (`shared=True`) share one count per process for up to `CLAIMED_TTL_S` seconds.
+    A stale count only changes which section is tried first: the free seats
+    themselves are always read fresh, and `claim_seats`' atomic upsert decides who
+    gets a seat.
+    """
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else None
+    per_fixture = _claimed_cache.get(engine) if engine is not None else None
+    entry = per_fixture.get(fixture_id) if shared and per_fixture is not None else None
+    if entry is not None:
+        counted_at, counted_now, counts = entry
+        fresh_enough = time.monotonic() - counted_at < CLAIMED_TTL_S
+        if fresh_enough and abs(now - counted_now) < timedelta(seconds=CLAIMED_TTL_S):
+            return counts, True
+    counts = {
+        sid: n
+        for sid, n in session.connection()
+        .execute(
+            prepared(session, "recommendations.claimed", _build_claimed),
+            {"b_fixture": fixture_id, "b_now": now},
+        )
+        .tuples()
+    }
+    if engine is not None:
+        _claimed_cache.setdefault(engine, {})[fixture_id] = (time.monotonic(), now, counts)
+    return counts, False
 
 
 def _build_claimed(dialect: str) -> Any:
@@ -209,6 +250,164 @@ def free_seats(
     return [FreeSeat(*row) for row in rows]
 
 
+MAX_SQL_BLOCK = 8  # larger groups are found in Python from the free seats
+
+
+def _build_blocks(dialect: str, quantity: int, windowed: bool) -> Any:
+    claims, seats = table_of(SeatClaim), table_of(Seat)
+    now = bindparam("b_now", type_=claims.c.expires_at.type)
+    if windowed:
+        # Only the `b_window` seats from quality `b_from` on are tried as first seats: a
+        # plain index range scan, so the cost does not grow with the seats sold before.
+        window = (
+            select(
+                seats.c.id,
+                seats.c.section_id,
+                seats.c.row,
+                seats.c.row_position,
+                seats.c.number,
+                seats.c.kind,
+                seats.c.quality,
+            )
+            .where(
+                seats.c.section_id == bindparam("b_section"),
+                seats.c.quality >= bindparam("b_from"),
+            )
+            .order_by(seats.c.quality, seats.c.id)
+            .limit(bindparam("b_window"))
+            .cte("window")
+        )
+        if dialect == "postgresql":
+            window = window.prefix_with("MATERIALIZED")
+        first: Any = window
+    else:
+        first = seats.alias("s0")
+    parts = [first, *(seats.alias(f"s{k}") for k in range(1, quantity))]
+
+    def free(seat: Any) -> Any:
+        # The same correlated probe as `_build_free`: one primary-key lookup per seat.
+        return (
+            select(literal_column("1"))
+            .where(
+                claims.c.fixture_id == bindparam("b_fixture"),
+                claims.c.seat_id == seat.c.id,
+                (claims.c.status != "held") | (claims.c.expires_at > now),
+            )
+            .scalar_subquery()
+            .is_(None)
+        )
+
+    query = select(
+        first.c.id,
+        first.c.row,
+        first.c.row_position,
+        first.c.number,
+        first.c.kind,
+        first.c.quality,
+        *(column for part in parts[1:] for column in (part.c.id, part.c.kind, part.c.quality)),
+    ).select_from(first)
+    for k, part in enumerate(parts[1:], start=1):
+        query = query.join(
+            part,
+            and_(
+                part.c.section_id == first.c.section_id,
+                part.c.row == first.c.row,
+                part.c.number == first.c.number + k,
+            ),
+        )
+    conditions = [first.c.kind != "companion", *(free(part) for part in parts)]
+    if not windowed:
+        conditions.append(first.c.section_id == bindparam("b_section"))
+    return (
+        query.where(*conditions).order_by(first.c.quality, first.c.id).limit(bindparam("b_limit"))
+    )
+
+
+WATERMARK_TTL_S = 2.0
+_WINDOW = 96  # seats a windowed look tries as first seats of a block
+_watermarks: weakref.WeakKeyDictionary[Engine, dict[tuple[int, int, int], tuple[float, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def free_blocks(
+    session: Session,
+    fixture_id: int,
+    section_id: int,
+    now: datetime,
+    quantity: int,
+    limit: int,
+) -> list[list[FreeSeat]]:
+    """Blocks of `quantity` adjacent free seats of a section, best average quality first.
+
+    The database finds the blocks (the `limit` whose first seat has the best view),
+    so a section whose best free seats are scattered singles costs one query, not a
+    read of every free seat. Same rules as `adjacent_blocks`.
+
+    Each process remembers for `WATERMARK_TTL_S` seconds the view of the best block
+    it found in a section: no better seat began a block then, so the next look
+    starts there and reads a short window of seats instead of walking past every
+    seat sold before. If that window holds no block (or the mark is older), the
+    whole section is searched again. A seat freed meanwhile below the mark is thus
+    offered again within that time; who gets a seat is still decided by `claim_seats`.
+    """
+    if quantity > MAX_SQL_BLOCK:
+        return adjacent_blocks(free_seats(session, fixture_id, section_id, now, None), quantity)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else None
+    marks = _watermarks.setdefault(engine, {}) if engine is not None else {}
+    key = (fixture_id, section_id, quantity)
+    mark = marks.get(key)
+    params: dict[str, Any] = {
+        "b_fixture": fixture_id,
+        "b_section": section_id,
+        "b_now": now,
+        "b_limit": limit,
+    }
+    rows: list[Any] = []
+    if mark is not None and time.monotonic() - mark[0] < WATERMARK_TTL_S:
+        query = prepared(
+            session,
+            f"recommendations.blocks.{quantity}.window",
+            lambda d: _build_blocks(d, quantity, True),
+        )
+        window = max(_WINDOW, 4 * limit)
+        rows = list(
+            session.connection()
+            .execute(query, {**params, "b_from": mark[1], "b_window": window})
+            .tuples()
+        )
+        if len(rows) < limit:
+            rows = []  # the window ran short: search the whole section
+        elif rows[0][5] > mark[1]:
+            marks[key] = (mark[0], rows[0][5])  # no block began lower in the window
+    if not rows:
+        query = prepared(
+            session,
+            f"recommendations.blocks.{quantity}",
+            lambda d: _build_blocks(d, quantity, False),
+        )
+        rows = list(session.connection().execute(query, params).tuples())
+        if rows:
+            marks[key] = (time.monotonic(), rows[0][5])
+        else:
+            marks.pop(key, None)
+    blocks: list[tuple[int, int, list[FreeSeat]]] = []
+    for row in rows:
+        seat_id, row_label, position, number, kind, quality = row[:6]
+        block = [FreeSeat(seat_id, row_label, position, number, kind, quality)]
+        total = quality
+        for k in range(1, quantity):
+            other_id, other_kind, other_quality = row[3 * k + 3 : 3 * k + 6]
+            block.append(
+                FreeSeat(other_id, row_label, position, number + k, other_kind, other_quality)
+            )
+            total += other_quality
+        blocks.append((total, seat_id, block))
+    blocks.sort(key=lambda item: (item[0], item[1]))
+    return [block for _total, _id, block in blocks]
+
+
 def adjacent_blocks(seats: list[FreeSeat], quantity: int) -> list[list[FreeSeat]]:
     """Runs of `quantity` consecutive seat numbers in one row, best average quality first.
 
@@ -262,26 +461,43 @@ def choose_seats(
     buyers racing for the same section do not all reach for the very same seats
     (overlapping blocks, seats 1-2 and 2-3, would collide as surely as one block).
     """
-    sections = candidate_sections(
-        session,
-        fixture,
-        quantity,
-        now=now,
-        section_id=section_id,
-        category=category,
-        customer_id=customer_id,
-    )
-    first_look = max(_FIRST_LOOK, 2 * spread * quantity)
+    claimed, shared = claimed_counts(session, fixture.id, now, shared=True)
+    while True:
+        sections = candidate_sections(
+            session,
+            fixture,
+            quantity,
+            now=now,
+            section_id=section_id,
+            category=category,
+            customer_id=customer_id,
+            claimed=claimed,
+        )
+        chosen = _choose_in(session, fixture.id, sections, quantity, now=now, spread=spread)
+        if chosen is not None or not shared:
+            return chosen
+        # Nothing found with a shared count (seats may have been freed since): count anew.
+        claimed, shared = claimed_counts(session, fixture.id, now)
+
+
+def _choose_in(
+    session: Session,
+    fixture_id: int,
+    sections: list[SectionChoice],
+    quantity: int,
+    *,
+    now: datetime,
+    spread: int,
+) -> tuple[SectionChoice, list[FreeSeat]] | None:
+    limit = max(_FIRST_BLOCKS, 2 * spread)
     for choice in sections:
-        for limit in (first_look, 8 * first_look, None):
-            seats = free_seats(session, fixture.id, choice.id, now, limit)
-            blocks = disjoint(adjacent_blocks(seats, quantity), max(1, spread))
-            if blocks:
-                return choice, random.choice(blocks)
-            if limit is None or len(seats) < limit:
-                break
+        blocks = disjoint(
+            free_blocks(session, fixture_id, choice.id, now, quantity, limit), max(1, spread)
+        )
+        if blocks:
+            return choice, random.choice(blocks)
     for choice in sections:
-        seats = free_seats(session, fixture.id, choice.id, now, quantity * spread)
+        seats = free_seats(session, fixture_id, choice.id, now, quantity * spread)
         if len(seats) >= quantity:
             start = random.randrange(0, len(seats) - quantity + 1)
             return choice, seats[start : start + quantity]
