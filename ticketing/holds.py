@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, literal, select, true, union_all, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -234,10 +244,13 @@ def place_hold(
     now: datetime,
     policies: Policies,
     kind: str = "purchase",
+    new_fan: str | None = None,
 ) -> HoldView | None:
     """Price and claim `seats` for a new hold; None when a seat was taken meanwhile.
 
-    The caller owns the transaction and must roll back on None.
+    The caller owns the transaction and must roll back on None. With `new_fan` (an
+    external id nobody has seen yet; `customer_id` is then ignored) the fan is
+    created in the same transaction; `placed_for()` tells their id afterwards.
     """
     prices = prices_of(session, fixture.id)
     lines: list[dict[str, Any]] = []
@@ -259,6 +272,52 @@ def place_hold(
         )
     hold_id = new_id("H")
     expires_at = now + timedelta(minutes=policies.holds.minutes)
+    total = sum(line["price"] for line in lines)
+    view = HoldView(
+        id=hold_id,
+        fixture_id=fixture.id,
+        status="active",
+        seats=[HeldSeat(**line) for line in lines],
+        total=total,
+        currency=fixture.currency,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        ordered = sorted(seats, key=lambda s: s.id)
+        statement = prepared(
+            session,
+            f"holds.claim_and_hold.{new_fan is not None}",
+            lambda d: _build_claim_and_hold(d, new_fan is not None),
+        )
+        rows = (
+            session.connection()
+            .execute(
+                statement,
+                {
+                    "b_external": new_fan,
+                    "b_customer": customer_id,
+                    "b_fixture": fixture.id,
+                    "b_hold": hold_id,
+                    "b_kind": kind,
+                    "b_quantity": len(seats),
+                    "b_total": total,
+                    "b_lines": lines,
+                    "b_now": now,
+                    "b_expires": expires_at,
+                    "b_seat_ids": [s.id for s in ordered],
+                    "b_section_ids": [s.section_id for s in ordered],
+                },
+            )
+            .all()
+        )
+        if len(rows) != len(seats):
+            return None
+        session.info[_PLACED_FOR] = rows[0][1]
+        return view
+    if new_fan is not None:
+        customer_id = create_customer(session, new_fan, now)
+    session.info[_PLACED_FOR] = customer_id
     claimed = claim_seats(
         session,
         fixture_id=fixture.id,
@@ -270,7 +329,6 @@ def place_hold(
     )
     if len(claimed) != len(seats):
         return None
-    total = sum(line["price"] for line in lines)
     session.connection().execute(
         insert(_HOLDS),
         {
@@ -286,15 +344,65 @@ def place_hold(
             "expires_at": expires_at,
         },
     )
-    return HoldView(
-        id=hold_id,
-        fixture_id=fixture.id,
-        status="active",
-        seats=[HeldSeat(**line) for line in lines],
-        total=total,
-        currency=fixture.currency,
-        created_at=now,
-        expires_at=expires_at,
+    return view
+
+
+_PLACED_FOR = "ticketing_hold_customer"
+
+
+def placed_for(session: Session) -> int:
+    """The fan of the hold `place_hold` just placed in this session (new fans included)."""
+    customer_id: int = session.info[_PLACED_FOR]
+    return customer_id
+
+
+def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
+    """PostgreSQL: claim the seats and write the hold in one statement (a new fan too).
+
+    The claims are the same atomic upsert as `claim_seats`, in seat id order; the
+    hold row is written only when every seat was claimed.
+    """
+    fan = "(SELECT id FROM fan)" if new_fan else ":b_customer"
+    new = (
+        """
+        fan AS (
+            INSERT INTO customers (email, is_member, created_at)
+            VALUES (NULL, false, :b_now) RETURNING id
+        ), identity AS (
+            INSERT INTO customer_identities (external_id, customer_id, created_at)
+            SELECT :b_external, id, :b_now FROM fan
+        ),"""
+        if new_fan
+        else ""
+    )
+    # Only the two constant fragments above are interpolated; values are bound.
+    statement = f"""
+        WITH {new} claimed AS (
+            INSERT INTO seat_claims (fixture_id, seat_id, section_id, hold_id, customer_id,
+                                     status, expires_at)
+            SELECT :b_fixture, s.seat_id, s.section_id, :b_hold, {fan}, 'held', :b_expires
+            FROM unnest(CAST(:b_seat_ids AS integer[]), CAST(:b_section_ids AS integer[]))
+                 WITH ORDINALITY AS s(seat_id, section_id, n)
+            ORDER BY s.n
+            ON CONFLICT (fixture_id, seat_id) DO UPDATE SET
+                section_id = excluded.section_id, hold_id = excluded.hold_id,
+                customer_id = excluded.customer_id, status = excluded.status,
+                expires_at = excluded.expires_at
+            WHERE seat_claims.status = 'held' AND seat_claims.expires_at <= :b_now
+            RETURNING seat_id
+        ), made AS (
+            INSERT INTO holds (id, customer_id, fixture_id, kind, status, quantity, total, lines,
+                               created_at, expires_at)
+            SELECT :b_hold, {fan}, :b_fixture, :b_kind, 'active', :b_quantity, :b_total,
+                   :b_lines, :b_now, :b_expires
+            WHERE (SELECT count(*) FROM claimed) = :b_quantity
+        )
+        SELECT seat_id, {fan} FROM claimed
+    """  # noqa: S608
+    return text(statement).bindparams(
+        bindparam("b_now", type_=_HOLDS.c.created_at.type),
+        bindparam("b_expires", type_=_HOLDS.c.expires_at.type),
+        bindparam("b_lines", type_=_HOLDS.c.lines.type),
     )
 
 
@@ -428,7 +536,7 @@ def _hold(
             # The fan's first two requests raced to create them (the identity's primary
             # key let one win): now they exist, so this attempt finds and locks them.
             view, customer_id = _attempt(db, request, spread, now, policies)
-        if view is not None:
+        if view is not None and customer_id is not None:
             remember_customer(db, customer, customer_id)
             return view
         if seat_ids is not None:
@@ -451,15 +559,18 @@ class _Request:
 
 def _attempt(
     db: sessionmaker[Session], request: _Request, spread: int, now: datetime, policies: Policies
-) -> tuple[HoldView | None, int]:
-    """One try at a hold in one transaction; (None, fan) when a seat was taken meanwhile."""
+) -> tuple[HoldView | None, int | None]:
+    """One try at a hold in one transaction; (None, fan) when a seat was taken meanwhile.
+
+    The fan is None when they were new and the attempt failed (nobody was created).
+    """
     quantity, seat_ids, section_id = request.quantity, request.seat_ids, request.section_id
     with write_session(db) as session:
         fixture, customer_id = fixture_and_fan(session, request.fixture_id, request.customer)
         new_fan = customer_id is None
         if customer_id is None:
-            # Nobody else can know this fan yet: no row to lock, nothing to count.
-            customer_id = create_customer(session, request.customer, now)
+            # Nobody else can know this fan yet: no row to lock, nothing to count. The
+            # fan is created with the hold (`place_hold`), in this transaction.
             standing = _NEW_FAN
         else:
             standing = lock_fan(session, customer_id, fixture.id, now, policies)
@@ -486,15 +597,18 @@ def _attempt(
         view = place_hold(
             session,
             fixture=fixture,
-            customer_id=customer_id,
+            customer_id=customer_id or 0,
             member=standing.is_member,
             seats=seats,
             concessions=request.concessions,
             now=now,
             policies=policies,
+            new_fan=request.customer if new_fan else None,
         )
         if view is None:
             session.rollback()
+            return None, customer_id
+        customer_id = placed_for(session)
     return view, customer_id
 
 
