@@ -198,3 +198,33 @@ def test_a_new_fans_concurrent_first_holds_make_one_fan(club: Club) -> None:
 def test_a_known_fans_concurrent_holds_stay_under_the_cap(club: Club) -> None:
     create_hold(club.db, "web:known", club.fixture, 2)
     assert _race(club, "web:known", 3) == (2, 1)  # 2 + 2 + 2 seats, the third refused
+
+
+def _fill(club: Club, section: str, customer: str) -> None:
+    """Hold every free seat of a section by seat id (no best-available, no shared count)."""
+    with club.db() as session:
+        seats = seat_map(session, club.fixture, club.sections[section])
+    free = [s.id for s in seats if s.status == "available"]
+    for start in range(0, len(free), 6):
+        create_hold(club.db, f"{customer}{start}", club.fixture, seat_ids=free[start : start + 6])
+
+
+def test_a_stale_shared_count_never_oversells_a_full_section(club: Club) -> None:
+    create_hold(club.db, "tg:first", club.fixture, 2)  # counts section A as nearly empty
+    _fill(club, "A", "tg:a")  # by seat ids: the shared count is now stale
+    hold = create_hold(club.db, "tg:late", club.fixture, 2)
+    assert {s.section for s in hold.seats} == {"B"}
+    with club.db() as session:
+        section_a = seat_map(session, club.fixture, club.sections["A"])
+    assert all(s.status != "available" for s in section_a)
+
+
+def test_a_stale_shared_count_does_not_hide_freed_seats(club: Club) -> None:
+    first = create_hold(club.db, "tg:first", club.fixture, 2)
+    _fill(club, "A", "tg:a")
+    _fill(club, "B", "tg:b")
+    with pytest.raises(SoldOut):
+        create_hold(club.db, "tg:none", club.fixture, 2)  # shares a count: all full
+    release_hold(club.db, "tg:first", first.id)
+    again = create_hold(club.db, "tg:again", club.fixture, 2)  # the shared count says full
+    assert sorted(s.id for s in again.seats) == sorted(s.id for s in first.seats)
