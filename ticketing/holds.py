@@ -36,6 +36,7 @@ from ticketing.customers import (
     remember_customer,
 )
 from ticketing.db import (
+    driver_rows,
     insert_for,
     prepared,
     retrying,
@@ -290,26 +291,23 @@ def place_hold(
             f"holds.claim_and_hold.{new_fan is not None}",
             lambda d: _build_claim_and_hold(d, new_fan is not None),
         )
-        rows = (
-            session.connection()
-            .execute(
-                statement,
-                {
-                    "b_external": new_fan,
-                    "b_customer": customer_id,
-                    "b_fixture": fixture.id,
-                    "b_hold": hold_id,
-                    "b_kind": kind,
-                    "b_quantity": len(seats),
-                    "b_total": total,
-                    "b_lines": lines,
-                    "b_now": now,
-                    "b_expires": expires_at,
-                    "b_seat_ids": [s.id for s in ordered],
-                    "b_section_ids": [s.section_id for s in ordered],
-                },
-            )
-            .all()
+        rows = driver_rows(
+            session,
+            statement,
+            {
+                "b_external": new_fan,
+                "b_customer": customer_id,
+                "b_fixture": fixture.id,
+                "b_hold": hold_id,
+                "b_kind": kind,
+                "b_quantity": len(seats),
+                "b_total": total,
+                "b_lines": lines,
+                "b_now": now,
+                "b_expires": expires_at,
+                "b_seat_ids": [s.id for s in ordered],
+                "b_section_ids": [s.section_id for s in ordered],
+            },
         )
         if len(rows) != len(seats):
             return None
@@ -497,14 +495,12 @@ def fixture_and_fan(
     session: Session, fixture_id: int, customer: str
 ) -> tuple[FixtureRow, int | None]:
     """The selling columns of a fixture and the fan's id if known, in one query."""
-    row = (
-        session.connection()
-        .execute(
-            prepared(session, "holds.fixture_and_fan", _build_fixture_and_fan),
-            {"b_fixture": fixture_id, "b_external": customer},
-        )
-        .one_or_none()
+    rows = driver_rows(
+        session,
+        prepared(session, "holds.fixture_and_fan", _build_fixture_and_fan),
+        {"b_fixture": fixture_id, "b_external": customer},
     )
+    row = rows[0] if rows else None
     if row is None:
         raise NotFound(f"no fixture {fixture_id}", field="fixture_id")
     return FixtureRow(*row[:8]), row[8]

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketing.customers import lookup_customer, resolve_customer
 from ticketing.db import (
+    driver_rows,
     insert_for,
     prepared,
     retrying,
@@ -390,9 +391,9 @@ def _reserve(
                 "token": token,
                 "provider": provider.name,
             }
-            fresh, fixture_id, total, quantity, lines, moved, order_id, currency = conn.execute(
-                sql["reserve_all"], params
-            ).one()
+            fresh, fixture_id, total, quantity, lines, moved, order_id, currency = driver_rows(
+                session, sql["reserve_all"], params
+            )[0]
             if not fresh:
                 return None
             if fixture_id is None:
@@ -739,7 +740,8 @@ def _settle_paid(
                 ],
                 now=now,
             )
-            settled = conn.execute(
+            found = driver_rows(
+                session,
                 sql["settle_and_issue"],
                 {
                     "b_order": order_id,
@@ -752,9 +754,10 @@ def _settle_paid(
                     "key_ids": [r["key_id"] for r in rows],
                     "codes": [r["code"] for r in rows],
                 },
-            ).one_or_none()
-            if settled is None:
+            )
+            if not found:
                 return None
+            settled = found[0]
             customer_id, fixture_id, _hold, total, currency, ref, created_at = settled
             return _paid_view(
                 order_id,

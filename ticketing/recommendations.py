@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from ticketing.db import prepared, table_of, utcnow
+from ticketing.db import driver_rows, prepared, table_of, utcnow
 from ticketing.errors import InvalidQuantity, NotFound
 from ticketing.fixtures import FixtureRow, get_fixture, prices_of
 from ticketing.models import Fixture, Seat, SeatClaim, Ticket
@@ -372,11 +372,7 @@ def free_blocks(
             lambda d: _build_blocks(d, quantity, True),
         )
         window = max(_WINDOW, 4 * limit)
-        rows = list(
-            session.connection()
-            .execute(query, {**params, "b_from": mark[1], "b_window": window})
-            .tuples()
-        )
+        rows = driver_rows(session, query, {**params, "b_from": mark[1], "b_window": window})
         if len(rows) < limit:
             rows = []  # the window ran short: search the whole section
         elif rows[0][5] > mark[1]:
@@ -387,7 +383,7 @@ def free_blocks(
             f"recommendations.blocks.{quantity}",
             lambda d: _build_blocks(d, quantity, False),
         )
-        rows = list(session.connection().execute(query, params).tuples())
+        rows = driver_rows(session, query, params)
         if rows:
             marks[key] = (time.monotonic(), rows[0][5])
         else:
