@@ -147,7 +147,8 @@ def write_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """
     lock = _write_lock(engine_of(sessions))
     with lock if lock is not None else nullcontext(), sessions() as session:
-        session.connection(execution_options={_IMMEDIATE: True})
+        if lock is not None:  # SQLite: the transaction starts with BEGIN IMMEDIATE
+            session.connection(execution_options={_IMMEDIATE: True})
         try:
             yield session
             session.commit()

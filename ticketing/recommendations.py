@@ -259,6 +259,7 @@ def _build_blocks(dialect: str, quantity: int, windowed: bool) -> Any:
     if windowed:
         # Only the `b_window` seats from quality `b_from` on are tried as first seats: a
         # plain index range scan, so the cost does not grow with the seats sold before.
+        # (Not MATERIALIZED: inlined, its order is known and the scan stops at `b_limit`.)
         window = (
             select(
                 seats.c.id,
@@ -277,8 +278,6 @@ def _build_blocks(dialect: str, quantity: int, windowed: bool) -> Any:
             .limit(bindparam("b_window"))
             .cte("window")
         )
-        if dialect == "postgresql":
-            window = window.prefix_with("MATERIALIZED")
         first: Any = window
     else:
         first = seats.alias("s0")
@@ -324,7 +323,7 @@ def _build_blocks(dialect: str, quantity: int, windowed: bool) -> Any:
 
 
 WATERMARK_TTL_S = 2.0
-_WINDOW = 96  # seats a windowed look tries as first seats of a block
+_WINDOW = 256  # seats a windowed look may try as first seats of a block
 _watermarks: weakref.WeakKeyDictionary[Engine, dict[tuple[int, int, int], tuple[float, int]]] = (
     weakref.WeakKeyDictionary()
 )
