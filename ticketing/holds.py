@@ -60,7 +60,7 @@ from ticketing.fixtures import FixtureRow, get_fixture, prices_of, sale_state
 from ticketing.models import CustomerIdentity, Fixture, Hold, Seat, SeatClaim, Section
 from ticketing.policies import Policies, current_policies
 from ticketing.pricing import check_concessions, ticket_price
-from ticketing.recommendations import FreeSeat, SectionChoice, choose_seats
+from ticketing.recommendations import FreeSeat, SectionChoice, choose_seat_options
 from ticketing.risk import FanStanding, check_hold, lock_fan, record_refusal
 from ticketing.venues import seat_label
 
@@ -246,13 +246,49 @@ def place_hold(
     now: datetime,
     policies: Policies,
     kind: str = "purchase",
-    new_fan: str | None = None,
 ) -> HoldView | None:
     """Price and claim `seats` for a new hold; None when a seat was taken meanwhile.
 
-    The caller owns the transaction and must roll back on None. With `new_fan` (an
-    external id nobody has seen yet; `customer_id` is then ignored) the fan is
-    created in the same transaction; `placed_for()` tells their id afterwards.
+    The caller owns the transaction and must roll back on None.
+    """
+    return _place(
+        session,
+        fixture=fixture,
+        customer_id=customer_id,
+        member=member,
+        seats=seats,
+        concessions=concessions,
+        now=now,
+        policies=policies,
+        kind=kind,
+    ).view
+
+
+@dataclass(frozen=True)
+class _Placed:
+    view: HoldView | None  # None: a seat was taken meanwhile
+    customer_id: int
+    hold_id: str
+    claimed: list[int]  # the seats claimed (all of them when `view` is not None)
+
+
+def _place(
+    session: Session,
+    *,
+    fixture: Fixture | FixtureRow,
+    customer_id: int,
+    member: bool,
+    seats: list[_SeatRow],
+    concessions: list[str],
+    now: datetime,
+    policies: Policies,
+    kind: str = "purchase",
+    new_fan: str | None = None,
+) -> _Placed:
+    """`place_hold`, telling also the fan and the seats claimed when it fails.
+
+    With `new_fan` (an external id nobody has seen yet; `customer_id` is then
+    ignored) the fan is created in the same transaction, even when a seat was taken.
     """
     prices = prices_of(session, fixture.id)
     lines: list[dict[str, Any]] = []
@@ -310,13 +346,12 @@ def place_hold(
                 "b_section_ids": [s.section_id for s in ordered],
             },
         )
-        if len(rows) != len(seats):
-            return None
-        session.info[_PLACED_FOR] = rows[0][1]
-        return view
+        fan, claimed_ids = rows[0]
+        if len(claimed_ids) != len(seats):
+            return _Placed(None, fan, hold_id, list(claimed_ids))
+        return _Placed(view, fan, hold_id, list(claimed_ids))
     if new_fan is not None:
         customer_id = create_customer(session, new_fan, now)
-    session.info[_PLACED_FOR] = customer_id
     claimed = claim_seats(
         session,
         fixture_id=fixture.id,
@@ -327,7 +362,7 @@ def place_hold(
         now=now,
     )
     if len(claimed) != len(seats):
-        return None
+        return _Placed(None, customer_id, hold_id, sorted(claimed))
     session.connection().execute(
         insert(_HOLDS),
         {
@@ -343,16 +378,12 @@ def place_hold(
             "expires_at": expires_at,
         },
     )
-    return view
+    return _Placed(view, customer_id, hold_id, sorted(claimed))
 
 
-_PLACED_FOR = "ticketing_hold_customer"
-
-
-def placed_for(session: Session) -> int:
-    """The fan of the hold `place_hold` just placed in this session (new fans included)."""
-    customer_id: int = session.info[_PLACED_FOR]
-    return customer_id
+def _unclaim(session: Session, hold_id: str) -> None:
+    """Give back the seats a failed `_place` claimed, within the transaction."""
+    session.execute(delete(SeatClaim).where(SeatClaim.hold_id == hold_id))
 
 
 def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
@@ -396,7 +427,7 @@ def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
                    :b_lines, :b_now, :b_expires
             WHERE (SELECT count(*) FROM claimed) = :b_quantity
         )
-        SELECT seat_id, {fan} FROM claimed
+        SELECT {fan}, ARRAY(SELECT seat_id FROM claimed)
     """  # noqa: S608
     return text(statement).bindparams(
         bindparam("b_now", type_=_HOLDS.c.created_at.type),
@@ -557,9 +588,8 @@ class _Request:
 def _attempt(
     db: sessionmaker[Session], request: _Request, spread: int, now: datetime, policies: Policies
 ) -> tuple[HoldView | None, int | None]:
-    """One try at a hold in one transaction; (None, fan) when a seat was taken meanwhile.
-
-    The fan is None when they were new and the attempt failed (nobody was created).
+    """One try at a hold in one transaction: (hold, fan), or (None, None) when the seats
+    were taken meanwhile (the transaction rolled back: a new fan was not created).
     """
     quantity, seat_ids, section_id = request.quantity, request.seat_ids, request.section_id
     with write_session(db) as session:
@@ -577,8 +607,9 @@ def _attempt(
             seats = _seats_by_id(session, fixture, seat_ids)
             if section_id is not None and any(s.section_id != section_id for s in seats):
                 raise InvalidRequest("seat_ids must lie in section_id", field="seat_ids")
+            options = [seats]
         else:
-            chosen = choose_seats(
+            chosen = choose_seat_options(
                 session,
                 fixture,
                 quantity,
@@ -590,23 +621,37 @@ def _attempt(
             )
             if chosen is None:
                 raise SoldOut(f"not {quantity} seats left for this request", field="quantity")
-            seats = seats_of_choice(*chosen)
-        view = place_hold(
-            session,
-            fixture=fixture,
-            customer_id=customer_id or 0,
-            member=standing.is_member,
-            seats=seats,
-            concessions=request.concessions,
-            now=now,
-            policies=policies,
-            new_fan=request.customer if new_fan else None,
-        )
-        if view is None:
-            session.rollback()
-            return None, customer_id
-        customer_id = placed_for(session)
-    return view, customer_id
+            choice, blocks = chosen
+            options = [seats_of_choice(choice, block) for block in blocks[:_ALTERNATIVES]]
+        # A block another buyer claimed a moment ago is skipped for the next one in the
+        # same transaction. Seats claimed and given back stay locked until the end, so
+        # a later block must start above them: locks are taken in seat id order only.
+        locked = 0
+        for seats in options:
+            if min(s.id for s in seats) <= locked:
+                continue
+            placed = _place(
+                session,
+                fixture=fixture,
+                customer_id=customer_id or 0,
+                member=standing.is_member,
+                seats=seats,
+                concessions=request.concessions,
+                now=now,
+                policies=policies,
+                new_fan=request.customer if new_fan else None,
+            )
+            customer_id, new_fan = placed.customer_id, False
+            if placed.view is not None:
+                return placed.view, customer_id
+            if placed.claimed:
+                _unclaim(session, placed.hold_id)
+                locked = max(locked, *placed.claimed)
+        session.rollback()
+    return None, None
+
+
+_ALTERNATIVES = 3  # blocks a best-available attempt tries before reading seats again
 
 
 def get_hold(session: Session, customer: str, hold_id: str) -> HoldView:

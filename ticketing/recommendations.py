@@ -455,6 +455,38 @@ def choose_seats(
     `spread` > 1 picks at random among that many top blocks that share no seat, so
     buyers racing for the same section do not all reach for the very same seats
     (overlapping blocks, seats 1-2 and 2-3, would collide as surely as one block).
+    Within a process, blocks handed out in the last `HANDED_OUT_TTL_S` seconds are
+    passed over while others are left: the buyer beside us is probably claiming them.
+    """
+    chosen = choose_seat_options(
+        session,
+        fixture,
+        quantity,
+        now=now,
+        section_id=section_id,
+        category=category,
+        customer_id=customer_id,
+        spread=spread,
+    )
+    return None if chosen is None else (chosen[0], chosen[1][0])
+
+
+def choose_seat_options(
+    session: Session,
+    fixture: Fixture | FixtureRow,
+    quantity: int,
+    *,
+    now: datetime,
+    section_id: int | None = None,
+    category: str | None = None,
+    customer_id: int | None = None,
+    spread: int = 1,
+) -> tuple[SectionChoice, list[list[FreeSeat]]] | None:
+    """`choose_seats`, with the other blocks of the same section to try, in order.
+
+    The first block is the one `choose_seats` gives; the others are the remaining
+    disjoint top blocks in random order, for when another buyer claims the first one
+    meanwhile (a buyer in another process: this process's own buyers are kept apart).
     """
     claimed, shared = claimed_counts(session, fixture.id, now, shared=True)
     while True:
@@ -475,6 +507,20 @@ def choose_seats(
         claimed, shared = claimed_counts(session, fixture.id, now)
 
 
+HANDED_OUT_TTL_S = 2.0
+_handed_out: weakref.WeakKeyDictionary[Engine, dict[int, float]] = weakref.WeakKeyDictionary()
+
+
+def _hand_out(handed: dict[int, float], block: list[FreeSeat]) -> None:
+    at = time.monotonic()
+    if len(handed) > 4096:  # forget what is long past
+        for seat_id, when in list(handed.items()):
+            if when < at - HANDED_OUT_TTL_S:
+                handed.pop(seat_id, None)
+    for seat in block:
+        handed[seat.id] = at
+
+
 def _choose_in(
     session: Session,
     fixture_id: int,
@@ -483,19 +529,27 @@ def _choose_in(
     *,
     now: datetime,
     spread: int,
-) -> tuple[SectionChoice, list[FreeSeat]] | None:
+) -> tuple[SectionChoice, list[list[FreeSeat]]] | None:
     limit = max(_FIRST_BLOCKS, 2 * spread)
+    bind = session.get_bind()
+    handed = _handed_out.setdefault(bind, {}) if isinstance(bind, Engine) else {}
     for choice in sections:
-        blocks = disjoint(
-            free_blocks(session, fixture_id, choice.id, now, quantity, limit), max(1, spread)
-        )
-        if blocks:
-            return choice, random.choice(blocks)
+        found = free_blocks(session, fixture_id, choice.id, now, quantity, limit)
+        if not found:
+            continue
+        if spread <= 1:
+            return choice, disjoint(found, 1)
+        since = time.monotonic() - HANDED_OUT_TTL_S
+        fresh = [b for b in found if all(handed.get(s.id, 0.0) < since for s in b)]
+        blocks = disjoint(fresh or found, spread)
+        random.shuffle(blocks)
+        _hand_out(handed, blocks[0])
+        return choice, blocks
     for choice in sections:
         seats = free_seats(session, fixture_id, choice.id, now, quantity * spread)
         if len(seats) >= quantity:
             start = random.randrange(0, len(seats) - quantity + 1)
-            return choice, seats[start : start + quantity]
+            return choice, [seats[start : start + quantity]]
     return None
 
 

@@ -228,3 +228,35 @@ def test_a_stale_shared_count_does_not_hide_freed_seats(club: Club) -> None:
     release_hold(club.db, "tg:first", first.id)
     again = create_hold(club.db, "tg:again", club.fixture, 2)  # the shared count says full
     assert sorted(s.id for s in again.seats) == sorted(s.id for s in first.seats)
+
+
+def test_a_block_taken_meanwhile_is_passed_over_in_the_same_attempt(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ticketing.holds
+    from ticketing.models import Seat
+    from ticketing.recommendations import FreeSeat, choose_seat_options
+
+    with club.db() as session:
+        rows = session.execute(
+            select(Seat.id, Seat.row, Seat.row_position, Seat.number, Seat.kind, Seat.quality)
+            .where(Seat.section_id == club.sections["A"])
+            .order_by(Seat.id)
+        ).tuples()
+        a = [FreeSeat(*row) for row in rows]
+    create_hold(club.db, "tg:other", club.fixture, seat_ids=[a[2].id])  # claimed meanwhile
+
+    def options(*args: object, **kwargs: object) -> object:
+        chosen = choose_seat_options(*args, **kwargs)  # type: ignore[arg-type]
+        assert chosen is not None
+        # [1, 2] fails on 2 after claiming 1; [0, 1] starts below the seat it claimed
+        # (locks go in seat id order), so it is skipped; [4, 5] is free.
+        return chosen[0], [[a[1], a[2]], [a[0], a[1]], [a[4], a[5]]]
+
+    monkeypatch.setattr(ticketing.holds, "choose_seat_options", options)
+    hold = create_hold(club.db, "tg:fan", club.fixture, 2)
+    assert [s.id for s in hold.seats] == [a[4].id, a[5].id]
+    with club.db() as session:
+        status = {s.id: s.status for s in seat_map(session, club.fixture, club.sections["A"])}
+    assert status[a[1].id] == status[a[0].id] == "available"  # the claim given back
+    assert status[a[2].id] == "held"
