@@ -2,10 +2,13 @@
 
 A hold claims its seats with one atomic upsert into `seat_claims`: a seat is
 taken only if nobody claims it or the previous claim's hold has expired. When
-fewer rows come back than were asked for, the transaction rolls back and the
-fan hears `seat_unavailable` (specific seats) or the engine tries other seats
-(best available) before answering `sold_out`. Expired holds need no sweeper to
-free their seats; `release_expired_holds()` only tidies up.
+fewer rows come back than were asked for, the fan hears `seat_unavailable`
+(specific seats; the transaction rolls back), or, best available, the engine
+gives back what it claimed and tries the next block it read in the same
+transaction, then reads seats again in a new one, before answering `sold_out`.
+Expired holds need no sweeper to free their seats; `release_expired_holds()`
+only tidies up. On PostgreSQL the claims, the hold row and a new fan are written
+by one statement.
 """
 
 from __future__ import annotations
