@@ -324,9 +324,10 @@ def _build_blocks(dialect: str, quantity: int, windowed: bool) -> Any:
 
 WATERMARK_TTL_S = 2.0
 _WINDOW = 256  # seats a windowed look may try as first seats of a block
-_watermarks: weakref.WeakKeyDictionary[Engine, dict[tuple[int, int, int], tuple[float, int]]] = (
-    weakref.WeakKeyDictionary()
-)
+# (fixture, section, quantity) -> (when, view of the best block then, None: no block)
+_watermarks: weakref.WeakKeyDictionary[
+    Engine, dict[tuple[int, int, int], tuple[float, int | None]]
+] = weakref.WeakKeyDictionary()
 
 
 def free_blocks(
@@ -336,6 +337,8 @@ def free_blocks(
     now: datetime,
     quantity: int,
     limit: int,
+    *,
+    shared: bool = False,
 ) -> list[list[FreeSeat]]:
     """Blocks of `quantity` adjacent free seats of a section, best average quality first.
 
@@ -347,8 +350,10 @@ def free_blocks(
     it found in a section: no better seat began a block then, so the next look
     starts there and reads a short window of seats instead of walking past every
     seat sold before. If that window holds no block (or the mark is older), the
-    whole section is searched again. A seat freed meanwhile below the mark is thus
-    offered again within that time; who gets a seat is still decided by `claim_seats`.
+    whole section is searched again. With `shared`, a section found without a
+    block is passed over for that time too (a hold then tries the next section).
+    A seat freed meanwhile below the mark, or in such a section, is thus offered
+    again within that time; who gets a seat is still decided by `claim_seats`.
     """
     if quantity > MAX_SQL_BLOCK:
         return adjacent_blocks(free_seats(session, fixture_id, section_id, now, None), quantity)
@@ -364,7 +369,11 @@ def free_blocks(
         "b_limit": limit,
     }
     rows: list[Any] = []
-    if mark is not None and time.monotonic() - mark[0] < WATERMARK_TTL_S:
+    recent = mark is not None and time.monotonic() - mark[0] < WATERMARK_TTL_S
+    if mark is not None and recent and mark[1] is None:
+        if shared:
+            return []  # no block here a moment ago
+    elif mark is not None and recent:
         query = prepared(
             session,
             f"recommendations.blocks.{quantity}.window",
@@ -383,10 +392,7 @@ def free_blocks(
             lambda d: _build_blocks(d, quantity, False),
         )
         rows = driver_rows(session, query, params)
-        if rows:
-            marks[key] = (time.monotonic(), rows[0][5])
-        else:
-            marks.pop(key, None)
+        marks[key] = (time.monotonic(), rows[0][5] if rows else None)
     blocks: list[tuple[int, int, list[FreeSeat]]] = []
     for row in rows:
         seat_id, row_label, position, number, kind, quality = row[:6]
@@ -488,8 +494,11 @@ def choose_seat_options(
     disjoint top blocks in random order, for when another buyer claims the first one
     meanwhile (a buyer in another process: this process's own buyers are kept apart).
     """
-    claimed, shared = claimed_counts(session, fixture.id, now, shared=True)
-    while True:
+    chosen = None
+    for shared in (True, False):
+        # First with what this process learnt a moment ago (seat counts, sections found
+        # without a block); if that finds nothing, seats may have been freed: look anew.
+        claimed, _shared = claimed_counts(session, fixture.id, now, shared=shared)
         sections = candidate_sections(
             session,
             fixture,
@@ -500,11 +509,12 @@ def choose_seat_options(
             customer_id=customer_id,
             claimed=claimed,
         )
-        chosen = _choose_in(session, fixture.id, sections, quantity, now=now, spread=spread)
-        if chosen is not None or not shared:
-            return chosen
-        # Nothing found with a shared count (seats may have been freed since): count anew.
-        claimed, shared = claimed_counts(session, fixture.id, now)
+        chosen = _choose_in(
+            session, fixture.id, sections, quantity, now=now, spread=spread, shared=shared
+        )
+        if chosen is not None:
+            break
+    return chosen
 
 
 HANDED_OUT_TTL_S = 2.0
@@ -529,12 +539,13 @@ def _choose_in(
     *,
     now: datetime,
     spread: int,
+    shared: bool,
 ) -> tuple[SectionChoice, list[list[FreeSeat]]] | None:
     limit = max(_FIRST_BLOCKS, 2 * spread)
     bind = session.get_bind()
     handed = _handed_out.setdefault(bind, {}) if isinstance(bind, Engine) else {}
     for choice in sections:
-        found = free_blocks(session, fixture_id, choice.id, now, quantity, limit)
+        found = free_blocks(session, fixture_id, choice.id, now, quantity, limit, shared=shared)
         if not found:
             continue
         if spread <= 1:
