@@ -393,7 +393,9 @@ def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
     """PostgreSQL: claim the seats and write the hold in one statement (a new fan too).
 
     The claims are the same atomic upsert as `claim_seats`, in seat id order; the
-    hold row is written only when every seat was claimed.
+    hold row is written only when every seat was claimed. Seats already claimed when
+    the statement starts are not even tried: the upsert would lock another fan's
+    claim, and their payment, which moves that claim, would wait for this transaction.
     """
     fan = "(SELECT id FROM fan)" if new_fan else ":b_customer"
     new = (
@@ -416,6 +418,10 @@ def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
             SELECT :b_fixture, s.seat_id, s.section_id, :b_hold, {fan}, 'held', :b_expires
             FROM unnest(CAST(:b_seat_ids AS integer[]), CAST(:b_section_ids AS integer[]))
                  WITH ORDINALITY AS s(seat_id, section_id, n)
+            WHERE NOT EXISTS (
+                SELECT 1 FROM seat_claims c
+                WHERE c.fixture_id = :b_fixture AND c.seat_id = s.seat_id
+                  AND (c.status <> 'held' OR c.expires_at > :b_now))
             ORDER BY s.n
             ON CONFLICT (fixture_id, seat_id) DO UPDATE SET
                 section_id = excluded.section_id, hold_id = excluded.hold_id,

@@ -310,6 +310,8 @@ def _build_reserve_all() -> Any:
     Each step runs only if the one before it succeeded: the key is new, the hold was
     active and the fan's, every claim moved. The row returned says which step
     stopped, so the caller raises the same errors (and rolls back) as step by step.
+    The claims are locked in seat id order, the order in which holds claim seats, so
+    a buyer's upsert that touches them cannot deadlock with this payment.
     """
     return (
         text(
@@ -323,10 +325,13 @@ def _build_reserve_all() -> Any:
             WHERE id = :b_hold AND customer_id = :b_customer AND status = 'active'
               AND expires_at > :now AND EXISTS (SELECT 1 FROM k)
             RETURNING fixture_id, total, quantity, lines
+        ), mine AS (
+            SELECT seat_id FROM seat_claims WHERE hold_id = :b_hold
+            ORDER BY seat_id FOR UPDATE
         ), moved AS (
             UPDATE seat_claims SET status = 'pending', expires_at = NULL
             WHERE hold_id = :b_hold AND status = 'held' AND expires_at > :now
-              AND EXISTS (SELECT 1 FROM held)
+              AND seat_id IN (SELECT seat_id FROM mine) AND EXISTS (SELECT 1 FROM held)
             RETURNING seat_id
         ), made AS (
             INSERT INTO orders (ref, customer_id, fixture_id, hold_id, status, total, currency,
@@ -680,9 +685,13 @@ def _build_settle_and_issue() -> Any:
             UPDATE orders SET status = 'paid', paid_at = :now
             WHERE id = :b_order AND status = 'pending'
             RETURNING customer_id, fixture_id, hold_id, total, currency, ref, created_at
+        ), mine AS (  -- locked in seat id order, as holds claim them (no deadlock)
+            SELECT seat_id FROM seat_claims WHERE hold_id IN (SELECT hold_id FROM settled)
+            ORDER BY seat_id FOR UPDATE
         ), sold AS (
             UPDATE seat_claims SET status = 'sold'
             WHERE status = 'pending' AND hold_id IN (SELECT hold_id FROM settled)
+              AND seat_id IN (SELECT seat_id FROM mine)
         ), captured AS (
             UPDATE payments SET status = 'captured', settled_at = :now
             WHERE reference = :b_reference AND EXISTS (SELECT 1 FROM settled)
