@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.ticketing.conftest import Club
 from ticketing.customers import set_member
+from ticketing.db import utcnow
 from ticketing.errors import (
     HoldExpired,
     InvalidQuantity,
@@ -260,3 +262,46 @@ def test_a_block_taken_meanwhile_is_passed_over_in_the_same_attempt(
         status = {s.id: s.status for s in seat_map(session, club.fixture, club.sections["A"])}
     assert status[a[1].id] == status[a[0].id] == "available"  # the claim given back
     assert status[a[2].id] == "held"
+
+
+def test_a_buyer_reaching_for_held_seats_does_not_hold_up_their_payment(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL: a hold that finds its seats taken locks none of them (no lock waits)."""
+    from tests.ticketing.conftest import load_club
+    from ticketing.holds import _place, fixture_and_fan, seats_of_choice
+    from ticketing.orders import pay_order
+    from ticketing.policies import current_policies
+    from ticketing.recommendations import FreeSeat, SectionChoice
+
+    club = load_club(pg_url, tmp_path / "club")
+    held = create_hold(club.db, "tg:first", club.fixture, 2)
+    paid: list[str] = []
+    with club.db() as late:  # another buyer whose view predates the hold
+        fixture, _fan = fixture_and_fan(late, club.fixture, "tg:late")
+        seats = [FreeSeat(s.id, s.row, 0, s.number, "standard", 0) for s in held.seats]
+        choice = SectionChoice(held.seats[0].section_id, "A", 0, "", "", "cat1", "", 0, 0, 0, False)
+        placed = _place(
+            late,
+            fixture=fixture,
+            customer_id=0,
+            member=False,
+            seats=seats_of_choice(choice, seats),
+            concessions=["adult", "adult"],
+            now=utcnow(),
+            policies=current_policies(),
+            new_fan="tg:late",
+        )
+        assert placed.view is None and placed.claimed == []
+
+        def pay() -> None:
+            pay_order(
+                club.db, "tg:first", held.id, token="tok_ok", idempotency_key="k", keys=club.keys
+            )
+            paid.append(held.id)
+
+        payer = threading.Thread(target=pay)
+        payer.start()
+        payer.join(10)  # the late buyer's transaction is still open
+        assert paid == [held.id]
+        late.rollback()
