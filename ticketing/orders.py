@@ -29,7 +29,6 @@ from sqlalchemy import (
     column,
     delete,
     exists,
-    func,
     insert,
     literal,
     select,
@@ -256,18 +255,8 @@ def _build_reserve(dialect: str) -> dict[str, Any]:
         "payment": insert(_PAYMENTS),
     }
     if dialect == "postgresql":
-        # Fewer round trips: the hold and its claims move in one statement, and the
-        # order and its payment are written in another (data-modifying CTEs).
-        held = hold.cte("held")
-        moved = claims.where(exists(select(held.c.fixture_id))).returning(_CLAIMS.c.seat_id)
-        moved_cte = moved.cte("moved")
-        sql["hold_and_claims"] = select(
-            held.c.fixture_id,
-            held.c.total,
-            held.c.quantity,
-            held.c.lines,
-            select(func.count()).select_from(moved_cte).scalar_subquery(),
-        )
+        # The whole reservation is one statement (`reserve_all`); the order and its
+        # payment alone are another, for drawing a new reference after a collision.
         order_columns = [
             "ref",
             "customer_id",
@@ -439,17 +428,11 @@ def _reserve(
         if fresh is None:
             return None
         hold_params = {"b_hold": hold_id, "b_customer": customer_id, "b_now": now}
-        if "hold_and_claims" in sql:
-            row = conn.execute(sql["hold_and_claims"], hold_params).one_or_none()
-            if row is None:
-                _explain_unusable_hold(session, hold_id, customer_id)
-            fixture_id, total, quantity, lines, moved = row
-        else:
-            hold = conn.execute(sql["hold"], hold_params).one_or_none()
-            if hold is None:
-                _explain_unusable_hold(session, hold_id, customer_id)
-            fixture_id, total, quantity, lines = hold
-            moved = rowcount(conn.execute(sql["claims"], {"b_hold": hold_id, "b_now": now}))
+        hold = conn.execute(sql["hold"], hold_params).one_or_none()
+        if hold is None:
+            _explain_unusable_hold(session, hold_id, customer_id)
+        fixture_id, total, quantity, lines = hold
+        moved = rowcount(conn.execute(sql["claims"], {"b_hold": hold_id, "b_now": now}))
         if moved != quantity:
             raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
         currency = currency_of(session, fixture_id)
