@@ -285,6 +285,18 @@ def _driver_statement(statement: Any, dialect: Dialect) -> _DriverStatement:
     return found
 
 
+def _returns_rows(cursor: Any) -> bool:
+    # psycopg's result status: cheaper than `cursor.description`, which builds a
+    # column object per column on every call.
+    result = getattr(cursor, "pgresult", None)
+    if result is None:
+        return cursor.description is not None
+    return bool(result.status == _TUPLES_OK)
+
+
+_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK
+
+
 def driver_rows(session: Session, statement: Any, parameters: dict[str, Any]) -> list[Any]:
     """Run a prebuilt statement straight on the driver, in the session's transaction.
 
@@ -316,7 +328,7 @@ def driver_rows(session: Session, statement: Any, parameters: dict[str, Any]) ->
             connection, cursor, compiled.sql, params, None, False
         )
         cursor.execute(compiled.sql, params)
-        rows = list(cursor.fetchall()) if cursor.description is not None else []
+        rows = list(cursor.fetchall()) if _returns_rows(cursor) else []
         connection.dispatch.after_cursor_execute(
             connection, cursor, compiled.sql, params, None, False
         )

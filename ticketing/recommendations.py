@@ -14,7 +14,7 @@ import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, and_, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
@@ -31,9 +31,8 @@ _TOP_SEATS = 160  # free seats read per section when recommending
 _FIRST_BLOCKS = 16  # candidate blocks a hold reads per section (more when spreading wider)
 
 
-@dataclass(frozen=True)
-class FreeSeat:
-    """A free seat of a section."""
+class FreeSeat(NamedTuple):
+    """A free seat of a section (a named tuple: holds build dozens per look)."""
 
     id: int
     row: str
