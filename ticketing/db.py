@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -351,3 +351,18 @@ def driver_rows(session: Session, statement: Any, parameters: dict[str, Any]) ->
             for row in rows
         ]
     return rows
+
+
+def array_literal(values: Iterable[int | str]) -> str:
+    """A PostgreSQL array literal, e.g. `{1,2}` or `{"a","b"}`, to bind as text and CAST.
+
+    Binding a Python list makes psycopg inspect every element to choose an array
+    type; a literal the server parses costs the client next to nothing.
+    """
+    parts = []
+    for value in values:
+        if isinstance(value, int):
+            parts.append(str(value))
+        else:
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"

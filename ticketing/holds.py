@@ -39,6 +39,7 @@ from ticketing.customers import (
     remember_customer,
 )
 from ticketing.db import (
+    array_literal,
     driver_rows,
     insert_for,
     prepared,
@@ -345,8 +346,8 @@ def _place(
                 "b_lines": lines,
                 "b_now": now,
                 "b_expires": expires_at,
-                "b_seat_ids": [s.id for s in ordered],
-                "b_section_ids": [s.section_id for s in ordered],
+                "b_seat_ids": array_literal(s.id for s in ordered),
+                "b_section_ids": array_literal(s.section_id for s in ordered),
             },
         )
         fan, claimed_ids = rows[0]

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketing.customers import lookup_customer, resolve_customer
 from ticketing.db import (
+    array_literal,
     driver_rows,
     insert_for,
     prepared,
@@ -740,12 +741,12 @@ def _settle_paid(
                     "b_order": order_id,
                     "now": now,
                     "b_reference": reference,
-                    "ids": [r["id"] for r in rows],
-                    "seat_ids": [r["seat_id"] for r in rows],
-                    "prices": [r["price"] for r in rows],
-                    "concessions": [r["concession"] for r in rows],
-                    "key_ids": [r["key_id"] for r in rows],
-                    "codes": [r["code"] for r in rows],
+                    "ids": array_literal(r["id"] for r in rows),
+                    "seat_ids": array_literal(r["seat_id"] for r in rows),
+                    "prices": array_literal(r["price"] for r in rows),
+                    "concessions": array_literal(r["concession"] for r in rows),
+                    "key_ids": array_literal(r["key_id"] for r in rows),
+                    "codes": array_literal(r["code"] for r in rows),
                 },
             )
             if not found:

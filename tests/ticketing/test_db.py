@@ -94,3 +94,19 @@ def test_driver_rows_behave_like_sqlalchemy_execute(database_url: str) -> None:
             assert session.scalars(select(Customer.id)).all() == [7]
     finally:
         engine.dispose()
+
+
+def test_array_literals_reach_postgresql_intact(pg_url: str) -> None:
+    from ticketing.db import array_literal
+
+    texts = ['a"b', "c\\d", "x,y", "{z}", " spaced ", "NULL", ""]
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            got_texts, got_ints = conn.execute(
+                text("SELECT CAST(:t AS text[]), CAST(:i AS bigint[])"),
+                {"t": array_literal(texts), "i": array_literal([1, -2, 2**53])},
+            ).one()
+    finally:
+        engine.dispose()
+    assert got_texts == texts and got_ints == [1, -2, 2**53]
