@@ -10,7 +10,7 @@ that retries with the same `nonce` gets the same `ok` back (one check-in).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -106,18 +106,30 @@ def revoked_set(session: Session, *, fixture_id: int | None = None) -> frozenset
 _seat_names: dict[tuple[str, int], str] = {}
 
 
-def _seat_name(session: Session, seat_id: int) -> str:
-    # Seats never change: remember their printed names (per database).
-    key = (str(getattr(session.get_bind(), "url", "")), seat_id)
-    name = _seat_names.get(key)
-    if name is None:
-        row = session.execute(
-            select(Section.code, Seat.row, Seat.number)
+def seat_names(session: Session, seat_ids: Iterable[int]) -> dict[int, str]:
+    """The printed names of seats, {seat id: name}, with one query for those not yet known.
+
+    Seats never change, so names are remembered per database; a batch of check-ins
+    (each ticket a different seat) costs one query, not one per ticket.
+    """
+    url = str(getattr(session.get_bind(), "url", ""))
+    names: dict[int, str] = {}
+    missing: list[int] = []
+    for seat_id in seat_ids:
+        name = _seat_names.get((url, seat_id))
+        if name is None:
+            missing.append(seat_id)
+        else:
+            names[seat_id] = name
+    if missing:
+        rows = session.execute(
+            select(Seat.id, Section.code, Seat.row, Seat.number)
             .join(Section, Section.id == Seat.section_id)
-            .where(Seat.id == seat_id)
-        ).one()
-        name = _seat_names[key] = seat_label(row[0], row[1], row[2])
-    return name
+            .where(Seat.id.in_(missing))
+        ).tuples()
+        for seat_id, code, row, number in rows:
+            names[seat_id] = _seat_names[(url, seat_id)] = seat_label(code, row, number)
+    return names
 
 
 @dataclass(frozen=True)
@@ -219,10 +231,10 @@ def check_in_many(
     with write_session(db) as session:
         sql = prepared(session, "gate.check_in", _build_check_in)
         admitted = _admit(session, sql["admit"], list(first.values()), now)
+        labels = seat_names(session, admitted.values())
         for ticket_id, seat_id in admitted.items():
             i, scan, claims = first[ticket_id]
-            label = _seat_name(session, seat_id)
-            results[i] = _answer("ok", claims, seat=label, used_at=now, gate=scan.gate)
+            results[i] = _answer("ok", claims, seat=labels[seat_id], used_at=now, gate=scan.gate)
         others = [item for item in verified if results[item[0]] is None]
         rows = {}
         if others:

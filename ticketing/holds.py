@@ -2,10 +2,13 @@
 
 A hold claims its seats with one atomic upsert into `seat_claims`: a seat is
 taken only if nobody claims it or the previous claim's hold has expired. When
-fewer rows come back than were asked for, the transaction rolls back and the
-fan hears `seat_unavailable` (specific seats) or the engine tries other seats
-(best available) before answering `sold_out`. Expired holds need no sweeper to
-free their seats; `release_expired_holds()` only tidies up.
+fewer rows come back than were asked for, the fan hears `seat_unavailable`
+(specific seats; the transaction rolls back), or, best available, the engine
+gives back what it claimed and tries the next block it read in the same
+transaction, then reads seats again in a new one, before answering `sold_out`.
+Expired holds need no sweeper to free their seats; `release_expired_holds()`
+only tidies up. On PostgreSQL the claims, the hold row and a new fan are written
+by one statement.
 """
 
 from __future__ import annotations
@@ -15,7 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, literal, select, true, union_all, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +39,8 @@ from ticketing.customers import (
     remember_customer,
 )
 from ticketing.db import (
+    array_literal,
+    driver_rows,
     insert_for,
     prepared,
     retrying,
@@ -49,7 +64,7 @@ from ticketing.fixtures import FixtureRow, get_fixture, prices_of, sale_state
 from ticketing.models import CustomerIdentity, Fixture, Hold, Seat, SeatClaim, Section
 from ticketing.policies import Policies, current_policies
 from ticketing.pricing import check_concessions, ticket_price
-from ticketing.recommendations import FreeSeat, SectionChoice, choose_seats
+from ticketing.recommendations import FreeSeat, SectionChoice, choose_seat_options
 from ticketing.risk import FanStanding, check_hold, lock_fan, record_refusal
 from ticketing.venues import seat_label
 
@@ -89,7 +104,8 @@ class HoldView:
 
 def new_id(prefix: str, length: int = 12) -> str:
     """A random, unambiguous id such as `H7KX2QD9M4TPA`."""
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+    # The alphabet has 32 letters: 5 random bits pick one, uniformly (one call for all).
+    return prefix + "".join(_ID_ALPHABET[b & 31] for b in secrets.token_bytes(length))
 
 
 def _view(hold: Hold | Any, currency: str) -> HoldView:
@@ -239,6 +255,45 @@ def place_hold(
 
     The caller owns the transaction and must roll back on None.
     """
+    return _place(
+        session,
+        fixture=fixture,
+        customer_id=customer_id,
+        member=member,
+        seats=seats,
+        concessions=concessions,
+        now=now,
+        policies=policies,
+        kind=kind,
+    ).view
+
+
+@dataclass(frozen=True)
+class _Placed:
+    view: HoldView | None  # None: a seat was taken meanwhile
+    customer_id: int
+    hold_id: str
+    claimed: list[int]  # the seats claimed (all of them when `view` is not None)
+
+
+def _place(
+    session: Session,
+    *,
+    fixture: Fixture | FixtureRow,
+    customer_id: int,
+    member: bool,
+    seats: list[_SeatRow],
+    concessions: list[str],
+    now: datetime,
+    policies: Policies,
+    kind: str = "purchase",
+    new_fan: str | None = None,
+) -> _Placed:
+    """`place_hold`, telling also the fan and the seats claimed when it fails.
+
+    With `new_fan` (an external id nobody has seen yet; `customer_id` is then
+    ignored) the fan is created in the same transaction, even when a seat was taken.
+    """
     prices = prices_of(session, fixture.id)
     lines: list[dict[str, Any]] = []
     for seat, concession in zip(seats, concessions, strict=True):
@@ -259,6 +314,48 @@ def place_hold(
         )
     hold_id = new_id("H")
     expires_at = now + timedelta(minutes=policies.holds.minutes)
+    total = sum(line["price"] for line in lines)
+    view = HoldView(
+        id=hold_id,
+        fixture_id=fixture.id,
+        status="active",
+        seats=[HeldSeat(**line) for line in lines],
+        total=total,
+        currency=fixture.currency,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        ordered = sorted(seats, key=lambda s: s.id)
+        statement = prepared(
+            session,
+            f"holds.claim_and_hold.{new_fan is not None}",
+            lambda d: _build_claim_and_hold(d, new_fan is not None),
+        )
+        rows = driver_rows(
+            session,
+            statement,
+            {
+                "b_external": new_fan,
+                "b_customer": customer_id,
+                "b_fixture": fixture.id,
+                "b_hold": hold_id,
+                "b_kind": kind,
+                "b_quantity": len(seats),
+                "b_total": total,
+                "b_lines": lines,
+                "b_now": now,
+                "b_expires": expires_at,
+                "b_seat_ids": array_literal(s.id for s in ordered),
+                "b_section_ids": array_literal(s.section_id for s in ordered),
+            },
+        )
+        fan, claimed_ids = rows[0]
+        if len(claimed_ids) != len(seats):
+            return _Placed(None, fan, hold_id, list(claimed_ids))
+        return _Placed(view, fan, hold_id, list(claimed_ids))
+    if new_fan is not None:
+        customer_id = create_customer(session, new_fan, now)
     claimed = claim_seats(
         session,
         fixture_id=fixture.id,
@@ -269,8 +366,7 @@ def place_hold(
         now=now,
     )
     if len(claimed) != len(seats):
-        return None
-    total = sum(line["price"] for line in lines)
+        return _Placed(None, customer_id, hold_id, sorted(claimed))
     session.connection().execute(
         insert(_HOLDS),
         {
@@ -286,15 +382,67 @@ def place_hold(
             "expires_at": expires_at,
         },
     )
-    return HoldView(
-        id=hold_id,
-        fixture_id=fixture.id,
-        status="active",
-        seats=[HeldSeat(**line) for line in lines],
-        total=total,
-        currency=fixture.currency,
-        created_at=now,
-        expires_at=expires_at,
+    return _Placed(view, customer_id, hold_id, sorted(claimed))
+
+
+def _unclaim(session: Session, hold_id: str) -> None:
+    """Give back the seats a failed `_place` claimed, within the transaction."""
+    session.execute(delete(SeatClaim).where(SeatClaim.hold_id == hold_id))
+
+
+def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
+    """PostgreSQL: claim the seats and write the hold in one statement (a new fan too).
+
+    The claims are the same atomic upsert as `claim_seats`, in seat id order; the
+    hold row is written only when every seat was claimed. Seats already claimed when
+    the statement starts are not even tried: the upsert would lock another fan's
+    claim, and their payment, which moves that claim, would wait for this transaction.
+    """
+    fan = "(SELECT id FROM fan)" if new_fan else ":b_customer"
+    new = (
+        """
+        fan AS (
+            INSERT INTO customers (email, is_member, created_at)
+            VALUES (NULL, false, :b_now) RETURNING id
+        ), identity AS (
+            INSERT INTO customer_identities (external_id, customer_id, created_at)
+            SELECT :b_external, id, :b_now FROM fan
+        ),"""
+        if new_fan
+        else ""
+    )
+    # Only the two constant fragments above are interpolated; values are bound.
+    statement = f"""
+        WITH {new} claimed AS (
+            INSERT INTO seat_claims (fixture_id, seat_id, section_id, hold_id, customer_id,
+                                     status, expires_at)
+            SELECT :b_fixture, s.seat_id, s.section_id, :b_hold, {fan}, 'held', :b_expires
+            FROM unnest(CAST(:b_seat_ids AS integer[]), CAST(:b_section_ids AS integer[]))
+                 WITH ORDINALITY AS s(seat_id, section_id, n)
+            WHERE NOT EXISTS (
+                SELECT 1 FROM seat_claims c
+                WHERE c.fixture_id = :b_fixture AND c.seat_id = s.seat_id
+                  AND (c.status <> 'held' OR c.expires_at > :b_now))
+            ORDER BY s.n
+            ON CONFLICT (fixture_id, seat_id) DO UPDATE SET
+                section_id = excluded.section_id, hold_id = excluded.hold_id,
+                customer_id = excluded.customer_id, status = excluded.status,
+                expires_at = excluded.expires_at
+            WHERE seat_claims.status = 'held' AND seat_claims.expires_at <= :b_now
+            RETURNING seat_id
+        ), made AS (
+            INSERT INTO holds (id, customer_id, fixture_id, kind, status, quantity, total, lines,
+                               created_at, expires_at)
+            SELECT :b_hold, {fan}, :b_fixture, :b_kind, 'active', :b_quantity, :b_total,
+                   :b_lines, :b_now, :b_expires
+            WHERE (SELECT count(*) FROM claimed) = :b_quantity
+        )
+        SELECT {fan}, ARRAY(SELECT seat_id FROM claimed)
+    """  # noqa: S608
+    return text(statement).bindparams(
+        bindparam("b_now", type_=_HOLDS.c.created_at.type),
+        bindparam("b_expires", type_=_HOLDS.c.expires_at.type),
+        bindparam("b_lines", type_=_HOLDS.c.lines.type),
     )
 
 
@@ -389,14 +537,12 @@ def fixture_and_fan(
     session: Session, fixture_id: int, customer: str
 ) -> tuple[FixtureRow, int | None]:
     """The selling columns of a fixture and the fan's id if known, in one query."""
-    row = (
-        session.connection()
-        .execute(
-            prepared(session, "holds.fixture_and_fan", _build_fixture_and_fan),
-            {"b_fixture": fixture_id, "b_external": customer},
-        )
-        .one_or_none()
+    rows = driver_rows(
+        session,
+        prepared(session, "holds.fixture_and_fan", _build_fixture_and_fan),
+        {"b_fixture": fixture_id, "b_external": customer},
     )
+    row = rows[0] if rows else None
     if row is None:
         raise NotFound(f"no fixture {fixture_id}", field="fixture_id")
     return FixtureRow(*row[:8]), row[8]
@@ -428,7 +574,7 @@ def _hold(
             # The fan's first two requests raced to create them (the identity's primary
             # key let one win): now they exist, so this attempt finds and locks them.
             view, customer_id = _attempt(db, request, spread, now, policies)
-        if view is not None:
+        if view is not None and customer_id is not None:
             remember_customer(db, customer, customer_id)
             return view
         if seat_ids is not None:
@@ -451,15 +597,17 @@ class _Request:
 
 def _attempt(
     db: sessionmaker[Session], request: _Request, spread: int, now: datetime, policies: Policies
-) -> tuple[HoldView | None, int]:
-    """One try at a hold in one transaction; (None, fan) when a seat was taken meanwhile."""
+) -> tuple[HoldView | None, int | None]:
+    """One try at a hold in one transaction: (hold, fan), or (None, None) when the seats
+    were taken meanwhile (the transaction rolled back: a new fan was not created).
+    """
     quantity, seat_ids, section_id = request.quantity, request.seat_ids, request.section_id
     with write_session(db) as session:
         fixture, customer_id = fixture_and_fan(session, request.fixture_id, request.customer)
         new_fan = customer_id is None
         if customer_id is None:
-            # Nobody else can know this fan yet: no row to lock, nothing to count.
-            customer_id = create_customer(session, request.customer, now)
+            # Nobody else can know this fan yet: no row to lock, nothing to count. The
+            # fan is created with the hold (`place_hold`), in this transaction.
             standing = _NEW_FAN
         else:
             standing = lock_fan(session, customer_id, fixture.id, now, policies)
@@ -469,8 +617,9 @@ def _attempt(
             seats = _seats_by_id(session, fixture, seat_ids)
             if section_id is not None and any(s.section_id != section_id for s in seats):
                 raise InvalidRequest("seat_ids must lie in section_id", field="seat_ids")
+            options = [seats]
         else:
-            chosen = choose_seats(
+            chosen = choose_seat_options(
                 session,
                 fixture,
                 quantity,
@@ -482,20 +631,37 @@ def _attempt(
             )
             if chosen is None:
                 raise SoldOut(f"not {quantity} seats left for this request", field="quantity")
-            seats = seats_of_choice(*chosen)
-        view = place_hold(
-            session,
-            fixture=fixture,
-            customer_id=customer_id,
-            member=standing.is_member,
-            seats=seats,
-            concessions=request.concessions,
-            now=now,
-            policies=policies,
-        )
-        if view is None:
-            session.rollback()
-    return view, customer_id
+            choice, blocks = chosen
+            options = [seats_of_choice(choice, block) for block in blocks[:_ALTERNATIVES]]
+        # A block another buyer claimed a moment ago is skipped for the next one in the
+        # same transaction. Seats claimed and given back stay locked until the end, so
+        # a later block must start above them: locks are taken in seat id order only.
+        locked = 0
+        for seats in options:
+            if min(s.id for s in seats) <= locked:
+                continue
+            placed = _place(
+                session,
+                fixture=fixture,
+                customer_id=customer_id or 0,
+                member=standing.is_member,
+                seats=seats,
+                concessions=request.concessions,
+                now=now,
+                policies=policies,
+                new_fan=request.customer if new_fan else None,
+            )
+            customer_id, new_fan = placed.customer_id, False
+            if placed.view is not None:
+                return placed.view, customer_id
+            if placed.claimed:
+                _unclaim(session, placed.hold_id)
+                locked = max(locked, *placed.claimed)
+        session.rollback()
+    return None, None
+
+
+_ALTERNATIVES = 3  # blocks a best-available attempt tries before reading seats again
 
 
 def get_hold(session: Session, customer: str, hold_id: str) -> HoldView:

@@ -22,12 +22,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, delete, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    column,
+    delete,
+    exists,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketing.customers import lookup_customer, resolve_customer
 from ticketing.db import (
+    array_literal,
+    driver_rows,
     insert_for,
     prepared,
     retrying,
@@ -49,7 +63,14 @@ from ticketing.fixtures import currency_of
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Hold, IdempotencyKey, LedgerEntry, Order, Payment, SeatClaim, Ticket
 from ticketing.payments import ChargeResult, PaymentProvider, ProviderTimeout, provider_for
-from ticketing.tickets import NewTicket, SeatInfo, TicketView, issue_tickets, order_tickets
+from ticketing.tickets import (
+    NewTicket,
+    SeatInfo,
+    TicketView,
+    issue_tickets,
+    order_tickets,
+    signed_tickets,
+)
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 MAX_KEY_LENGTH = 255
@@ -79,7 +100,8 @@ class PaymentOutcome:
 
 def new_order_ref() -> str:
     """A fan-facing order reference such as `RA-7KX2QD`."""
-    return "RA-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(6))
+    # The alphabet has 32 letters: 5 random bits pick one, uniformly (one call for all).
+    return "RA-" + "".join(REF_ALPHABET[b & 31] for b in secrets.token_bytes(6))
 
 
 def _request_hash(customer: str, hold_id: str, method: str, token: str) -> str:
@@ -194,7 +216,7 @@ def pay_order(
             "and will be settled (repeat the request with the same Idempotency-Key)",
             order_ref=reserved.ref,
         ) from exc
-    order = _settle(db, reserved.order_id, result, keys, now, lines=reserved.lines)
+    order = _settle(db, reserved.order_id, result, keys, now, reserved=reserved)
     return PaymentOutcome(order=order, replayed=False)
 
 
@@ -234,18 +256,8 @@ def _build_reserve(dialect: str) -> dict[str, Any]:
         "payment": insert(_PAYMENTS),
     }
     if dialect == "postgresql":
-        # Fewer round trips: the hold and its claims move in one statement, and the
-        # order and its payment are written in another (data-modifying CTEs).
-        held = hold.cte("held")
-        moved = claims.where(exists(select(held.c.fixture_id))).returning(_CLAIMS.c.seat_id)
-        moved_cte = moved.cte("moved")
-        sql["hold_and_claims"] = select(
-            held.c.fixture_id,
-            held.c.total,
-            held.c.quantity,
-            held.c.lines,
-            select(func.count()).select_from(moved_cte).scalar_subquery(),
-        )
+        # The whole reservation is one statement (`reserve_all`); the order and its
+        # payment alone are another, for drawing a new reference after a collision.
         order_columns = [
             "ref",
             "customer_id",
@@ -278,7 +290,76 @@ def _build_reserve(dialect: str) -> dict[str, Any]:
             )
             .returning(_PAYMENTS.c.order_id)
         )
+        sql["reserve_all"] = _build_reserve_all()
     return sql
+
+
+def _build_reserve_all() -> Any:
+    """PostgreSQL: the whole reservation in one statement (data-modifying CTEs).
+
+    Each step runs only if the one before it succeeded: the key is new, the hold was
+    active and the fan's, every claim moved. The row returned says which step
+    stopped, so the caller raises the same errors (and rolls back) as step by step.
+    The claims are locked in seat id order, the order in which holds claim seats, so
+    a buyer's upsert that touches them cannot deadlock with this payment.
+    """
+    return (
+        text(
+            """
+        WITH k AS (
+            INSERT INTO idempotency_keys (key, request_hash, order_ref, created_at)
+            VALUES (:key, :request_hash, :ref, :now)
+            ON CONFLICT DO NOTHING RETURNING key
+        ), held AS (
+            UPDATE holds SET status = 'ordered'
+            WHERE id = :b_hold AND customer_id = :b_customer AND status = 'active'
+              AND expires_at > :now AND EXISTS (SELECT 1 FROM k)
+            RETURNING fixture_id, total, quantity, lines
+        ), mine AS (
+            SELECT seat_id FROM seat_claims WHERE hold_id = :b_hold
+            ORDER BY seat_id FOR UPDATE
+        ), moved AS (
+            UPDATE seat_claims SET status = 'pending', expires_at = NULL
+            WHERE hold_id = :b_hold AND status = 'held' AND expires_at > :now
+              AND seat_id IN (SELECT seat_id FROM mine) AND EXISTS (SELECT 1 FROM held)
+            RETURNING seat_id
+        ), made AS (
+            INSERT INTO orders (ref, customer_id, fixture_id, hold_id, status, total, currency,
+                                payment_source, origin, created_at)
+            SELECT :ref, :b_customer, held.fixture_id, :b_hold, 'pending', held.total,
+                   f.currency, :token, 'purchase', :now
+            FROM held JOIN fixtures f ON f.id = held.fixture_id
+            WHERE held.quantity = (SELECT count(*) FROM moved)
+            ON CONFLICT DO NOTHING RETURNING id, total, currency
+        ), paid AS (
+            INSERT INTO payments (reference, kind, provider, source, amount, currency, status,
+                                  created_at, order_id)
+            SELECT 'pay_' || :ref, 'order', :provider, :token, made.total, made.currency,
+                   'started', :now, made.id
+            FROM made RETURNING order_id
+        )
+        SELECT (SELECT count(*) FROM k), held.fixture_id, held.total, held.quantity,
+               held.lines, (SELECT count(*) FROM moved),
+               (SELECT order_id FROM paid), (SELECT currency FROM made)
+        FROM (SELECT 1) AS one LEFT JOIN held ON true
+        """
+        )
+        .bindparams(
+            bindparam("now", type_=_KEYS.c.created_at.type),
+            bindparam("key", type_=_KEYS.c.key.type),
+            bindparam("ref", type_=_ORDERS.c.ref.type),
+        )
+        .columns(
+            column("fresh", Integer),
+            column("fixture_id", Integer),
+            column("total", Integer),
+            column("quantity", Integer),
+            column("lines", _HOLDS.c.lines.type),
+            column("moved", Integer),
+            column("order_id", Integer),
+            column("currency", String),
+        )
+    )
 
 
 def _reserve(
@@ -295,6 +376,52 @@ def _reserve(
     with write_session(db) as session:
         sql = prepared(session, "orders.reserve", _build_reserve)
         conn = session.connection()
+        if "reserve_all" in sql:
+            params = {
+                "key": key,
+                "request_hash": request_hash,
+                "ref": ref,
+                "now": now,
+                "b_hold": hold_id,
+                "b_customer": customer_id,
+                "token": token,
+                "provider": provider.name,
+            }
+            fresh, fixture_id, total, quantity, lines, moved, order_id, currency = driver_rows(
+                session, sql["reserve_all"], params
+            )[0]
+            if not fresh:
+                return None
+            if fixture_id is None:
+                _explain_unusable_hold(session, hold_id, customer_id)
+            if moved != quantity:
+                raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
+            if order_id is None:  # a reference collision: draw another
+                order_id, ref = _make_order(
+                    session,
+                    sql,
+                    None,
+                    customer_id,
+                    hold_id,
+                    key,
+                    token,
+                    provider,
+                    now,
+                    fixture_id,
+                    total,
+                    currency,
+                )
+            return _Reserved(
+                order_id,
+                ref,
+                f"pay_{ref}",
+                total,
+                currency,
+                fixture_id,
+                customer_id,
+                hold_id,
+                lines,
+            )
         fresh = conn.execute(
             sql["key"],
             {"key": key, "request_hash": request_hash, "order_ref": ref, "created_at": now},
@@ -302,61 +429,88 @@ def _reserve(
         if fresh is None:
             return None
         hold_params = {"b_hold": hold_id, "b_customer": customer_id, "b_now": now}
-        if "hold_and_claims" in sql:
-            row = conn.execute(sql["hold_and_claims"], hold_params).one_or_none()
-            if row is None:
-                _explain_unusable_hold(session, hold_id, customer_id)
-            fixture_id, total, quantity, lines, moved = row
-        else:
-            hold = conn.execute(sql["hold"], hold_params).one_or_none()
-            if hold is None:
-                _explain_unusable_hold(session, hold_id, customer_id)
-            fixture_id, total, quantity, lines = hold
-            moved = rowcount(conn.execute(sql["claims"], {"b_hold": hold_id, "b_now": now}))
+        hold = conn.execute(sql["hold"], hold_params).one_or_none()
+        if hold is None:
+            _explain_unusable_hold(session, hold_id, customer_id)
+        fixture_id, total, quantity, lines = hold
+        moved = rowcount(conn.execute(sql["claims"], {"b_hold": hold_id, "b_now": now}))
         if moved != quantity:
             raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
         currency = currency_of(session, fixture_id)
-        for _attempt in range(5):
-            order = {
-                "ref": ref,
-                "customer_id": customer_id,
-                "fixture_id": fixture_id,
-                "hold_id": hold_id,
-                "status": "pending",
-                "total": total,
-                "currency": currency,
-                "payment_source": token,
-                "origin": "purchase",
-                "created_at": now,
-            }
-            payment = {
-                "reference": f"pay_{ref}",
-                "kind": "order",
-                "provider": provider.name,
-                "source": token,
-                "amount": total,
-                "currency": currency,
-                "status": "started",
-                "created_at": now,
-            }
-            if "order_and_payment" in sql:
-                params = {**order, **{f"p_{k}": v for k, v in payment.items()}}
-                order_id = conn.execute(sql["order_and_payment"], params).scalar()
-            else:
-                order_id = conn.execute(sql["order"], order).scalar()
-                if order_id is not None:
-                    conn.execute(sql["payment"], {**payment, "order_id": order_id})
-            if order_id is not None:
-                break
+        order_id, ref = _make_order(
+            session,
+            sql,
+            ref,
+            customer_id,
+            hold_id,
+            key,
+            token,
+            provider,
+            now,
+            fixture_id,
+            total,
+            currency,
+        )
+    return _Reserved(
+        order_id, ref, f"pay_{ref}", total, currency, fixture_id, customer_id, hold_id, lines
+    )
+
+
+def _make_order(
+    session: Session,
+    sql: dict[str, Any],
+    ref: str | None,
+    customer_id: int,
+    hold_id: str,
+    key: str,
+    token: str,
+    provider: PaymentProvider,
+    now: datetime,
+    fixture_id: int,
+    total: int,
+    currency: str,
+) -> tuple[int, str]:
+    """Insert the order and its payment under a free reference (`ref` first, if given)."""
+    conn = session.connection()
+    for _attempt in range(5):
+        if ref is None:
             ref = new_order_ref()  # a reference collision: rare, but possible
             session.execute(
                 update(IdempotencyKey).where(IdempotencyKey.key == key).values(order_ref=ref)
             )
+        order = {
+            "ref": ref,
+            "customer_id": customer_id,
+            "fixture_id": fixture_id,
+            "hold_id": hold_id,
+            "status": "pending",
+            "total": total,
+            "currency": currency,
+            "payment_source": token,
+            "origin": "purchase",
+            "created_at": now,
+        }
+        payment = {
+            "reference": f"pay_{ref}",
+            "kind": "order",
+            "provider": provider.name,
+            "source": token,
+            "amount": total,
+            "currency": currency,
+            "status": "started",
+            "created_at": now,
+        }
+        if "order_and_payment" in sql:
+            params = {**order, **{f"p_{k}": v for k, v in payment.items()}}
+            order_id = conn.execute(sql["order_and_payment"], params).scalar()
         else:
-            raise RuntimeError("could not find a free order reference")
-    return _Reserved(
-        order_id, ref, f"pay_{ref}", total, currency, fixture_id, customer_id, hold_id, lines
-    )
+            order_id = conn.execute(sql["order"], order).scalar()
+            if order_id is not None:
+                conn.execute(sql["payment"], {**payment, "order_id": order_id})
+        if order_id is not None:
+            return int(order_id), ref
+        ref = None
+    raise RuntimeError("could not find a free order reference")
 
 
 def _explain_unusable_hold(session: Session, hold_id: str, customer_id: int) -> NoReturn:
@@ -425,7 +579,7 @@ def _settle(
     keys: KeyRing,
     now: datetime,
     *,
-    lines: list[dict[str, Any]] | None = None,
+    reserved: _Reserved | None = None,
 ) -> OrderView:
     if result.status == "declined":
         _fail(db, order_id, now)
@@ -435,7 +589,9 @@ def _settle(
         )
     for attempt in range(3):
         try:
-            view = retrying(lambda: _settle_paid(db, order_id, keys, now, lines, result.reference))
+            view = retrying(
+                lambda: _settle_paid(db, order_id, keys, now, reserved, result.reference)
+            )
             break
         except IntegrityError:  # a ticket id collided (53 random bits): draw again
             if attempt == 2:
@@ -497,7 +653,59 @@ def _build_settle(dialect: str) -> dict[str, Any]:
         sql["settle_all"] = (
             select(*settled.c).add_cte(sold, captured, entry.cte("entry")).select_from(settled)
         )
+        sql["settle_and_issue"] = _build_settle_and_issue()
     return sql
+
+
+def _build_settle_and_issue() -> Any:
+    """PostgreSQL: settle the order and insert its (already signed) tickets in one statement.
+
+    Every part is conditional on the order still being pending, as in `settle_all`.
+    """
+    return (
+        text(
+            """
+        WITH settled AS (
+            UPDATE orders SET status = 'paid', paid_at = :now
+            WHERE id = :b_order AND status = 'pending'
+            RETURNING customer_id, fixture_id, hold_id, total, currency, ref, created_at
+        ), mine AS (  -- locked in seat id order, as holds claim them (no deadlock)
+            SELECT seat_id FROM seat_claims WHERE hold_id IN (SELECT hold_id FROM settled)
+            ORDER BY seat_id FOR UPDATE
+        ), sold AS (
+            UPDATE seat_claims SET status = 'sold'
+            WHERE status = 'pending' AND hold_id IN (SELECT hold_id FROM settled)
+              AND seat_id IN (SELECT seat_id FROM mine)
+        ), captured AS (
+            UPDATE payments SET status = 'captured', settled_at = :now
+            WHERE reference = :b_reference AND EXISTS (SELECT 1 FROM settled)
+        ), entry AS (
+            INSERT INTO ledger_entries (kind, order_id, amount, currency, reference, at)
+            SELECT 'payment', :b_order, total, currency, :b_reference, :now FROM settled
+        ), issued AS (
+            INSERT INTO tickets (id, order_id, fixture_id, seat_id, holder_id, price, concession,
+                                 status, version, key_id, code, issued_at)
+            SELECT t.id, :b_order, settled.fixture_id, t.seat_id, settled.customer_id, t.price,
+                   t.concession, 'valid', 1, t.key_id, t.code, :now
+            FROM settled, unnest(CAST(:ids AS bigint[]), CAST(:seat_ids AS integer[]),
+                                 CAST(:prices AS integer[]), CAST(:concessions AS text[]),
+                                 CAST(:key_ids AS text[]), CAST(:codes AS text[]))
+                 AS t(id, seat_id, price, concession, key_id, code)
+        )
+        SELECT customer_id, fixture_id, hold_id, total, currency, ref, created_at FROM settled
+        """
+        )
+        .bindparams(bindparam("now", type_=_ORDERS.c.paid_at.type))
+        .columns(
+            column("customer_id", Integer),
+            column("fixture_id", Integer),
+            column("hold_id", String),
+            column("total", Integer),
+            column("currency", String),
+            column("ref", String),
+            column("created_at", _ORDERS.c.created_at.type),
+        )
+    )
 
 
 def _settle_paid(
@@ -505,14 +713,58 @@ def _settle_paid(
     order_id: int,
     keys: KeyRing,
     now: datetime,
-    lines: list[dict[str, Any]] | None,
+    reserved: _Reserved | None,
     reference: str,
 ) -> OrderView | None:
     """Issue the tickets of a captured order; None if someone else settled it meanwhile."""
+    lines = reserved.lines if reserved is not None else None
     with write_session(db) as session:
         sql = prepared(session, "orders.settle", _build_settle)
         conn = session.connection()
         params = {"b_order": order_id, "paid_at": now, "settled_at": now, "b_reference": reference}
+        if reserved is not None and lines is not None and "settle_and_issue" in sql:
+            # The order's fan, fixture and seats are known: sign first, write once.
+            rows = signed_tickets(
+                keys,
+                order_id=order_id,
+                fixture_id=reserved.fixture_id,
+                holder_id=reserved.customer_id,
+                tickets=[
+                    NewTicket(line["id"], line["price"], line["concession"]) for line in lines
+                ],
+                now=now,
+            )
+            found = driver_rows(
+                session,
+                sql["settle_and_issue"],
+                {
+                    "b_order": order_id,
+                    "now": now,
+                    "b_reference": reference,
+                    "ids": array_literal(r["id"] for r in rows),
+                    "seat_ids": array_literal(r["seat_id"] for r in rows),
+                    "prices": array_literal(r["price"] for r in rows),
+                    "concessions": array_literal(r["concession"] for r in rows),
+                    "key_ids": array_literal(r["key_id"] for r in rows),
+                    "codes": array_literal(r["code"] for r in rows),
+                },
+            )
+            if not found:
+                return None
+            settled = found[0]
+            customer_id, fixture_id, _hold, total, currency, ref, created_at = settled
+            return _paid_view(
+                order_id,
+                lines,
+                [(r["id"], r["code"]) for r in rows],
+                now,
+                customer_id=customer_id,
+                fixture_id=fixture_id,
+                total=total,
+                currency=currency,
+                ref=ref,
+                created_at=created_at,
+            )
         if "settle_all" in sql:
             row = conn.execute(sql["settle_all"], params).one_or_none()
             if row is None:
@@ -546,6 +798,33 @@ def _settle_paid(
             tickets=[NewTicket(line["id"], line["price"], line["concession"]) for line in lines],
             now=now,
         )
+    return _paid_view(
+        order_id,
+        lines,
+        issued,
+        now,
+        customer_id=customer_id,
+        fixture_id=fixture_id,
+        total=total,
+        currency=currency,
+        ref=ref,
+        created_at=created_at,
+    )
+
+
+def _paid_view(
+    order_id: int,
+    lines: list[dict[str, Any]],
+    issued: list[tuple[int, str]],
+    now: datetime,
+    *,
+    customer_id: int,
+    fixture_id: int,
+    total: int,
+    currency: str,
+    ref: str,
+    created_at: datetime,
+) -> OrderView:
     tickets = [
         TicketView(
             id=ticket_id,

@@ -69,17 +69,16 @@ def _ticket_id() -> int:
     return secrets.randbits(53) or 1
 
 
-def issue_tickets(
-    session: Session,
-    *,
+def signed_tickets(
     keys: KeyRing,
+    *,
     order_id: int,
     fixture_id: int,
     holder_id: int,
     tickets: Sequence[NewTicket],
     now: datetime,
-) -> list[tuple[int, str]]:
-    """Insert tickets with freshly signed codes (caller's transaction); returns (id, code) pairs."""
+) -> list[dict[str, Any]]:
+    """Rows of new tickets with fresh ids and signed codes, ready to insert."""
     rows: list[dict[str, Any]] = []
     for new in tickets:
         ticket_id = _ticket_id()
@@ -108,6 +107,28 @@ def issue_tickets(
                 "replaces_id": new.replaces_id,
             }
         )
+    return rows
+
+
+def issue_tickets(
+    session: Session,
+    *,
+    keys: KeyRing,
+    order_id: int,
+    fixture_id: int,
+    holder_id: int,
+    tickets: Sequence[NewTicket],
+    now: datetime,
+) -> list[tuple[int, str]]:
+    """Insert tickets with freshly signed codes (caller's transaction); returns (id, code) pairs."""
+    rows = signed_tickets(
+        keys,
+        order_id=order_id,
+        fixture_id=fixture_id,
+        holder_id=holder_id,
+        tickets=tickets,
+        now=now,
+    )
     session.connection().execute(insert(_TICKETS), rows)  # Core: no ORM bulk-insert overhead
     return [(row["id"], row["code"]) for row in rows]
 

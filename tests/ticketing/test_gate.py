@@ -121,3 +121,25 @@ def test_qr_images(lite: Club) -> None:
     assert ticket_qr_png(ticket).startswith(b"\x89PNG")
     assert ticket_qr_svg(ticket).startswith("<svg")
     assert base64.b32decode(ticket.code + "=" * (-len(ticket.code) % 8))
+
+
+def test_a_batch_names_every_admitted_seat_with_one_query(club: Club) -> None:
+    from sqlalchemy import event
+
+    from ticketing.db import engine_of
+
+    tickets = [*buy(club, "tg:1", 3).tickets, *buy(club, "tg:2", 2, section="B").tickets]
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = engine_of(club.db)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        results = check_in_many(club.db, [Scan(t.code, "A") for t in tickets], keys=club.keys)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [r.seat for r in results] == [t.seat.label for t in tickets]
+    assert len({r.seat for r in results}) == 5
+    assert sum("FROM seats" in s for s in statements) <= 1

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.ticketing.conftest import Club
 from ticketing.customers import set_member
+from ticketing.db import utcnow
 from ticketing.errors import (
     HoldExpired,
     InvalidQuantity,
@@ -198,3 +200,108 @@ def test_a_new_fans_concurrent_first_holds_make_one_fan(club: Club) -> None:
 def test_a_known_fans_concurrent_holds_stay_under_the_cap(club: Club) -> None:
     create_hold(club.db, "web:known", club.fixture, 2)
     assert _race(club, "web:known", 3) == (2, 1)  # 2 + 2 + 2 seats, the third refused
+
+
+def _fill(club: Club, section: str, customer: str) -> None:
+    """Hold every free seat of a section by seat id (no best-available, no shared count)."""
+    with club.db() as session:
+        seats = seat_map(session, club.fixture, club.sections[section])
+    free = [s.id for s in seats if s.status == "available"]
+    for start in range(0, len(free), 6):
+        create_hold(club.db, f"{customer}{start}", club.fixture, seat_ids=free[start : start + 6])
+
+
+def test_a_stale_shared_count_never_oversells_a_full_section(club: Club) -> None:
+    create_hold(club.db, "tg:first", club.fixture, 2)  # counts section A as nearly empty
+    _fill(club, "A", "tg:a")  # by seat ids: the shared count is now stale
+    hold = create_hold(club.db, "tg:late", club.fixture, 2)
+    assert {s.section for s in hold.seats} == {"B"}
+    with club.db() as session:
+        section_a = seat_map(session, club.fixture, club.sections["A"])
+    assert all(s.status != "available" for s in section_a)
+
+
+def test_a_stale_shared_count_does_not_hide_freed_seats(club: Club) -> None:
+    first = create_hold(club.db, "tg:first", club.fixture, 2)
+    _fill(club, "A", "tg:a")
+    _fill(club, "B", "tg:b")
+    with pytest.raises(SoldOut):
+        create_hold(club.db, "tg:none", club.fixture, 2)  # shares a count: all full
+    release_hold(club.db, "tg:first", first.id)
+    again = create_hold(club.db, "tg:again", club.fixture, 2)  # the shared count says full
+    assert sorted(s.id for s in again.seats) == sorted(s.id for s in first.seats)
+
+
+def test_a_block_taken_meanwhile_is_passed_over_in_the_same_attempt(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ticketing.holds
+    from ticketing.models import Seat
+    from ticketing.recommendations import FreeSeat, choose_seat_options
+
+    with club.db() as session:
+        rows = session.execute(
+            select(Seat.id, Seat.row, Seat.row_position, Seat.number, Seat.kind, Seat.quality)
+            .where(Seat.section_id == club.sections["A"])
+            .order_by(Seat.id)
+        ).tuples()
+        a = [FreeSeat(*row) for row in rows]
+    create_hold(club.db, "tg:other", club.fixture, seat_ids=[a[2].id])  # claimed meanwhile
+
+    def options(*args: object, **kwargs: object) -> object:
+        chosen = choose_seat_options(*args, **kwargs)  # type: ignore[arg-type]
+        assert chosen is not None
+        # [1, 2] fails on 2 after claiming 1; [0, 1] starts below the seat it claimed
+        # (locks go in seat id order), so it is skipped; [4, 5] is free.
+        return chosen[0], [[a[1], a[2]], [a[0], a[1]], [a[4], a[5]]]
+
+    monkeypatch.setattr(ticketing.holds, "choose_seat_options", options)
+    hold = create_hold(club.db, "tg:fan", club.fixture, 2)
+    assert [s.id for s in hold.seats] == [a[4].id, a[5].id]
+    with club.db() as session:
+        status = {s.id: s.status for s in seat_map(session, club.fixture, club.sections["A"])}
+    assert status[a[1].id] == status[a[0].id] == "available"  # the claim given back
+    assert status[a[2].id] == "held"
+
+
+def test_a_buyer_reaching_for_held_seats_does_not_hold_up_their_payment(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL: a hold that finds its seats taken locks none of them (no lock waits)."""
+    from tests.ticketing.conftest import load_club
+    from ticketing.holds import _place, fixture_and_fan, seats_of_choice
+    from ticketing.orders import pay_order
+    from ticketing.policies import current_policies
+    from ticketing.recommendations import FreeSeat, SectionChoice
+
+    club = load_club(pg_url, tmp_path / "club")
+    held = create_hold(club.db, "tg:first", club.fixture, 2)
+    paid: list[str] = []
+    with club.db() as late:  # another buyer whose view predates the hold
+        fixture, _fan = fixture_and_fan(late, club.fixture, "tg:late")
+        seats = [FreeSeat(s.id, s.row, 0, s.number, "standard", 0) for s in held.seats]
+        choice = SectionChoice(held.seats[0].section_id, "A", 0, "", "", "cat1", "", 0, 0, 0, False)
+        placed = _place(
+            late,
+            fixture=fixture,
+            customer_id=0,
+            member=False,
+            seats=seats_of_choice(choice, seats),
+            concessions=["adult", "adult"],
+            now=utcnow(),
+            policies=current_policies(),
+            new_fan="tg:late",
+        )
+        assert placed.view is None and placed.claimed == []
+
+        def pay() -> None:
+            pay_order(
+                club.db, "tg:first", held.id, token="tok_ok", idempotency_key="k", keys=club.keys
+            )
+            paid.append(held.id)
+
+        payer = threading.Thread(target=pay)
+        payer.start()
+        payer.join(10)  # the late buyer's transaction is still open
+        assert paid == [held.id]
+        late.rollback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.ticketing.conftest import Club
 from ticketing.recommendations import FreeSeat, adjacent_blocks, disjoint
 
 
@@ -39,3 +40,27 @@ def test_disjoint_blocks_never_overlap(numbers: list[int], quantity: int, limit:
     kept = disjoint(adjacent_blocks(_row("A", sorted(numbers)), quantity), limit)
     ids = [s.id for block in kept for s in block]
     assert len(ids) == len(set(ids)) and len(kept) <= limit
+
+
+def test_blocks_found_by_the_database_are_those_found_in_python(club: Club) -> None:
+    from datetime import timedelta
+
+    from ticketing.db import utcnow
+    from ticketing.holds import create_hold
+    from ticketing.recommendations import free_blocks, free_seats
+
+    section = club.sections["A"]
+    with club.db() as session:
+        ids = [s.id for s in free_seats(session, club.fixture, section, utcnow(), None)]
+    create_hold(club.db, "tg:1", club.fixture, seat_ids=[ids[3], ids[12]])
+    create_hold(club.db, "tg:2", club.fixture, seat_ids=[ids[7]])
+    now = utcnow() + timedelta(seconds=1)
+    with club.db() as session:
+        free = free_seats(session, club.fixture, section, now, None)
+        for quantity in (1, 2, 3, 9):  # 9: larger than the SQL form, found in Python
+            found = free_blocks(session, club.fixture, section, now, quantity, 1000)
+            assert found == adjacent_blocks(free, quantity)
+            assert all(len(b) == quantity for b in found)
+        # A second look starts from the best block's view and finds the same blocks.
+        again = free_blocks(session, club.fixture, section, now, 2, 4)
+        assert again == adjacent_blocks(free, 2)[: len(again)] and len(again) == 4
