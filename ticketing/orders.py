@@ -376,6 +376,25 @@ def _reserve(
     with write_session(db) as session:
         sql = prepared(session, "orders.reserve", _build_reserve)
         conn = session.connection()
+
+        def make_order(
+            ref: str | None, fixture_id: int, total: int, currency: str
+        ) -> tuple[int, str]:
+            return _make_order(
+                session,
+                sql,
+                ref,
+                customer_id,
+                hold_id,
+                key,
+                token,
+                provider,
+                now,
+                fixture_id,
+                total,
+                currency,
+            )
+
         if "reserve_all" in sql:
             params = {
                 "key": key,
@@ -397,20 +416,7 @@ def _reserve(
             if moved != quantity:
                 raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
             if order_id is None:  # a reference collision: draw another
-                order_id, ref = _make_order(
-                    session,
-                    sql,
-                    None,
-                    customer_id,
-                    hold_id,
-                    key,
-                    token,
-                    provider,
-                    now,
-                    fixture_id,
-                    total,
-                    currency,
-                )
+                order_id, ref = make_order(None, fixture_id, total, currency)
             return _Reserved(
                 order_id,
                 ref,
@@ -437,20 +443,7 @@ def _reserve(
         if moved != quantity:
             raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
         currency = currency_of(session, fixture_id)
-        order_id, ref = _make_order(
-            session,
-            sql,
-            ref,
-            customer_id,
-            hold_id,
-            key,
-            token,
-            provider,
-            now,
-            fixture_id,
-            total,
-            currency,
-        )
+        order_id, ref = make_order(ref, fixture_id, total, currency)
     return _Reserved(
         order_id, ref, f"pay_{ref}", total, currency, fixture_id, customer_id, hold_id, lines
     )
