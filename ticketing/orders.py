@@ -715,6 +715,7 @@ def _settle_paid(
         sql = prepared(session, "orders.settle", _build_settle)
         conn = session.connection()
         params = {"b_order": order_id, "paid_at": now, "settled_at": now, "b_reference": reference}
+        issued: list[tuple[int, str]] | None = None  # tickets written with the settlement
         if reserved is not None and lines is not None and "settle_and_issue" in sql:
             # The order's fan, fixture and seats are known: sign first, write once.
             rows = signed_tickets(
@@ -744,21 +745,9 @@ def _settle_paid(
             )
             if not found:
                 return None
-            settled = found[0]
-            customer_id, fixture_id, _hold, total, currency, ref, created_at = settled
-            return _paid_view(
-                order_id,
-                lines,
-                [(r["id"], r["code"]) for r in rows],
-                now,
-                customer_id=customer_id,
-                fixture_id=fixture_id,
-                total=total,
-                currency=currency,
-                ref=ref,
-                created_at=created_at,
-            )
-        if "settle_all" in sql:
+            row = found[0]
+            issued = [(r["id"], r["code"]) for r in rows]
+        elif "settle_all" in sql:
             row = conn.execute(sql["settle_all"], params).one_or_none()
             if row is None:
                 return None
@@ -782,15 +771,18 @@ def _settle_paid(
         customer_id, fixture_id, hold_id, total, currency, ref, created_at = row
         if lines is None:
             lines = session.scalar(select(Hold.lines).where(Hold.id == hold_id)) or []
-        issued = issue_tickets(
-            session,
-            keys=keys,
-            order_id=order_id,
-            fixture_id=fixture_id,
-            holder_id=customer_id,
-            tickets=[NewTicket(line["id"], line["price"], line["concession"]) for line in lines],
-            now=now,
-        )
+        if issued is None:  # not written with the settlement: sign and insert them now
+            issued = issue_tickets(
+                session,
+                keys=keys,
+                order_id=order_id,
+                fixture_id=fixture_id,
+                holder_id=customer_id,
+                tickets=[
+                    NewTicket(line["id"], line["price"], line["concession"]) for line in lines
+                ],
+                now=now,
+            )
     return _paid_view(
         order_id,
         lines,
