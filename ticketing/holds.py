@@ -397,6 +397,10 @@ def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
     hold row is written only when every seat was claimed. Seats already claimed when
     the statement starts are not even tried: the upsert would lock another fan's
     claim, and their payment, which moves that claim, would wait for this transaction.
+    That test is a correlated scalar subquery, not NOT EXISTS: one primary-key probe
+    per seat. As an anti-join, with the statistics of a table that grew since it was
+    last analysed, PostgreSQL read every claim of the fixture per hold (2.5 ms after
+    3,000 sales, growing with each sale, instead of 0.3 ms).
     """
     fan = "(SELECT id FROM fan)" if new_fan else ":b_customer"
     new = (
@@ -419,10 +423,10 @@ def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
             SELECT :b_fixture, s.seat_id, s.section_id, :b_hold, {fan}, 'held', :b_expires
             FROM unnest(CAST(:b_seat_ids AS integer[]), CAST(:b_section_ids AS integer[]))
                  WITH ORDINALITY AS s(seat_id, section_id, n)
-            WHERE NOT EXISTS (
+            WHERE (
                 SELECT 1 FROM seat_claims c
                 WHERE c.fixture_id = :b_fixture AND c.seat_id = s.seat_id
-                  AND (c.status <> 'held' OR c.expires_at > :b_now))
+                  AND (c.status <> 'held' OR c.expires_at > :b_now)) IS NULL
             ORDER BY s.n
             ON CONFLICT (fixture_id, seat_id) DO UPDATE SET
                 section_id = excluded.section_id, hold_id = excluded.hold_id,
