@@ -158,6 +158,33 @@ def write_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
+def own_transaction(sessions: sessionmaker[Session]) -> Iterator[Connection]:
+    """A connection on which every statement is a transaction of its own.
+
+    For writes that are one statement (a settlement, a charge record): on PostgreSQL
+    the connection is in autocommit mode, so the statement is one round trip instead
+    of three (BEGIN, the statement, COMMIT) and still all or nothing. A caller may
+    rely only on each statement being atomic, never on two being one transaction. On
+    SQLite the statements share one write transaction (`write_session`), which is
+    stronger.
+    """
+    engine = engine_of(sessions)
+    if engine.dialect.name == "sqlite":
+        with write_session(sessions) as session:
+            yield session.connection()
+        return
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        raw.autocommit = True  # psycopg: client-side, no round trip
+        try:
+            yield connection
+        finally:
+            if not connection.invalidated:
+                raw.autocommit = False
+
+
+@contextmanager
 def read_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A session for reading (a consistent snapshot on SQLite's WAL)."""
     with sessions() as session:
@@ -226,13 +253,14 @@ def rowcount(result: Any) -> int:
 _prepared: dict[tuple[str, str], Any] = {}
 
 
-def prepared(session: Session, name: str, build: Callable[[str], Any]) -> Any:
+def prepared(session: Session | Connection, name: str, build: Callable[[str], Any]) -> Any:
     """A statement built once per dialect (hot paths skip rebuilding SQL expressions).
 
     `build(dialect_name)` returns a statement with bind parameters; execute it with
     `session.connection().execute(statement, parameters)`.
     """
-    dialect = session.get_bind().dialect.name
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    dialect = bind.dialect.name
     key = (name, dialect)
     statement = _prepared.get(key)
     if statement is None:
@@ -297,8 +325,11 @@ def _returns_rows(cursor: Any) -> bool:
 _TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK
 
 
-def driver_rows(session: Session, statement: Any, parameters: dict[str, Any]) -> list[Any]:
-    """Run a prebuilt statement straight on the driver, in the session's transaction.
+def driver_rows(
+    session: Session | Connection, statement: Any, parameters: dict[str, Any]
+) -> list[Any]:
+    """Run a prebuilt statement straight on the driver, in the session's transaction
+    (or on a connection, e.g. `own_transaction`'s).
 
     The hot paths' statements are built once (`prepared`); executing them through
     SQLAlchemy still costs ~0.1 ms of Python each (cache lookups, execution context,
@@ -308,7 +339,7 @@ def driver_rows(session: Session, statement: Any, parameters: dict[str, Any]) ->
     and tracing see these statements. Only for SELECTs and textual statements built by
     `prepared` (a Core INSERT here would skip its columns' Python-side defaults).
     """
-    connection = session.connection()
+    connection = session if isinstance(session, Connection) else session.connection()
     dialect = connection.dialect
     if dialect.paramstyle != "pyformat":  # SQLite's positional style: the ordinary way
         result = connection.execute(statement, parameters)

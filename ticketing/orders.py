@@ -42,7 +42,9 @@ from ticketing.customers import lookup_customer, resolve_customer
 from ticketing.db import (
     array_literal,
     driver_rows,
+    engine_of,
     insert_for,
+    own_transaction,
     prepared,
     retrying,
     rowcount,
@@ -711,26 +713,21 @@ def _settle_paid(
 ) -> OrderView | None:
     """Issue the tickets of a captured order; None if someone else settled it meanwhile."""
     lines = reserved.lines if reserved is not None else None
-    with write_session(db) as session:
-        sql = prepared(session, "orders.settle", _build_settle)
-        conn = session.connection()
-        params = {"b_order": order_id, "paid_at": now, "settled_at": now, "b_reference": reference}
-        issued: list[tuple[int, str]] | None = None  # tickets written with the settlement
-        if reserved is not None and lines is not None and "settle_and_issue" in sql:
-            # The order's fan, fixture and seats are known: sign first, write once.
-            rows = signed_tickets(
-                keys,
-                order_id=order_id,
-                fixture_id=reserved.fixture_id,
-                holder_id=reserved.customer_id,
-                tickets=[
-                    NewTicket(line["id"], line["price"], line["concession"]) for line in lines
-                ],
-                now=now,
-            )
+    if reserved is not None and lines is not None and engine_of(db).dialect.name == "postgresql":
+        # The order's fan, fixture and seats are known: sign first, write once, in one
+        # statement that is its own transaction.
+        rows = signed_tickets(
+            keys,
+            order_id=order_id,
+            fixture_id=reserved.fixture_id,
+            holder_id=reserved.customer_id,
+            tickets=[NewTicket(line["id"], line["price"], line["concession"]) for line in lines],
+            now=now,
+        )
+        with own_transaction(db) as connection:
             found = driver_rows(
-                session,
-                sql["settle_and_issue"],
+                connection,
+                prepared(connection, "orders.settle", _build_settle)["settle_and_issue"],
                 {
                     "b_order": order_id,
                     "now": now,
@@ -743,11 +740,44 @@ def _settle_paid(
                     "codes": array_literal(r["code"] for r in rows),
                 },
             )
-            if not found:
-                return None
-            row = found[0]
-            issued = [(r["id"], r["code"]) for r in rows]
-        elif "settle_all" in sql:
+        if not found:
+            return None
+        row, issued = found[0], [(r["id"], r["code"]) for r in rows]
+    else:
+        row_issued = _settle_step_by_step(db, order_id, keys, now, lines, reference)
+        if row_issued is None:
+            return None
+        row, lines, issued = row_issued
+    customer_id, fixture_id, _hold_id, total, currency, ref, created_at = row
+    return _paid_view(
+        order_id,
+        lines,
+        issued,
+        now,
+        customer_id=customer_id,
+        fixture_id=fixture_id,
+        total=total,
+        currency=currency,
+        ref=ref,
+        created_at=created_at,
+    )
+
+
+def _settle_step_by_step(
+    db: sessionmaker[Session],
+    order_id: int,
+    keys: KeyRing,
+    now: datetime,
+    lines: list[dict[str, Any]] | None,
+    reference: str,
+) -> tuple[Any, list[dict[str, Any]], list[tuple[int, str]]] | None:
+    """Settle in a transaction, then sign and insert the tickets in it (SQLite, replays
+    and reconciliation): the order's row, its lines and the issued tickets, or None."""
+    with write_session(db) as session:
+        sql = prepared(session, "orders.settle", _build_settle)
+        conn = session.connection()
+        params = {"b_order": order_id, "paid_at": now, "settled_at": now, "b_reference": reference}
+        if "settle_all" in sql:
             row = conn.execute(sql["settle_all"], params).one_or_none()
             if row is None:
                 return None
@@ -768,33 +798,19 @@ def _settle_paid(
                     "at": now,
                 },
             )
-        customer_id, fixture_id, hold_id, total, currency, ref, created_at = row
+        customer_id, fixture_id, hold_id = row[0], row[1], row[2]
         if lines is None:
             lines = session.scalar(select(Hold.lines).where(Hold.id == hold_id)) or []
-        if issued is None:  # not written with the settlement: sign and insert them now
-            issued = issue_tickets(
-                session,
-                keys=keys,
-                order_id=order_id,
-                fixture_id=fixture_id,
-                holder_id=customer_id,
-                tickets=[
-                    NewTicket(line["id"], line["price"], line["concession"]) for line in lines
-                ],
-                now=now,
-            )
-    return _paid_view(
-        order_id,
-        lines,
-        issued,
-        now,
-        customer_id=customer_id,
-        fixture_id=fixture_id,
-        total=total,
-        currency=currency,
-        ref=ref,
-        created_at=created_at,
-    )
+        issued = issue_tickets(
+            session,
+            keys=keys,
+            order_id=order_id,
+            fixture_id=fixture_id,
+            holder_id=customer_id,
+            tickets=[NewTicket(line["id"], line["price"], line["concession"]) for line in lines],
+            now=now,
+        )
+    return row, lines, issued
 
 
 def _paid_view(

@@ -19,7 +19,15 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketing.db import dialect_insert, insert_for, prepared, table_of, utcnow, write_session
+from ticketing.db import (
+    dialect_insert,
+    insert_for,
+    own_transaction,
+    prepared,
+    table_of,
+    utcnow,
+    write_session,
+)
 from ticketing.errors import InvalidRequest
 from ticketing.models import SandboxCharge, SandboxRefund
 
@@ -70,26 +78,22 @@ class SandboxProvider:
     def charge(self, reference: str, amount: int, currency: str, source: str) -> ChargeResult:
         """Record the charge the token asks for; `tok_timeout` raises `ProviderTimeout`."""
         status: ChargeStatus = "captured" if source in ("tok_ok", "tok_timeout") else "declined"
-        with write_session(self._db) as session:
-            statement = prepared(session, "sandbox.charge", _build_charge)
-            inserted = (
-                session.connection()
-                .execute(
-                    statement,
-                    {
-                        "reference": reference,
-                        "amount": amount,
-                        "source": source,
-                        "status": status,
-                        "created_at": utcnow(),
-                    },
-                )
-                .scalar()
-            )
-            if inserted is None:
-                existing = session.get(SandboxCharge, reference)
-                assert existing is not None
-                return _result(existing)
+        with own_transaction(self._db) as connection:  # one statement: its own transaction
+            statement = prepared(connection, "sandbox.charge", _build_charge)
+            inserted = connection.execute(
+                statement,
+                {
+                    "reference": reference,
+                    "amount": amount,
+                    "source": source,
+                    "status": status,
+                    "created_at": utcnow(),
+                },
+            ).scalar()
+        if inserted is None:  # charged before under this reference: its first outcome
+            first = self.status(reference)
+            assert first is not None
+            return first
         if source == "tok_timeout":
             raise ProviderTimeout(f"sandbox: no answer for {reference}")
         reason = "" if status == "captured" else _decline_reason(source)
