@@ -216,6 +216,7 @@ def bench_retriever() -> dict[str, Any]:
             "answer": thresholds.answer,
             "margin": thresholds.margin,
             "suggest": thresholds.suggest,
+            "out_of_scope": thresholds.out_of_scope,
         },
         "fusion": vars(thresholds.fusion),
         "corpus": {"entries": len(corpus.entries), "vectors": index.manifest().vectors},

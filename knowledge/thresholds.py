@@ -41,11 +41,17 @@ class Thresholds:
       runner-up by at least `margin`.
     - `suggest`: otherwise offer the top candidates when the best score is at least this.
     - below `suggest`: abstain (fallback or handoff).
+    - `out_of_scope`: abstain whatever the scores when the entry classifier gives the
+      message's out-of-scope class a probability above this (1.0: never). A question
+      next to an entry's topic that the entry does not answer ("near miss") can score
+      as high as a real one; the classifier, trained on such wordings
+      (`knowledge/out_of_scope.yml`), tells them apart better than any score threshold.
     """
 
     answer: float = 1.0
     margin: float = 0.05
     suggest: float = 0.8
+    out_of_scope: float = 1.0
     encoder: str = "use-multilingual-v3"
     fusion: Fusion = field(default_factory=Fusion)
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -55,7 +61,8 @@ class Thresholds:
         header = (
             "# Written by `desk knowledge calibrate`; do not edit by hand.\n"
             "# Scores are fused: question cosine + answer_weight x answer cosine"
-            " + lexical_weight x BM25\n#   + classifier_weight x P(entry | text).\n"
+            " + lexical_weight x BM25\n#   + classifier_weight x P(entry | text); whatever the"
+            " scores, the retriever\n#   abstains when P(out of scope | text) > out_of_scope.\n"
         )
         return header + yaml.safe_dump(asdict(self), sort_keys=False, allow_unicode=True)
 
@@ -83,7 +90,9 @@ def load_thresholds(path: Path) -> Thresholds:
         thresholds = Thresholds(fusion=fusion, **data)
     except TypeError as error:
         raise CorpusError(str(path), "(fields)", str(error)) from None
-    for name in ("answer", "margin", "suggest"):
+    for name in ("answer", "margin", "suggest", "out_of_scope"):
         if not isinstance(getattr(thresholds, name), int | float):
             raise CorpusError(str(path), name, "must be a number")
+    if not 0.0 <= thresholds.out_of_scope <= 1.0:
+        raise CorpusError(str(path), "out_of_scope", "must be a probability between 0 and 1")
     return thresholds

@@ -44,10 +44,22 @@ def _scored(entry: str, best: str, first: float, gap: float) -> Scored:
     return Scored(LabelledQuery(f"{entry} {first} {gap}", "en", entry), ranked)
 
 
-def _negative(first: float) -> Scored:
+def _negative(first: float, out_of_scope: float = 0.0) -> Scored:
     return Scored(
-        LabelledQuery(f"negative {first}", "en", None),
-        (Candidate("a", "faq_other", "entry-security", "?", first, first, 0, 0),),
+        LabelledQuery(f"negative {first} {out_of_scope}", "en", None),
+        (
+            Candidate(
+                "a",
+                "faq_other",
+                "entry-security",
+                "?",
+                first,
+                first,
+                0,
+                0,
+                out_of_scope=out_of_scope,
+            ),
+        ),
     )
 
 
@@ -66,3 +78,22 @@ def test_held_out_wordings_replace_the_calibration_positives_in_the_utility() ->
     assert careful.provenance["held_out_wordings"]["answered_wrong"] == 0.0
     assert careful.provenance["held_out_wordings"]["answerable"] == 100
     assert isinstance(careful, Thresholds)
+
+
+def test_near_misses_the_classifier_recognises_are_rejected_by_the_out_of_scope_limit() -> None:
+    # Near misses score like real questions (2.0-2.4) but the classifier gives them a
+    # high P(out of scope); easy negatives score low. Real questions score 2.0-2.5.
+    near = [_negative(2.0 + i / 50, out_of_scope=0.6 + i / 100) for i in range(20)]
+    easy = [_negative(0.5 + i / 100) for i in range(20)]
+    real = [_scored("a", "a", 2.0 + i / 40, 0.5) for i in range(20)]
+    guarded = calibrate([*near, *easy, *real], "test", target_rejection=0.9)
+    assert 0.3 <= guarded.out_of_scope < 0.6
+    assert guarded.suggest < 2.0  # no need to climb above the near misses' scores
+    assert guarded.provenance["negatives_rejected"] >= 0.9
+    assert guarded.provenance["answered_right"] == 1.0
+    # Without the classifier's signal the only way to reject them is a threshold above
+    # the near misses, which loses most real questions.
+    blind = [_negative(s.first) for s in near]
+    unguarded = calibrate([*blind, *easy, *real], "test", target_rejection=0.9)
+    assert unguarded.out_of_scope == 1.0 or unguarded.suggest > 2.2
+    assert unguarded.provenance["answered_right"] < 0.6

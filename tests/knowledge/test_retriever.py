@@ -83,8 +83,18 @@ def test_an_entry_in_one_language_answers_in_that_language_and_says_so(
     assert english.answer_language == "en" and english.note is None
 
 
-def _candidate(entry_id: str, score: float) -> Candidate:
-    return Candidate(entry_id, "refund", "refunds-exchanges-transfers", "q", score, score, 0.0, 0.0)
+def _candidate(entry_id: str, score: float, out_of_scope: float = 0.0) -> Candidate:
+    return Candidate(
+        entry_id,
+        "refund",
+        "refunds-exchanges-transfers",
+        "q",
+        score,
+        score,
+        0.0,
+        0.0,
+        out_of_scope=out_of_scope,
+    )
 
 
 def test_decisions_follow_threshold_and_margin(retriever: Retriever) -> None:
@@ -100,3 +110,19 @@ def test_decisions_follow_threshold_and_margin(retriever: Retriever) -> None:
     low = judge.decide("en", [_candidate(first, 0.5)])
     assert (low.decision, low.reason) == ("abstain", "low_score")
     assert judge.decide("en", []).decision == "abstain"
+
+
+def test_a_message_the_classifier_calls_out_of_scope_abstains_whatever_its_score(
+    retriever: Retriever,
+) -> None:
+    limits = Thresholds(answer=1.0, margin=0.1, suggest=0.8, out_of_scope=0.3)
+    judge = Retriever(retriever.index, limits, retriever.config, persist=False)
+    first = "entry-refund-can-i"
+    near_miss = judge.decide("en", [_candidate(first, 2.5, out_of_scope=0.31)])
+    assert (near_miss.decision, near_miss.reason) == ("abstain", "out_of_scope")
+    assert near_miss.text is None
+    kept = judge.decide("en", [_candidate(first, 2.5, out_of_scope=0.3)])
+    assert (kept.decision, kept.reason) == ("answer", "confident")
+    # The default limit (1.0) never fires: thresholds from before the limit still work.
+    default = Retriever(retriever.index, Thresholds(), retriever.config, persist=False)
+    assert default.decide("en", [_candidate(first, 2.5, out_of_scope=1.0)]).decision == "answer"
