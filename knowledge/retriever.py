@@ -285,7 +285,7 @@ class Retriever:
         first = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
         limits = self.thresholds
-        if ranked[0].out_of_scope > limits.out_of_scope:
+        if limits.out_of_scope_abstains(first, ranked[0].out_of_scope):
             return Answer("abstain", "out_of_scope", language, top)
         if first >= limits.answer and first - second >= limits.margin:
             entry = self._index.entries.get(ranked[0].entry_id)
