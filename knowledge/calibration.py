@@ -241,9 +241,10 @@ def calibrate(
        `target_rejection` of the negatives abstain (those the limit rejects count);
        the pair kept is the one under which most *blind* answerable questions (those
        of files written for calibration, `whole`; else all of them) keep their entry
-       among the candidates shown. Real fans' questions, not corpus wordings: held-out
-       wordings have siblings in the classifier's training data, so their P(out of
-       scope) is lower than real questions' and the limit would look free.
+       among the candidates shown (ties: the better utility, below). Real fans'
+       questions, not corpus wordings: held-out wordings have siblings in the
+       classifier's training data, so their P(out of scope) is lower than real
+       questions' and the limit would look free.
     2. `answer` and `margin` maximise a utility where a wrong direct answer costs three
        right ones and a right suggestion is worth 0.6 of a right answer. With `held_out`
        (see `held_out_wordings`), those stand for the answerable questions in the
@@ -255,19 +256,6 @@ def calibrate(
     if not negatives or not positives:
         raise ValueError("calibration needs both answerable and unanswerable queries")
     blind = [s for s in positives if s.query.whole == "calibration"] or positives
-    limit_kept: tuple[float, float, float] | None = None
-    best_limit = Thresholds()
-    for limit in OUT_OF_SCOPE_LIMITS:
-        for unless in OUT_OF_SCOPE_UNLESS:
-            trial = Thresholds(out_of_scope=limit, out_of_scope_unless=unless)
-            trial = replace(trial, suggest=_suggest_for(negatives, trial, target_rejection))
-            kept = sum(
-                s.top3_right and outcome(s, replace(trial, answer=9e9)) != "abstain" for s in blind
-            ) / len(blind)
-            # Ties: the higher limit, then the lower `unless` (trust the classifier less).
-            key = (round(kept, 9), limit, -(unless if unless is not None else 9e9))
-            if limit_kept is None or key > limit_kept:
-                limit_kept, best_limit = key, trial
     pool: list[Scored] = list(scored)
     weight = 1.0
     if held_out:
@@ -275,15 +263,23 @@ def calibrate(
         weight = len(positives) / len(held_out)
     utility_of = _Utility(pool, weight)
     best: Thresholds | None = None
-    best_utility = float("-inf")
-    suggest = best_limit.suggest
-    tops = sorted({round(s.first, 3) for s in pool if s.first >= suggest})
-    for answer in [suggest, *tops]:
-        for margin in np.arange(0.0, 1.01, 0.01):  # fused scores reach ~3 with BM25 0.05
-            limits = replace(best_limit, answer=answer, margin=float(margin))
-            utility = utility_of(limits)
-            if utility > best_utility + 1e-9:
-                best_utility, best = utility, limits
+    best_key = (float("-inf"), float("-inf"))
+    kept_best = 0.0
+    for limit in OUT_OF_SCOPE_LIMITS:
+        for unless in OUT_OF_SCOPE_UNLESS:
+            trial = Thresholds(out_of_scope=limit, out_of_scope_unless=unless)
+            suggest = _suggest_for(negatives, trial, target_rejection)
+            trial = replace(trial, suggest=suggest, answer=float("inf"))
+            kept = sum(s.top3_right and outcome(s, trial) != "abstain" for s in blind) / len(blind)
+            if round(kept, 9) < best_key[0]:
+                continue  # the utility can only break ties between equally kept limits
+            tops = sorted({round(s.first, 3) for s in pool if s.first >= suggest})
+            for answer in [suggest, *tops]:
+                for margin in np.arange(0.0, 1.01, 0.01):  # fused scores reach ~3
+                    limits = replace(trial, answer=answer, margin=float(margin))
+                    key = (round(kept, 9), utility_of(limits))
+                    if key[0] > best_key[0] or key[1] > best_key[1] + 1e-9:
+                        best_key, best, kept_best = key, limits, kept
     assert best is not None
     chosen = Thresholds(
         answer=round(best.answer, 4),
@@ -295,7 +291,7 @@ def calibrate(
         fusion=base.fusion,
     )
     provenance = summary(scored, chosen) | {"calibrated_on": dt.date.today().isoformat()}
-    provenance["blind_answerable_kept"] = round(limit_kept[0], 3) if limit_kept else None
+    provenance["blind_answerable_kept"] = round(kept_best, 3)
     if held_out:
         rows = summary(held_out, chosen)
         provenance["held_out_wordings"] = {
