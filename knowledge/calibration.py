@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -262,24 +263,34 @@ def calibrate(
         pool = negatives + list(held_out)
         weight = len(positives) / len(held_out)
     utility_of = _Utility(pool, weight)
-    best: Thresholds | None = None
-    best_key = (float("-inf"), float("-inf"))
-    kept_best = 0.0
+    trials: list[tuple[float, Thresholds]] = []
     for limit in OUT_OF_SCOPE_LIMITS:
         for unless in OUT_OF_SCOPE_UNLESS:
             trial = Thresholds(out_of_scope=limit, out_of_scope_unless=unless)
-            suggest = _suggest_for(negatives, trial, target_rejection)
-            trial = replace(trial, suggest=suggest, answer=float("inf"))
+            trial = replace(
+                trial, suggest=_suggest_for(negatives, trial, target_rejection), answer=math.inf
+            )
             kept = sum(s.top3_right and outcome(s, trial) != "abstain" for s in blind) / len(blind)
-            if round(kept, 9) < best_key[0]:
-                continue  # the utility can only break ties between equally kept limits
-            tops = sorted({round(s.first, 3) for s in pool if s.first >= suggest})
-            for answer in [suggest, *tops]:
-                for margin in np.arange(0.0, 1.01, 0.01):  # fused scores reach ~3
-                    limits = replace(trial, answer=answer, margin=float(margin))
-                    key = (round(kept, 9), utility_of(limits))
-                    if key[0] > best_key[0] or key[1] > best_key[1] + 1e-9:
-                        best_key, best, kept_best = key, limits, kept
+            trials.append((kept, trial))
+    kept_best = max(kept for kept, _ in trials)
+    best: Thresholds | None = None
+    best_utility = float("-inf")
+    tried: set[tuple[float, tuple[bool, ...]]] = set()
+    for kept, trial in trials:
+        if kept < kept_best - 1e-9:
+            continue  # the utility only breaks ties between limits that keep as many
+        # Limits that reject the same queries at the same `suggest` score the same.
+        effect = tuple(trial.out_of_scope_abstains(s.first, s.out_of_scope) for s in pool)
+        if (trial.suggest, effect) in tried:
+            continue
+        tried.add((trial.suggest, effect))
+        tops = sorted({round(s.first, 3) for s in pool if s.first >= trial.suggest})
+        for answer in [trial.suggest, *tops]:
+            for margin in np.arange(0.0, 1.01, 0.01):  # fused scores reach ~3
+                limits = replace(trial, answer=answer, margin=float(margin))
+                utility = utility_of(limits)
+                if utility > best_utility + 1e-9:
+                    best_utility, best = utility, limits
     assert best is not None
     chosen = Thresholds(
         answer=round(best.answer, 4),
