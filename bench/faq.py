@@ -216,6 +216,8 @@ def bench_retriever() -> dict[str, Any]:
             "answer": thresholds.answer,
             "margin": thresholds.margin,
             "suggest": thresholds.suggest,
+            "out_of_scope": thresholds.out_of_scope,
+            "out_of_scope_unless": thresholds.out_of_scope_unless,
         },
         "fusion": vars(thresholds.fusion),
         "corpus": {"entries": len(corpus.entries), "vectors": index.manifest().vectors},

@@ -228,8 +228,15 @@ class EntryClassifier:
 
     def probabilities(self, vector: Matrix, text: str) -> dict[str, float]:
         """P(class | text) for every entry class (the out-of-scope class is left out)."""
+        return self.classify(vector, text)[0]
+
+    def classify(self, vector: Matrix, text: str) -> tuple[dict[str, float], float]:
+        """P(entry | text) for every entry class, and P(out of scope | text).
+
+        The second is 0 when the classifier was trained without out-of-scope wordings.
+        """
         if not self.classes:
-            return {}
+            return {}, 0.0
         logits = self.dense @ vector.reshape(-1) + self.bias
         cols, vals = self._tfidf(text)
         if len(cols):
@@ -237,11 +244,14 @@ class EntryClassifier:
         logits = logits - logits.max()
         weights = np.exp(logits)
         weights /= weights.sum()
-        return {
-            name: float(p)
-            for name, p in zip(self.classes, weights.tolist(), strict=True)
-            if name != OUT_OF_SCOPE
-        }
+        entries: dict[str, float] = {}
+        out_of_scope = 0.0
+        for name, p in zip(self.classes, weights.tolist(), strict=True):
+            if name == OUT_OF_SCOPE:
+                out_of_scope = float(p)
+            else:
+                entries[name] = float(p)
+        return entries, out_of_scope
 
     # ----- persistence ------------------------------------------------------------
 

@@ -32,7 +32,13 @@ from knowledge.topics import Topic
 
 Decision = Literal["answer", "suggest", "abstain"]
 Reason = Literal[
-    "confident", "close_runner_up", "grey_zone", "low_score", "no_content", "empty_index"
+    "confident",
+    "close_runner_up",
+    "grey_zone",
+    "low_score",
+    "out_of_scope",
+    "no_content",
+    "empty_index",
 ]
 SUGGESTIONS: Final = 3
 _ONLY_IN: Final[dict[tuple[Language, Language], str]] = {
@@ -54,6 +60,7 @@ class Candidate:
     answer_score: float
     lexical_score: float
     classifier_score: float = 0.0
+    out_of_scope: float = 0.0  # P(out of scope | the message): the same for every candidate
 
 
 @dataclass(frozen=True)
@@ -233,8 +240,9 @@ class Retriever:
         pool.update(dict.fromkeys(best_lexical[: self.config.lexical_candidates]))
         fusion = self.thresholds.fusion
         classes: dict[str, float] = {}
+        out_of_scope = 0.0
         if index.classifier is not None and fusion.classifier_weight:
-            classes = index.classifier.probabilities(vector, cleaned)
+            classes, out_of_scope = index.classifier.classify(vector, cleaned)
             likely = sorted(classes, key=classes.__getitem__, reverse=True)
             pool.update(dict.fromkeys(e for e in likely[: self.config.lexical_candidates]))
         out: list[Candidate] = []
@@ -260,6 +268,7 @@ class Retriever:
                     answer_score=round(answer_score, 4),
                     lexical_score=round(lexical_score, 4),
                     classifier_score=round(classifier_score, 4),
+                    out_of_scope=round(out_of_scope, 4),
                 )
             )
         out.sort(key=lambda candidate: candidate.score, reverse=True)
@@ -276,6 +285,8 @@ class Retriever:
         first = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
         limits = self.thresholds
+        if limits.out_of_scope_abstains(first, ranked[0].out_of_scope):
+            return Answer("abstain", "out_of_scope", language, top)
         if first >= limits.answer and first - second >= limits.margin:
             entry = self._index.entries.get(ranked[0].entry_id)
             if entry is not None:

@@ -41,21 +41,39 @@ class Thresholds:
       runner-up by at least `margin`.
     - `suggest`: otherwise offer the top candidates when the best score is at least this.
     - below `suggest`: abstain (fallback or handoff).
+    - `out_of_scope`: abstain whatever the scores when the entry classifier gives the
+      message's out-of-scope class a probability above this (1.0: never). A question
+      next to an entry's topic that the entry does not answer ("near miss") can score
+      as high as a real one; the classifier, trained on such wordings
+      (`knowledge/out_of_scope.yml`), tells them apart better than any score threshold.
+    - `out_of_scope_unless`: a best score at which the classifier's doubt no longer
+      counts (None: it counts at any score). The classifier errs too, on wordings unlike
+      its training ones, and a question that close to an entry is rarely a near miss.
     """
 
     answer: float = 1.0
     margin: float = 0.05
     suggest: float = 0.8
+    out_of_scope: float = 1.0
+    out_of_scope_unless: float | None = None
     encoder: str = "use-multilingual-v3"
     fusion: Fusion = field(default_factory=Fusion)
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    def out_of_scope_abstains(self, score: float, out_of_scope: float) -> bool:
+        """Whether the classifier's P(out of scope) makes a message with best `score` abstain."""
+        if out_of_scope <= self.out_of_scope:
+            return False
+        return self.out_of_scope_unless is None or score < self.out_of_scope_unless
 
     def to_yaml(self) -> str:
         """The thresholds as a commented YAML document."""
         header = (
             "# Written by `desk knowledge calibrate`; do not edit by hand.\n"
             "# Scores are fused: question cosine + answer_weight x answer cosine"
-            " + lexical_weight x BM25\n#   + classifier_weight x P(entry | text).\n"
+            " + lexical_weight x BM25\n#   + classifier_weight x P(entry | text). Whatever the"
+            " scores below out_of_scope_unless,\n#   the retriever abstains when"
+            " P(out of scope | text) > out_of_scope.\n"
         )
         return header + yaml.safe_dump(asdict(self), sort_keys=False, allow_unicode=True)
 
@@ -83,7 +101,12 @@ def load_thresholds(path: Path) -> Thresholds:
         thresholds = Thresholds(fusion=fusion, **data)
     except TypeError as error:
         raise CorpusError(str(path), "(fields)", str(error)) from None
-    for name in ("answer", "margin", "suggest"):
+    for name in ("answer", "margin", "suggest", "out_of_scope"):
         if not isinstance(getattr(thresholds, name), int | float):
             raise CorpusError(str(path), name, "must be a number")
+    unless = thresholds.out_of_scope_unless
+    if unless is not None and not isinstance(unless, int | float):
+        raise CorpusError(str(path), "out_of_scope_unless", "must be a number or null")
+    if not 0.0 <= thresholds.out_of_scope <= 1.0:
+        raise CorpusError(str(path), "out_of_scope", "must be a probability between 0 and 1")
     return thresholds

@@ -160,8 +160,9 @@ def calibrate(
     )
     chosen.save(settings.thresholds)
     typer.echo(
-        f"answer >= {chosen.answer} (margin {chosen.margin}), suggest >= {chosen.suggest} "
-        f"-> {settings.thresholds}"
+        f"answer >= {chosen.answer} (margin {chosen.margin}), suggest >= {chosen.suggest}, "
+        f"abstain when P(out of scope) > {chosen.out_of_scope} below score "
+        f"{chosen.out_of_scope_unless} -> {settings.thresholds}"
     )
     typer.echo(json.dumps(summary(scored, chosen), indent=2))
 

@@ -64,6 +64,18 @@ def test_out_of_scope_wordings_take_probability_away_from_every_entry() -> None:
     assert _best(guarded, encoder, question)[1] < _best(plain, encoder, question)[1]
 
 
+def test_classify_gives_the_out_of_scope_probability_beside_the_entries() -> None:
+    plain, encoder = _train()
+    guarded, _ = _train(ELSEWHERE)
+    for question, far in (("who scored the goal", True), ("may I bring my flag?", False)):
+        vector = encoder.encode([question])
+        entries, out_of_scope = guarded.classify(vector, question)
+        assert entries == guarded.probabilities(vector, question)
+        assert abs(sum(entries.values()) + out_of_scope - 1.0) < 1e-5
+        assert (out_of_scope > 0.5) is far
+    assert plain.classify(encoder.encode(["who scored"]), "who scored")[1] == 0.0
+
+
 def test_an_imprinted_entry_is_found_at_once_and_removed_cleanly() -> None:
     classifier, encoder = _train()
     texts = ["is there wifi in the stadium", "wifi password", "free internet at the ground"]

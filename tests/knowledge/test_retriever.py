@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -15,25 +16,64 @@ from tests.knowledge.conftest import make_entry
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.mark.parametrize(
-    ("text", "entry_id"),
-    [
-        # Written for these tests: in neither the corpus nor the blind test set.
-        ("Am I allowed to take a banner on a pole into the ground?", "entry-flags-banners"),
-        ("球场里允许挂横幅吗", "entry-flags-banners"),
-        ("What happens to my money if the game is called off?", "entry-refund-cancelled-match"),
-        ("比赛被取消的话钱怎么退", "entry-refund-cancelled-match"),
-        ("how many minutes does the hold on my seats last", "entry-buy-hold-expired"),
-        ("买票的时候座位能保留多久", "entry-buy-hold-expired"),
-    ],
-)
-def test_unseen_paraphrases_find_their_entry_in_both_languages(
+# Written for these tests: in neither the corpus nor any labelled set (checked with grep).
+UNSEEN = [
+    ("Am I allowed to take a banner on a pole into the ground?", "entry-flags-banners"),
+    ("球场里允许挂横幅吗", "entry-flags-banners"),
+    ("What happens to my money if the game is called off?", "entry-refund-cancelled-match"),
+    ("比赛被取消的话钱怎么退", "entry-refund-cancelled-match"),
+    ("how many minutes does the hold on my seats last", "entry-buy-hold-expired"),
+    ("买票的时候座位能保留多久", "entry-buy-hold-expired"),
+    ("is it ok to bring an umbrella to the match", "entry-security-umbrella"),
+    ("可以带雨伞进场吗", "entry-security-umbrella"),
+    ("can I carry a power bank through security", "entry-security-power-bank"),
+    ("充电宝能带进去吗", "entry-security-power-bank"),
+    ("my guide dog comes everywhere with me, can he come in?", "entry-access-assistance-dogs"),
+    ("导盲犬可以进球场吗", "entry-access-assistance-dogs"),
+    ("will a screenshot of my QR code work at the turnstile?", "entry-delivery-screenshot"),
+    ("截图的二维码能用吗", "entry-delivery-screenshot"),
+    ("my brother wants my ticket, how do I hand it over to him", "entry-transfer-how"),
+    ("票能不能过户给我同事", "entry-transfer-how"),
+    ("I'm sick and can't go, can I get my money back?", "entry-refund-illness"),
+    ("生病去不了能退票吗", "entry-refund-illness"),
+    ("which metro station is closest to the stadium", "entry-transport-metro"),
+    ("坐地铁去球场在哪站下", "entry-transport-metro"),
+    (
+        "forgot my scarf under the seat after the game, where can I ask for it",
+        "entry-lost-property",
+    ),
+    ("东西落在球场了怎么办", "entry-lost-property"),
+    ("do students get cheaper tickets", "entry-concession-student"),
+    ("学生买票有优惠吗", "entry-concession-student"),
+]
+# Calibrated on blind questions (set C), the thresholds keep 0.80 of real answerable
+# questions among the candidates shown and decline the rest to reject near misses
+# (docs/faq.md). 0.70 leaves room for sampling error on 24 questions, not for a collapse.
+KEPT_AT_LEAST = 0.70
+
+
+@pytest.mark.parametrize(("text", "entry_id"), UNSEEN)
+def test_unseen_paraphrases_rank_their_entry_first_in_both_languages(
     retriever: Retriever, text: str, entry_id: str
 ) -> None:
     answer = retriever.search(text)
-    assert answer.decision in ("answer", "suggest")
     assert answer.candidates[0].entry_id == entry_id
     assert len({c.entry_id for c in answer.candidates}) == len(answer.candidates) == 3
+    if answer.decision == "abstain":  # declined: nothing is said, whatever the ranking
+        assert answer.text is None and answer.entry_id is None
+
+
+def test_most_unseen_paraphrases_are_answered_or_suggested(retriever: Retriever) -> None:
+    decisions = [retriever.search(text).decision for text, _ in UNSEEN]
+    kept = sum(decision in ("answer", "suggest") for decision in decisions)
+    assert kept / len(UNSEEN) >= KEPT_AT_LEAST, decisions
+    for language in ("en", "zh"):  # neither language is left behind
+        own = [
+            d
+            for (text, _), d in zip(UNSEEN, decisions, strict=True)
+            if bool(HAN.search(text)) == (language == "zh")
+        ]
+        assert sum(d != "abstain" for d in own) / len(own) >= 0.6, (language, own)
 
 
 def test_a_chinese_question_is_answered_in_chinese(retriever: Retriever) -> None:
@@ -83,8 +123,18 @@ def test_an_entry_in_one_language_answers_in_that_language_and_says_so(
     assert english.answer_language == "en" and english.note is None
 
 
-def _candidate(entry_id: str, score: float) -> Candidate:
-    return Candidate(entry_id, "refund", "refunds-exchanges-transfers", "q", score, score, 0.0, 0.0)
+def _candidate(entry_id: str, score: float, out_of_scope: float = 0.0) -> Candidate:
+    return Candidate(
+        entry_id,
+        "refund",
+        "refunds-exchanges-transfers",
+        "q",
+        score,
+        score,
+        0.0,
+        0.0,
+        out_of_scope=out_of_scope,
+    )
 
 
 def test_decisions_follow_threshold_and_margin(retriever: Retriever) -> None:
@@ -100,3 +150,27 @@ def test_decisions_follow_threshold_and_margin(retriever: Retriever) -> None:
     low = judge.decide("en", [_candidate(first, 0.5)])
     assert (low.decision, low.reason) == ("abstain", "low_score")
     assert judge.decide("en", []).decision == "abstain"
+
+
+def test_a_message_the_classifier_calls_out_of_scope_abstains_whatever_its_score(
+    retriever: Retriever,
+) -> None:
+    limits = Thresholds(answer=1.0, margin=0.1, suggest=0.8, out_of_scope=0.3)
+    judge = Retriever(retriever.index, limits, retriever.config, persist=False)
+    first = "entry-refund-can-i"
+    near_miss = judge.decide("en", [_candidate(first, 2.5, out_of_scope=0.31)])
+    assert (near_miss.decision, near_miss.reason) == ("abstain", "out_of_scope")
+    assert near_miss.text is None
+    kept = judge.decide("en", [_candidate(first, 2.5, out_of_scope=0.3)])
+    assert (kept.decision, kept.reason) == ("answer", "confident")
+    # A best score at `out_of_scope_unless` or above answers despite the classifier.
+    spared = Retriever(
+        retriever.index, replace(limits, out_of_scope_unless=2.5), retriever.config, persist=False
+    )
+    clear = spared.decide("en", [_candidate(first, 2.5, out_of_scope=0.9)])
+    assert (clear.decision, clear.reason) == ("answer", "confident")
+    below = spared.decide("en", [_candidate(first, 2.49, out_of_scope=0.9)])
+    assert (below.decision, below.reason) == ("abstain", "out_of_scope")
+    # The default limit (1.0) never fires: thresholds from before the limit still work.
+    default = Retriever(retriever.index, Thresholds(), retriever.config, persist=False)
+    assert default.decide("en", [_candidate(first, 2.5, out_of_scope=1.0)]).decision == "answer"
