@@ -155,6 +155,11 @@ def resolve_customer(
     return found
 
 
+def known_customer(db: sessionmaker[Session], external_id: str) -> int | None:
+    """The fan's id if this process has seen them (no query); None says nothing."""
+    return _cached(engine_of(db), external_id)
+
+
 def remember_customer(
     db: sessionmaker[Session] | Engine, external_id: str, customer_id: int
 ) -> None:

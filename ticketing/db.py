@@ -74,12 +74,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(full, **kwargs)
+    _generic_plans(engine)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine, IDLE_PING_AFTER_S)
     return engine
 
 
 IDLE_PING_AFTER_S = 10.0
+
+
+def _generic_plans(engine: Engine) -> None:
+    """PostgreSQL: plan each prepared statement once per connection, not on every run.
+
+    psycopg prepares a statement on the server once a connection has run it 5 times:
+    only the engine's repeated statements (the match-day hot paths) are prepared.
+    PostgreSQL then still plans them anew for each set of values while it judges a
+    custom plan cheaper, which it does for the hold's and the payment's multi-CTE
+    statements: measured 1.5 ms of planning per purchase against 0.16 ms with the
+    generic plan, whose execution was at most 0.2 ms slower, and flat over 12,000
+    seats sold in one fixture. Every hot statement looks rows up by key, so one plan
+    serves all values. Set with SET on connect, not a startup option, so that
+    PgBouncer, which refuses unknown startup options, still works.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _plan_once(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            dbapi_connection.execute("SET plan_cache_mode TO force_generic_plan")
+        finally:
+            dbapi_connection.autocommit = autocommit
 
 
 def _ping_when_idle(engine: Engine, idle_s: float) -> None:
@@ -182,6 +207,41 @@ def own_transaction(sessions: sessionmaker[Session]) -> Iterator[Connection]:
         finally:
             if not connection.invalidated:
                 raw.autocommit = False
+
+
+@contextmanager
+def autocommit_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """`own_transaction` as a session, for code written against sessions.
+
+    On PostgreSQL every statement commits on its own (the connection is in autocommit
+    mode: no BEGIN and COMMIT round trips), so the caller may write only with
+    statements that are all or nothing by themselves (see `ABORT`). On SQLite it is
+    a `write_session`, one transaction for all of them.
+    """
+    if engine_of(sessions).dialect.name == "sqlite":
+        with write_session(sessions) as session:
+            yield session
+        return
+    with sessions() as session:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+
+
+ABORT = "MD001"
+"""The SQLSTATE `ticketing_abort(reason)` raises (migration 0004, PostgreSQL).
+
+A single statement that must write all or nothing (in autocommit) calls it in its
+final SELECT when a step found what it needed gone: the whole statement, with every
+row its data-modifying CTEs wrote, is undone, and the reason reaches the caller.
+"""
+
+
+def aborted(exc: BaseException) -> str | None:
+    """The reason a statement gave to `ticketing_abort`, or None for any other error."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) != ABORT:
+        return None
+    return str(getattr(getattr(orig, "diag", None), "message_primary", "") or "")
 
 
 @contextmanager

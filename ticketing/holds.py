@@ -29,18 +29,22 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketing.customers import (
     check_external_id,
     create_customer,
+    known_customer,
     lookup_customer,
     remember_customer,
 )
 from ticketing.db import (
+    aborted,
     array_literal,
+    autocommit_session,
     driver_rows,
+    engine_of,
     insert_for,
     prepared,
     retrying,
@@ -288,11 +292,14 @@ def _place(
     policies: Policies,
     kind: str = "purchase",
     new_fan: str | None = None,
+    all_or_nothing: bool = False,
 ) -> _Placed:
     """`place_hold`, telling also the fan and the seats claimed when it fails.
 
     With `new_fan` (an external id nobody has seen yet; `customer_id` is then
     ignored) the fan is created in the same transaction, even when a seat was taken.
+    With `all_or_nothing` (PostgreSQL, outside a transaction) a taken seat undoes the
+    whole statement instead: nothing is claimed and no fan is created.
     """
     prices = prices_of(session, fixture.id)
     lines: list[dict[str, Any]] = []
@@ -329,28 +336,32 @@ def _place(
         ordered = sorted(seats, key=lambda s: s.id)
         statement = prepared(
             session,
-            f"holds.claim_and_hold.{new_fan is not None}",
-            lambda d: _build_claim_and_hold(d, new_fan is not None),
+            f"holds.claim_and_hold.{new_fan is not None}.{all_or_nothing}",
+            lambda d: _build_claim_and_hold(d, new_fan is not None, all_or_nothing),
         )
-        rows = driver_rows(
-            session,
-            statement,
-            {
-                "b_external": new_fan,
-                "b_customer": customer_id,
-                "b_fixture": fixture.id,
-                "b_hold": hold_id,
-                "b_kind": kind,
-                "b_quantity": len(seats),
-                "b_total": total,
-                "b_lines": lines,
-                "b_now": now,
-                "b_expires": expires_at,
-                "b_seat_ids": array_literal(s.id for s in ordered),
-                "b_section_ids": array_literal(s.section_id for s in ordered),
-            },
-        )
-        fan, claimed_ids = rows[0]
+        parameters = {
+            "b_external": new_fan,
+            "b_customer": customer_id,
+            "b_fixture": fixture.id,
+            "b_hold": hold_id,
+            "b_kind": kind,
+            "b_quantity": len(seats),
+            "b_total": total,
+            "b_lines": lines,
+            "b_now": now,
+            "b_expires": expires_at,
+            "b_seat_ids": array_literal(s.id for s in ordered),
+            "b_section_ids": array_literal(s.section_id for s in ordered),
+        }
+        if all_or_nothing:
+            parameters["b_reason"] = _SEAT_TAKEN
+        try:
+            rows = driver_rows(session, statement, parameters)
+        except DBAPIError as exc:
+            if aborted(exc) != _SEAT_TAKEN:
+                raise
+            return _Placed(None, customer_id, hold_id, [])
+        fan, claimed_ids = rows[0][:2]
         if len(claimed_ids) != len(seats):
             return _Placed(None, fan, hold_id, list(claimed_ids))
         return _Placed(view, fan, hold_id, list(claimed_ids))
@@ -390,8 +401,14 @@ def _unclaim(session: Session, hold_id: str) -> None:
     session.execute(delete(SeatClaim).where(SeatClaim.hold_id == hold_id))
 
 
-def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
+_SEAT_TAKEN = "seat_taken"  # the reason an all-or-nothing claim gives `ticketing_abort`
+
+
+def _build_claim_and_hold(dialect: str, new_fan: bool, all_or_nothing: bool = False) -> Any:
     """PostgreSQL: claim the seats and write the hold in one statement (a new fan too).
+
+    With `all_or_nothing` the statement fails (`ticketing.db.ABORT`) when a seat was
+    taken, undoing every claim and the fan it made: it can then run in autocommit.
 
     The claims are the same atomic upsert as `claim_seats`, in seat id order; the
     hold row is written only when every seat was claimed. Seats already claimed when
@@ -415,7 +432,14 @@ def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
         if new_fan
         else ""
     )
-    # Only the two constant fragments above are interpolated; values are bound.
+    guard = (
+        """,
+            CASE WHEN (SELECT count(*) FROM claimed) = :b_quantity THEN 0
+                 ELSE ticketing_abort(:b_reason) END"""
+        if all_or_nothing
+        else ""
+    )
+    # Only the constant fragments above are interpolated; values are bound.
     statement = f"""
         WITH {new} claimed AS (
             INSERT INTO seat_claims (fixture_id, seat_id, section_id, hold_id, customer_id,
@@ -441,7 +465,7 @@ def _build_claim_and_hold(dialect: str, new_fan: bool) -> Any:
                    :b_lines, :b_now, :b_expires
             WHERE (SELECT count(*) FROM claimed) = :b_quantity
         )
-        SELECT {fan}, ARRAY(SELECT seat_id FROM claimed)
+        SELECT {fan}, ARRAY(SELECT seat_id FROM claimed){guard}
     """  # noqa: S608
     return text(statement).bindparams(
         bindparam("b_now", type_=_HOLDS.c.created_at.type),
@@ -602,10 +626,15 @@ class _Request:
 def _attempt(
     db: sessionmaker[Session], request: _Request, spread: int, now: datetime, policies: Policies
 ) -> tuple[HoldView | None, int | None]:
-    """One try at a hold in one transaction: (hold, fan), or (None, None) when the seats
-    were taken meanwhile (the transaction rolled back: a new fan was not created).
+    """One try at a hold: (hold, fan), or (None, None) when the seats were taken
+    meanwhile (nothing was written: a new fan was not created either).
     """
-    quantity, seat_ids, section_id = request.quantity, request.seat_ids, request.section_id
+    if engine_of(db).dialect.name == "postgresql" and known_customer(db, request.customer) is None:
+        with autocommit_session(db) as session:
+            fixture, customer_id = fixture_and_fan(session, request.fixture_id, request.customer)
+            if customer_id is None:
+                return _first_hold(session, fixture, request, spread, now, policies)
+        remember_customer(db, request.customer, customer_id)  # known after all
     with write_session(db) as session:
         fixture, customer_id = fixture_and_fan(session, request.fixture_id, request.customer)
         new_fan = customer_id is None
@@ -615,28 +644,7 @@ def _attempt(
             standing = _NEW_FAN
         else:
             standing = lock_fan(session, customer_id, fixture.id, now, policies)
-        check_for_sale(fixture, now, member=standing.is_member)
-        check_hold(standing, quantity, now, policies)
-        if seat_ids is not None:
-            seats = _seats_by_id(session, fixture, seat_ids)
-            if section_id is not None and any(s.section_id != section_id for s in seats):
-                raise InvalidRequest("seat_ids must lie in section_id", field="seat_ids")
-            options = [seats]
-        else:
-            chosen = choose_seat_options(
-                session,
-                fixture,
-                quantity,
-                now=now,
-                section_id=section_id,
-                category=request.category,
-                customer_id=None if new_fan else customer_id,
-                spread=spread,
-            )
-            if chosen is None:
-                raise SoldOut(f"not {quantity} seats left for this request", field="quantity")
-            choice, blocks = chosen
-            options = [seats_of_choice(choice, block) for block in blocks[:_ALTERNATIVES]]
+        options = _options(session, fixture, request, standing, spread, now, policies, customer_id)
         # A block another buyer claimed a moment ago is skipped for the next one in the
         # same transaction. Seats claimed and given back stay locked until the end, so
         # a later block must start above them: locks are taken in seat id order only.
@@ -663,6 +671,75 @@ def _attempt(
                 locked = max(locked, *placed.claimed)
         session.rollback()
     return None, None
+
+
+def _first_hold(
+    session: Session,
+    fixture: FixtureRow,
+    request: _Request,
+    spread: int,
+    now: datetime,
+    policies: Policies,
+) -> tuple[HoldView | None, int | None]:
+    """A fan nobody knows yet, on PostgreSQL: no transaction at all.
+
+    There is no fan row to lock and nothing to count, so each block is tried by one
+    all-or-nothing statement that makes the fan, their claims and the hold together
+    (a taken seat undoes it). The BEGIN and COMMIT round trips, and the fan's lock,
+    are what this saves; a match-day rush is mostly fans buying their first ticket.
+    """
+    options = _options(session, fixture, request, _NEW_FAN, spread, now, policies, None)
+    for seats in options:
+        placed = _place(
+            session,
+            fixture=fixture,
+            customer_id=0,
+            member=False,
+            seats=seats,
+            concessions=request.concessions,
+            now=now,
+            policies=policies,
+            new_fan=request.customer,
+            all_or_nothing=True,
+        )
+        if placed.view is not None:
+            return placed.view, placed.customer_id
+    return None, None
+
+
+def _options(
+    session: Session,
+    fixture: FixtureRow,
+    request: _Request,
+    standing: FanStanding,
+    spread: int,
+    now: datetime,
+    policies: Policies,
+    customer_id: int | None,
+) -> list[list[_SeatRow]]:
+    """After the sale and risk checks, the blocks of seats to try, in order."""
+    quantity, seat_ids, section_id = request.quantity, request.seat_ids, request.section_id
+    check_for_sale(fixture, now, member=standing.is_member)
+    check_hold(standing, quantity, now, policies)
+    if seat_ids is not None:
+        seats = _seats_by_id(session, fixture, seat_ids)
+        if section_id is not None and any(s.section_id != section_id for s in seats):
+            raise InvalidRequest("seat_ids must lie in section_id", field="seat_ids")
+        return [seats]
+    chosen = choose_seat_options(
+        session,
+        fixture,
+        quantity,
+        now=now,
+        section_id=section_id,
+        category=request.category,
+        customer_id=customer_id,
+        spread=spread,
+    )
+    if chosen is None:
+        raise SoldOut(f"not {quantity} seats left for this request", field="quantity")
+    choice, blocks = chosen
+    return [seats_of_choice(choice, block) for block in blocks[:_ALTERNATIVES]]
 
 
 _ALTERNATIVES = 3  # blocks a best-available attempt tries before reading seats again

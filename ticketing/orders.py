@@ -35,17 +35,19 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketing.customers import lookup_customer, resolve_customer
 from ticketing.db import (
+    aborted,
     array_literal,
     driver_rows,
     engine_of,
     insert_for,
     own_transaction,
     prepared,
+    read_session,
     retrying,
     rowcount,
     table_of,
@@ -257,51 +259,20 @@ def _build_reserve(dialect: str) -> dict[str, Any]:
         "order": order.returning(_ORDERS.c.id),
         "payment": insert(_PAYMENTS),
     }
-    if dialect == "postgresql":
-        # The whole reservation is one statement (`reserve_all`); the order and its
-        # payment alone are another, for drawing a new reference after a collision.
-        order_columns = [
-            "ref",
-            "customer_id",
-            "fixture_id",
-            "hold_id",
-            "status",
-            "total",
-            "currency",
-            "payment_source",
-            "origin",
-            "created_at",
-        ]
-        made = (
-            insert_for(dialect, _ORDERS)
-            .values({c: bindparam(c, type_=_ORDERS.c[c].type) for c in order_columns})
-            .on_conflict_do_nothing()
-            .returning(_ORDERS.c.id)
-            .cte("made")
-        )
-        columns = ["reference", "kind", "provider", "source", "amount", "currency", "status"]
-        sql["order_and_payment"] = (
-            insert(_PAYMENTS)
-            .from_select(
-                [*columns, "created_at", "order_id"],
-                select(
-                    *(bindparam(f"p_{c}", type_=_PAYMENTS.c[c].type) for c in columns),
-                    bindparam("created_at", type_=_PAYMENTS.c.created_at.type),
-                    made.c.id,
-                ),
-            )
-            .returning(_PAYMENTS.c.order_id)
-        )
-        sql["reserve_all"] = _build_reserve_all()
     return sql
+
+
+_HOLD_UNUSABLE, _HOLD_EXPIRED, _REF_TAKEN = "hold_unusable", "hold_expired", "ref_taken"
 
 
 def _build_reserve_all() -> Any:
     """PostgreSQL: the whole reservation in one statement (data-modifying CTEs).
 
     Each step runs only if the one before it succeeded: the key is new, the hold was
-    active and the fan's, every claim moved. The row returned says which step
-    stopped, so the caller raises the same errors (and rolls back) as step by step.
+    active and the fan's, every claim moved, the order reference was free. A step that
+    stops after the key was written undoes the whole statement (`ticketing_abort`,
+    with the reason), so it is all or nothing by itself and runs in autocommit; a key
+    that exists already writes nothing and returns `fresh` 0 (a replay).
     The claims are locked in seat id order, the order in which holds claim seats, so
     a buyer's upsert that touches them cannot deadlock with this payment.
     """
@@ -341,8 +312,13 @@ def _build_reserve_all() -> Any:
             FROM made RETURNING order_id
         )
         SELECT (SELECT count(*) FROM k), held.fixture_id, held.total, held.quantity,
-               held.lines, (SELECT count(*) FROM moved),
-               (SELECT order_id FROM paid), (SELECT currency FROM made)
+               held.lines, (SELECT order_id FROM paid), (SELECT currency FROM made),
+               CASE WHEN NOT EXISTS (SELECT 1 FROM k) THEN 0
+                    WHEN held.fixture_id IS NULL THEN ticketing_abort(:hold_unusable)
+                    WHEN held.quantity <> (SELECT count(*) FROM moved)
+                         THEN ticketing_abort(:hold_expired)
+                    WHEN NOT EXISTS (SELECT 1 FROM paid) THEN ticketing_abort(:ref_taken)
+                    ELSE 0 END
         FROM (SELECT 1) AS one LEFT JOIN held ON true
         """
         )
@@ -357,9 +333,9 @@ def _build_reserve_all() -> Any:
             column("total", Integer),
             column("quantity", Integer),
             column("lines", _HOLDS.c.lines.type),
-            column("moved", Integer),
             column("order_id", Integer),
             column("currency", String),
+            column("guard", Integer),
         )
     )
 
@@ -374,6 +350,8 @@ def _reserve(
     provider: PaymentProvider,
     now: datetime,
 ) -> _Reserved | None:
+    if engine_of(db).dialect.name == "postgresql":
+        return _reserve_at_once(db, customer_id, hold_id, key, request_hash, token, provider, now)
     ref = new_order_ref()
     with write_session(db) as session:
         sql = prepared(session, "orders.reserve", _build_reserve)
@@ -397,39 +375,6 @@ def _reserve(
                 currency,
             )
 
-        if "reserve_all" in sql:
-            params = {
-                "key": key,
-                "request_hash": request_hash,
-                "ref": ref,
-                "now": now,
-                "b_hold": hold_id,
-                "b_customer": customer_id,
-                "token": token,
-                "provider": provider.name,
-            }
-            fresh, fixture_id, total, quantity, lines, moved, order_id, currency = driver_rows(
-                session, sql["reserve_all"], params
-            )[0]
-            if not fresh:
-                return None
-            if fixture_id is None:
-                _explain_unusable_hold(session, hold_id, customer_id)
-            if moved != quantity:
-                raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
-            if order_id is None:  # a reference collision: draw another
-                order_id, ref = make_order(None, fixture_id, total, currency)
-            return _Reserved(
-                order_id,
-                ref,
-                f"pay_{ref}",
-                total,
-                currency,
-                fixture_id,
-                customer_id,
-                hold_id,
-                lines,
-            )
         fresh = conn.execute(
             sql["key"],
             {"key": key, "request_hash": request_hash, "order_ref": ref, "created_at": now},
@@ -449,6 +394,59 @@ def _reserve(
     return _Reserved(
         order_id, ref, f"pay_{ref}", total, currency, fixture_id, customer_id, hold_id, lines
     )
+
+
+def _reserve_at_once(
+    db: sessionmaker[Session],
+    customer_id: int,
+    hold_id: str,
+    key: str,
+    request_hash: str,
+    token: str,
+    provider: PaymentProvider,
+    now: datetime,
+) -> _Reserved | None:
+    """PostgreSQL: `_reserve` as one all-or-nothing statement, outside a transaction."""
+    for _attempt in range(5):
+        ref = new_order_ref()
+        params = {
+            "key": key,
+            "request_hash": request_hash,
+            "ref": ref,
+            "now": now,
+            "b_hold": hold_id,
+            "b_customer": customer_id,
+            "token": token,
+            "provider": provider.name,
+            "hold_unusable": _HOLD_UNUSABLE,
+            "hold_expired": _HOLD_EXPIRED,
+            "ref_taken": _REF_TAKEN,
+        }
+        try:
+            with own_transaction(db) as connection:
+                statement = prepared(
+                    connection, "orders.reserve_all", lambda _d: _build_reserve_all()
+                )
+                row = driver_rows(connection, statement, params)[0]
+        except DBAPIError as exc:
+            reason = aborted(exc)
+            if reason == _REF_TAKEN:
+                continue  # a reference collision (rare, but possible): draw another
+            if reason == _HOLD_EXPIRED:
+                raise HoldExpired(
+                    "this hold has expired; its seats were released", field="hold_id"
+                ) from None
+            if reason == _HOLD_UNUSABLE:
+                with read_session(db) as session:
+                    _explain_unusable_hold(session, hold_id, customer_id)
+            raise
+        fresh, fixture_id, total, _quantity, lines, order_id, currency, _guard = row
+        if not fresh:
+            return None
+        return _Reserved(
+            order_id, ref, f"pay_{ref}", total, currency, fixture_id, customer_id, hold_id, lines
+        )
+    raise RuntimeError("could not find a free order reference")
 
 
 def _make_order(
@@ -495,13 +493,9 @@ def _make_order(
             "status": "started",
             "created_at": now,
         }
-        if "order_and_payment" in sql:
-            params = {**order, **{f"p_{k}": v for k, v in payment.items()}}
-            order_id = conn.execute(sql["order_and_payment"], params).scalar()
-        else:
-            order_id = conn.execute(sql["order"], order).scalar()
-            if order_id is not None:
-                conn.execute(sql["payment"], {**payment, "order_id": order_id})
+        order_id = conn.execute(sql["order"], order).scalar()
+        if order_id is not None:
+            conn.execute(sql["payment"], {**payment, "order_id": order_id})
         if order_id is not None:
             return int(order_id), ref
         ref = None

@@ -1,4 +1,5 @@
-"""Connection pooling: idle connections are tested on checkout, busy ones are not."""
+"""Connection pooling: idle connections are tested on checkout, busy ones are not; every
+PostgreSQL connection plans its prepared statements once."""
 
 from __future__ import annotations
 
@@ -94,6 +95,24 @@ def test_driver_rows_behave_like_sqlalchemy_execute(database_url: str) -> None:
             assert session.scalars(select(Customer.id)).all() == [7]
     finally:
         engine.dispose()
+
+
+def test_prepared_statements_keep_one_plan_per_connection(pg_url: str) -> None:
+    engine = make_engine(pg_url, pool_size=1, max_overflow=0)
+    try:
+        first = _backend_pid(engine)
+        with engine.connect() as conn:
+            mode = conn.execute(text("SHOW plan_cache_mode")).scalar_one()
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == first
+        # A connection made to replace a lost one gets the setting too.
+        _terminate(first)
+        with pytest.raises(OperationalError):
+            _backend_pid(engine)
+        with engine.connect() as conn:
+            again = conn.execute(text("SHOW plan_cache_mode")).scalar_one()
+    finally:
+        engine.dispose()
+    assert (mode, again) == ("force_generic_plan", "force_generic_plan")
 
 
 def test_array_literals_reach_postgresql_intact(pg_url: str) -> None:

@@ -7,11 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.ticketing.conftest import Club
-from ticketing.customers import set_member
-from ticketing.db import utcnow
+from ticketing.customers import resolve_customer, set_member
+from ticketing.db import engine_of, utcnow
 from ticketing.errors import (
     HoldExpired,
     InvalidQuantity,
@@ -26,6 +26,7 @@ from ticketing.errors import (
 from ticketing.fixtures import fixture_listings, seat_map
 from ticketing.holds import create_hold, get_hold, release_expired_holds, release_hold
 from ticketing.models import CustomerIdentity, Hold
+from ticketing.recommendations import FreeSeat
 from ticketing.risk import refusal_counts
 
 
@@ -232,12 +233,8 @@ def test_a_stale_shared_count_does_not_hide_freed_seats(club: Club) -> None:
     assert sorted(s.id for s in again.seats) == sorted(s.id for s in first.seats)
 
 
-def test_a_block_taken_meanwhile_is_passed_over_in_the_same_attempt(
-    club: Club, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import ticketing.holds
+def _section_a(club: Club) -> list[FreeSeat]:
     from ticketing.models import Seat
-    from ticketing.recommendations import FreeSeat, choose_seat_options
 
     with club.db() as session:
         rows = session.execute(
@@ -245,23 +242,75 @@ def test_a_block_taken_meanwhile_is_passed_over_in_the_same_attempt(
             .where(Seat.section_id == club.sections["A"])
             .order_by(Seat.id)
         ).tuples()
-        a = [FreeSeat(*row) for row in rows]
-    create_hold(club.db, "tg:other", club.fixture, seat_ids=[a[2].id])  # claimed meanwhile
+        return [FreeSeat(*row) for row in rows]
+
+
+def _offer_blocks(monkeypatch: pytest.MonkeyPatch, blocks: list[list[FreeSeat]]) -> None:
+    """Make best-available try exactly `blocks`, in this order."""
+    import ticketing.holds
+    from ticketing.recommendations import choose_seat_options
 
     def options(*args: object, **kwargs: object) -> object:
         chosen = choose_seat_options(*args, **kwargs)  # type: ignore[arg-type]
         assert chosen is not None
-        # [1, 2] fails on 2 after claiming 1; [0, 1] starts below the seat it claimed
-        # (locks go in seat id order), so it is skipped; [4, 5] is free.
-        return chosen[0], [[a[1], a[2]], [a[0], a[1]], [a[4], a[5]]]
+        return chosen[0], blocks
 
     monkeypatch.setattr(ticketing.holds, "choose_seat_options", options)
+
+
+def test_a_block_taken_meanwhile_is_passed_over_in_the_same_transaction(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = _section_a(club)
+    create_hold(club.db, "tg:other", club.fixture, seat_ids=[a[2].id])  # claimed meanwhile
+    resolve_customer(club.db, "tg:fan")  # a fan we know: their hold is a transaction
+    # [1, 2] fails on 2 after claiming 1; [0, 1] starts below the seat it claimed
+    # (locks go in seat id order), so it is skipped; [4, 5] is free.
+    _offer_blocks(monkeypatch, [[a[1], a[2]], [a[0], a[1]], [a[4], a[5]]])
     hold = create_hold(club.db, "tg:fan", club.fixture, 2)
     assert [s.id for s in hold.seats] == [a[4].id, a[5].id]
     with club.db() as session:
         status = {s.id: s.status for s in seat_map(session, club.fixture, club.sections["A"])}
     assert status[a[1].id] == status[a[0].id] == "available"  # the claim given back
     assert status[a[2].id] == "held"
+
+
+def test_a_new_fans_hold_takes_a_block_whole_or_not_at_all(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = _section_a(club)
+    create_hold(club.db, "tg:other", club.fixture, seat_ids=[a[2].id])  # claimed meanwhile
+    _offer_blocks(monkeypatch, [[a[1], a[2]], [a[0], a[1]], [a[4], a[5]]])
+    hold = create_hold(club.db, "tg:new", club.fixture, 2)
+    if engine_of(club.db).dialect.name == "postgresql":
+        # No transaction: [1, 2] claimed nothing, so no lock stands in the way of [0, 1].
+        assert [s.id for s in hold.seats] == [a[0].id, a[1].id]
+    else:  # one transaction, as for a known fan
+        assert [s.id for s in hold.seats] == [a[4].id, a[5].id]
+    with club.db() as session:
+        status = {s.id: s.status for s in seat_map(session, club.fixture, club.sections["A"])}
+        fans = session.scalar(select(func.count()).where(CustomerIdentity.external_id == "tg:new"))
+    assert status[a[2].id] == "held" and fans == 1
+    held = {s.id for s in hold.seats}
+    assert all(status[s.id] == "available" for s in a[:6] if s.id not in held | {a[2].id})
+
+
+def test_a_new_fan_who_finds_every_block_taken_leaves_nothing_behind(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = _section_a(club)
+    create_hold(club.db, "tg:other", club.fixture, seat_ids=[a[2].id, a[5].id])
+    _offer_blocks(monkeypatch, [[a[1], a[2]], [a[4], a[5]]])
+    with pytest.raises(SoldOut):
+        create_hold(club.db, "tg:unlucky", club.fixture, 2)
+    with club.db() as session:
+        status = {s.id: s.status for s in seat_map(session, club.fixture, club.sections["A"])}
+        fans = session.scalar(
+            select(func.count()).where(CustomerIdentity.external_id == "tg:unlucky")
+        )
+    assert fans == 0  # not even the fan was written
+    free, held = "available", "held"
+    assert [status[s.id] for s in a[:6]] == [free, free, held, free, free, held]
 
 
 def test_a_buyer_reaching_for_held_seats_does_not_hold_up_their_payment(

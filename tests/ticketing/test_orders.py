@@ -18,7 +18,7 @@ from ticketing.errors import (
     PaymentTimeout,
 )
 from ticketing.holds import create_hold
-from ticketing.models import Order, Ticket
+from ticketing.models import IdempotencyKey, Order, Ticket
 from ticketing.operations import reconcile
 from ticketing.orders import get_order, orders_of, pay_order
 
@@ -102,22 +102,46 @@ def test_reconcile_settles_timed_out_payments(club: Club) -> None:
     assert reconcile(club.db, keys=club.keys).orders["paid"] == []
 
 
-def test_expired_and_foreign_holds_cannot_be_paid(lite: Club) -> None:
-    hold = create_hold(lite.db, "tg:1", lite.fixture, 1)
+def test_expired_and_foreign_holds_cannot_be_paid_and_leave_nothing(club: Club) -> None:
+    hold = create_hold(club.db, "tg:1", club.fixture, 1)
     with pytest.raises(NotFound):
-        pay_order(lite.db, "tg:2", hold.id, token="tok_ok", idempotency_key="f1")
+        pay_order(club.db, "tg:2", hold.id, token="tok_ok", idempotency_key="f1")
     with pytest.raises(NotFound):
-        pay_order(lite.db, "tg:1", "HUNKNOWN", token="tok_ok", idempotency_key="f2")
+        pay_order(club.db, "tg:1", "HUNKNOWN", token="tok_ok", idempotency_key="f2")
     with pytest.raises(HoldExpired):
         pay_order(
-            lite.db,
+            club.db,
             "tg:1",
             hold.id,
             token="tok_ok",
             idempotency_key="f3",
-            now=lite.now + timedelta(minutes=11),
+            now=club.now + timedelta(minutes=11),
         )
-    assert charges(lite) == 0
+    assert charges(club) == 0
+    with club.db() as session:  # no key, order or payment was kept from those attempts
+        assert session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+        assert session.scalar(select(func.count()).select_from(Order)) == 0
+    # So a refused key is free for the fan's real payment.
+    paid = pay_order(club.db, "tg:1", hold.id, token="tok_ok", idempotency_key="f3")
+    assert paid.order.status == "paid" and not paid.replayed
+
+
+def test_an_order_reference_already_taken_is_drawn_again(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ticketing.orders
+
+    first = buy(club, "tg:1", 1)
+    fresh = ticketing.orders.new_order_ref
+    drawn = iter([first.ref, first.ref])  # the next two draws collide with the first order
+    monkeypatch.setattr(ticketing.orders, "new_order_ref", lambda: next(drawn, None) or fresh())
+    hold = create_hold(club.db, "tg:2", club.fixture, 1)
+    paid = pay_order(club.db, "tg:2", hold.id, token="tok_ok", idempotency_key="r1")
+    assert paid.order.ref != first.ref and paid.order.status == "paid"
+    again = pay_order(club.db, "tg:2", hold.id, token="tok_ok", idempotency_key="r1")
+    assert again.replayed and again.order.ref == paid.order.ref
+    assert charges(club) == 2
+    assert_books_balance(club)
 
 
 def test_orders_of_lists_the_fans_orders(lite: Club) -> None:
