@@ -6,6 +6,8 @@ expires), so it is exact at the moment of the query and excludes held seats.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -152,6 +154,32 @@ def fixture_row(session: Session, fixture_id: int) -> FixtureRow:
     if row is None:
         raise NotFound(f"no fixture {fixture_id}", field="fixture_id")
     return FixtureRow(*row)
+
+
+RECENT_ROW_TTL_S = 1.0
+_recent_rows: dict[tuple[str, int], tuple[float, FixtureRow]] = {}
+_recent_lock = threading.Lock()
+
+
+def recent_fixture_row(session: Session, fixture_id: int) -> FixtureRow:
+    """`fixture_row` as this process read it at most `RECENT_ROW_TTL_S` seconds ago.
+
+    For a first look only (its sale windows are compared with the caller's `now`, so
+    a sale that opens on time is seen on time, but an edit of the fixture may be seen
+    up to a second late): whoever acts on it checks the fixture again where it counts,
+    as the first hold's claim statement does, and re-reads it before refusing a fan.
+    """
+    key = (str(getattr(session.get_bind(), "url", "")), fixture_id)
+    with _recent_lock:
+        found = _recent_rows.get(key)
+    if found is not None and time.monotonic() - found[0] < RECENT_ROW_TTL_S:
+        return found[1]
+    row = fixture_row(session, fixture_id)
+    with _recent_lock:
+        if len(_recent_rows) > 1024:  # forget fixtures long past
+            _recent_rows.clear()
+        _recent_rows[key] = (time.monotonic(), row)
+    return row
 
 
 _prices_cache: dict[tuple[str, int], dict[str, int]] = {}

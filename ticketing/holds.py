@@ -64,7 +64,14 @@ from ticketing.errors import (
     SeatUnavailable,
     SoldOut,
 )
-from ticketing.fixtures import FixtureRow, get_fixture, prices_of, sale_state
+from ticketing.fixtures import (
+    FixtureRow,
+    fixture_row,
+    get_fixture,
+    prices_of,
+    recent_fixture_row,
+    sale_state,
+)
 from ticketing.models import CustomerIdentity, Fixture, Hold, Seat, SeatClaim, Section
 from ticketing.policies import Policies, current_policies
 from ticketing.pricing import check_concessions, ticket_price
@@ -354,11 +361,14 @@ def _place(
             "b_section_ids": array_literal(s.section_id for s in ordered),
         }
         if all_or_nothing:
-            parameters["b_reason"] = _SEAT_TAKEN
+            parameters.update(b_taken=_SEAT_TAKEN, b_closed=_NOT_ON_SALE)
         try:
             rows = driver_rows(session, statement, parameters)
         except DBAPIError as exc:
-            if aborted(exc) != _SEAT_TAKEN:
+            reason = aborted(exc)
+            if reason == _NOT_ON_SALE:
+                raise _SaleChanged from None
+            if reason != _SEAT_TAKEN:
                 raise
             return _Placed(None, customer_id, hold_id, [])
         fan, claimed_ids = rows[0][:2]
@@ -401,14 +411,21 @@ def _unclaim(session: Session, hold_id: str) -> None:
     session.execute(delete(SeatClaim).where(SeatClaim.hold_id == hold_id))
 
 
-_SEAT_TAKEN = "seat_taken"  # the reason an all-or-nothing claim gives `ticketing_abort`
+# The reasons an all-or-nothing claim gives `ticketing_abort`.
+_SEAT_TAKEN, _NOT_ON_SALE = "seat_taken", "not_on_sale"
+
+
+class _SaleChanged(Exception):
+    """An all-or-nothing claim found the fixture not on sale (its row had changed)."""
 
 
 def _build_claim_and_hold(dialect: str, new_fan: bool, all_or_nothing: bool = False) -> Any:
     """PostgreSQL: claim the seats and write the hold in one statement (a new fan too).
 
     With `all_or_nothing` the statement fails (`ticketing.db.ABORT`) when a seat was
-    taken, undoing every claim and the fan it made: it can then run in autocommit.
+    taken, or when the fixture is not on general sale at `b_now` (the caller read the
+    fixture earlier, perhaps from this process's recent copy), undoing every claim and
+    the fan it made: it can then run in autocommit.
 
     The claims are the same atomic upsert as `claim_seats`, in seat id order; the
     hold row is written only when every seat was claimed. Seats already claimed when
@@ -432,10 +449,19 @@ def _build_claim_and_hold(dialect: str, new_fan: bool, all_or_nothing: bool = Fa
         if new_fan
         else ""
     )
+    # On general sale: `sale_state(...) == "on_sale"` in SQL.
     guard = (
         """,
-            CASE WHEN (SELECT count(*) FROM claimed) = :b_quantity THEN 0
-                 ELSE ticketing_abort(:b_reason) END"""
+            CASE WHEN NOT EXISTS (
+                     SELECT 1 FROM fixtures f
+                     WHERE f.id = :b_fixture AND f.status <> 'cancelled'
+                       AND :b_now < COALESCE(f.sale_closes_at, f.kickoff)
+                       AND (f.general_sale_opens_at IS NULL
+                            OR :b_now >= f.general_sale_opens_at))
+                 THEN ticketing_abort(:b_closed)
+                 WHEN (SELECT count(*) FROM claimed) <> :b_quantity
+                 THEN ticketing_abort(:b_taken)
+                 ELSE 0 END"""
         if all_or_nothing
         else ""
     )
@@ -630,11 +656,10 @@ def _attempt(
     meanwhile (nothing was written: a new fan was not created either).
     """
     if engine_of(db).dialect.name == "postgresql" and known_customer(db, request.customer) is None:
-        with autocommit_session(db) as session:
-            fixture, customer_id = fixture_and_fan(session, request.fixture_id, request.customer)
-            if customer_id is None:
-                return _first_hold(session, fixture, request, spread, now, policies)
-        remember_customer(db, request.customer, customer_id)  # known after all
+        first = _first_hold(db, request, spread, now, policies)
+        if first is not None:
+            return first
+        # The fan exists after all (made in another process, or by a racing request).
     with write_session(db) as session:
         fixture, customer_id = fixture_and_fan(session, request.fixture_id, request.customer)
         new_fan = customer_id is None
@@ -674,37 +699,55 @@ def _attempt(
 
 
 def _first_hold(
-    session: Session,
-    fixture: FixtureRow,
+    db: sessionmaker[Session],
     request: _Request,
     spread: int,
     now: datetime,
     policies: Policies,
-) -> tuple[HoldView | None, int | None]:
-    """A fan nobody knows yet, on PostgreSQL: no transaction at all.
+) -> tuple[HoldView | None, int | None] | None:
+    """A fan this process does not know, on PostgreSQL: no transaction at all.
 
-    There is no fan row to lock and nothing to count, so each block is tried by one
-    all-or-nothing statement that makes the fan, their claims and the hold together
-    (a taken seat undoes it). The BEGIN and COMMIT round trips, and the fan's lock,
-    are what this saves; a match-day rush is mostly fans buying their first ticket.
+    Returns what `_attempt` returns, or None when the fan turns out to exist (the
+    caller then takes the locking path). A fan nobody knows has no row to lock and
+    nothing to count, so each block is tried by one all-or-nothing statement that
+    makes the fan, their claims and the hold together; a taken seat, or a fixture no
+    longer on sale, undoes it. The fixture is this process's recent copy (it names
+    the venue and the sale windows; the statement checks the sale itself) and is read
+    afresh before a fan is refused. The fan's lookup, the fixture's read, BEGIN and
+    COMMIT are the round trips this saves: a match-day rush is mostly first tickets.
     """
-    options = _options(session, fixture, request, _NEW_FAN, spread, now, policies, None)
-    for seats in options:
-        placed = _place(
-            session,
-            fixture=fixture,
-            customer_id=0,
-            member=False,
-            seats=seats,
-            concessions=request.concessions,
-            now=now,
-            policies=policies,
-            new_fan=request.customer,
-            all_or_nothing=True,
-        )
-        if placed.view is not None:
-            return placed.view, placed.customer_id
-    return None, None
+    with autocommit_session(db) as session:
+        fixture = recent_fixture_row(session, request.fixture_id)
+        for fresh in (False, True):
+            if fresh:
+                fixture = fixture_row(session, request.fixture_id)
+            try:
+                options = _options(session, fixture, request, _NEW_FAN, spread, now, policies, None)
+                for seats in options:
+                    placed = _place(
+                        session,
+                        fixture=fixture,
+                        customer_id=0,
+                        member=False,
+                        seats=seats,
+                        concessions=request.concessions,
+                        now=now,
+                        policies=policies,
+                        new_fan=request.customer,
+                        all_or_nothing=True,
+                    )
+                    if placed.view is not None:
+                        return placed.view, placed.customer_id
+                return None, None
+            except (SaleClosed, _SaleChanged):
+                if fresh:  # read just now: the refusal stands
+                    check_for_sale(fixture, now, member=False)
+                    raise SaleClosed(
+                        "tickets for this match are not on sale right now", field="fixture_id"
+                    ) from None
+            except IntegrityError:
+                return None  # their identity exists: made elsewhere a moment ago
+    raise AssertionError("unreachable")
 
 
 def _options(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.ticketing.conftest import Club
 from ticketing.customers import resolve_customer, set_member
-from ticketing.db import engine_of, utcnow
+from ticketing.db import engine_of, utcnow, write_session
 from ticketing.errors import (
     HoldExpired,
     InvalidQuantity,
@@ -25,7 +26,7 @@ from ticketing.errors import (
 )
 from ticketing.fixtures import fixture_listings, seat_map
 from ticketing.holds import create_hold, get_hold, release_expired_holds, release_hold
-from ticketing.models import CustomerIdentity, Hold
+from ticketing.models import CustomerIdentity, Fixture, Hold
 from ticketing.recommendations import FreeSeat
 from ticketing.risk import refusal_counts
 
@@ -84,15 +85,61 @@ def test_quantity_out_of_range_is_refused(lite: Club, quantity: int) -> None:
         create_hold(lite.db, "tg:1", lite.fixture, quantity)
 
 
-def test_unknown_fixture_section_and_seat_are_not_found(lite: Club) -> None:
+def test_unknown_fixture_section_and_seat_are_not_found(club: Club) -> None:
     with pytest.raises(NotFound):
-        create_hold(lite.db, "tg:1", 999, 1)
+        create_hold(club.db, "tg:1", 999, 1)
     with pytest.raises(NotFound):
-        create_hold(lite.db, "tg:1", lite.fixture, 1, section_id=999)
+        create_hold(club.db, "tg:1", club.fixture, 1, section_id=999)
     with pytest.raises(NotFound):
-        create_hold(lite.db, "tg:1", lite.fixture, seat_ids=[999_999])
+        create_hold(club.db, "tg:1", club.fixture, seat_ids=[999_999])
     with pytest.raises(InvalidRequest):
-        create_hold(lite.db, "not an id", lite.fixture, 1)
+        create_hold(club.db, "not an id", club.fixture, 1)
+    with club.db() as session:  # none of those made the fan
+        assert session.scalar(select(func.count()).select_from(CustomerIdentity)) == 0
+
+
+def _set_fixture(club: Club, **values: object) -> None:
+    with write_session(club.db) as session:
+        session.execute(update(Fixture).where(Fixture.id == club.fixture).values(**values))
+
+
+def test_a_new_fan_is_refused_by_a_cancellation_made_a_moment_ago(club: Club) -> None:
+    create_hold(club.db, "tg:early", club.fixture, 1)  # this process now knows the fixture
+    _set_fixture(club, status="cancelled")  # e.g. by the CLI, in another process
+    with pytest.raises(SaleClosed, match="cancelled"):
+        create_hold(club.db, "tg:late", club.fixture, 2)
+    with club.db() as session:
+        fans = session.scalar(
+            select(func.count()).where(CustomerIdentity.external_id == "tg:late")
+        )
+        holds = session.scalar(select(func.count()).select_from(Hold))
+    assert (fans, holds) == (0, 1)  # nothing was written for the refused fan
+
+
+def test_a_new_fan_gets_a_sale_opened_a_moment_ago(club: Club) -> None:
+    _set_fixture(club, general_sale_opens_at=club.now + timedelta(days=1))
+    with pytest.raises(SaleClosed):
+        create_hold(club.db, "tg:eager", club.fixture, 1)  # this process saw it closed
+    _set_fixture(club, general_sale_opens_at=club.now - timedelta(minutes=1))
+    hold = create_hold(club.db, "tg:eager", club.fixture, 1)  # opened early by the club
+    assert hold.status == "active"
+
+
+def test_a_fan_this_process_has_not_seen_is_still_held_to_the_cap(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ticketing.customers
+
+    create_hold(club.db, "tg:regular", club.fixture, 6)
+    # Another gateway process made the fan: this one has no memory of them.
+    monkeypatch.setattr(ticketing.customers, "_cache", weakref.WeakKeyDictionary())
+    with pytest.raises(PurchaseLimitReached):
+        create_hold(club.db, "tg:regular", club.fixture, 1)
+    with club.db() as session:
+        fans = session.scalar(
+            select(func.count()).where(CustomerIdentity.external_id == "tg:regular")
+        )
+    assert fans == 1
 
 
 def test_purchase_cap_counts_holds_and_purchases(club: Club) -> None:
