@@ -109,9 +109,7 @@ def test_a_new_fan_is_refused_by_a_cancellation_made_a_moment_ago(club: Club) ->
     with pytest.raises(SaleClosed, match="cancelled"):
         create_hold(club.db, "tg:late", club.fixture, 2)
     with club.db() as session:
-        fans = session.scalar(
-            select(func.count()).where(CustomerIdentity.external_id == "tg:late")
-        )
+        fans = session.scalar(select(func.count()).where(CustomerIdentity.external_id == "tg:late"))
         holds = session.scalar(select(func.count()).select_from(Hold))
     assert (fans, holds) == (0, 1)  # nothing was written for the refused fan
 
