@@ -146,6 +146,28 @@ def _backend_cpu_s(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def round_trip(n: int = 2000) -> dict[str, float]:
+    """What one PostgreSQL round trip costs right now: an autocommit `SELECT 1`, prepared.
+
+    The machine's speed for this drifts (its VM's network path and wake-ups, not its
+    CPU): the rates below follow it, so the JSON records it before and after.
+    """
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        for _ in range(50):
+            conn.execute("SELECT 1", prepare=True)
+        pid = conn.info.backend_pid
+        server0, client0, wall0 = _backend_cpu_s([pid]), time.process_time(), time.perf_counter()
+        for _ in range(n):
+            conn.execute("SELECT 1", prepare=True)
+        wall = time.perf_counter() - wall0
+        client, server = time.process_time() - client0, _backend_cpu_s([pid]) - server0
+    return {
+        "client_cpu_us": round(1e6 * client / n, 1),
+        "server_cpu_us": round(1e6 * server / n, 1),
+        "wall_us": round(1e6 * wall / n, 1),
+    }
+
+
 def cost(database: Database, fixture_id: int, keys_dir: Path, n: int = 200) -> dict[str, Any]:
     """CPU and SQL per purchase, one purchase after another (load-independent figures)."""
     keys = keyring_at(keys_dir)
@@ -533,7 +555,11 @@ def main() -> None:
         },
         "workload": "hold + pay of 2 seats, best available, a new fan per purchase, sandbox tok_ok",
         "load_average_start": list(os.getloadavg()),
+        "pg_round_trip_start": round_trip(),
         "meaning": {
+            "pg_round_trip_start": "one autocommit SELECT 1 to PostgreSQL before the run "
+            "(and pg_round_trip_end after): CPU and wall time per round trip, for reading "
+            "the rates on a machine whose speed for this drifts",
             "cost_per_purchase": "one purchase after another in this process: CPU and SQL "
             "per purchase (independent of other work on the machine)",
             "in_process": "N concurrent buyers (threads) whose purchases the engine runs as "
@@ -564,6 +590,7 @@ def main() -> None:
         for backend in args.backends.split(","):
             results["backends"][backend] = run_backend(backend, args.purchases, Path(folder))
     results["load_average_end"] = list(os.getloadavg())
+    results["pg_round_trip_end"] = round_trip()
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
