@@ -717,37 +717,50 @@ def _first_hold(
     COMMIT are the round trips this saves: a match-day rush is mostly first tickets.
     """
     with autocommit_session(db) as session:
-        fixture = recent_fixture_row(session, request.fixture_id)
-        for fresh in (False, True):
-            if fresh:
-                fixture = fixture_row(session, request.fixture_id)
-            try:
-                options = _options(session, fixture, request, _NEW_FAN, spread, now, policies, None)
-                for seats in options:
-                    placed = _place(
-                        session,
-                        fixture=fixture,
-                        customer_id=0,
-                        member=False,
-                        seats=seats,
-                        concessions=request.concessions,
-                        now=now,
-                        policies=policies,
-                        new_fan=request.customer,
-                        all_or_nothing=True,
-                    )
-                    if placed.view is not None:
-                        return placed.view, placed.customer_id
-                return None, None
-            except (SaleClosed, _SaleChanged):
-                if fresh:  # read just now: the refusal stands
-                    check_for_sale(fixture, now, member=False)
-                    raise SaleClosed(
-                        "tickets for this match are not on sale right now", field="fixture_id"
-                    ) from None
-            except IntegrityError:
-                return None  # their identity exists: made elsewhere a moment ago
-    raise AssertionError("unreachable")
+        recent = recent_fixture_row(session, request.fixture_id)
+        try:
+            return _first_hold_at(session, recent, request, spread, now, policies)
+        except (SaleClosed, _SaleChanged):
+            pass  # the recent copy may be out of date: read the fixture, then decide
+        fixture = fixture_row(session, request.fixture_id)
+        try:
+            return _first_hold_at(session, fixture, request, spread, now, policies)
+        except _SaleChanged:  # changed again since this read: the refusal stands
+            check_for_sale(fixture, now, member=False)
+            raise SaleClosed(
+                "tickets for this match are not on sale right now", field="fixture_id"
+            ) from None
+
+
+def _first_hold_at(
+    session: Session,
+    fixture: FixtureRow,
+    request: _Request,
+    spread: int,
+    now: datetime,
+    policies: Policies,
+) -> tuple[HoldView | None, int | None] | None:
+    """`_first_hold` with `fixture` as read: each block in turn, one statement each."""
+    options = _options(session, fixture, request, _NEW_FAN, spread, now, policies, None)
+    for seats in options:
+        try:
+            placed = _place(
+                session,
+                fixture=fixture,
+                customer_id=0,
+                member=False,
+                seats=seats,
+                concessions=request.concessions,
+                now=now,
+                policies=policies,
+                new_fan=request.customer,
+                all_or_nothing=True,
+            )
+        except IntegrityError:
+            return None  # their identity exists: made elsewhere a moment ago
+        if placed.view is not None:
+            return placed.view, placed.customer_id
+    return None, None
 
 
 def _options(
