@@ -68,7 +68,8 @@ def owns_order(tracker: Tracker, ref: str) -> bool:
 
 
 def changeable_orders(tracker: Tracker) -> list[OrderView]:
-    """The fan's orders with tickets that can still be exchanged, for matches to come."""
+    """The fan's orders with tickets that can still be exchanged or passed on, for matches
+    to come (a ticket received from another fan can only be refunded)."""
     now = utcnow()
     with sessions()() as session:
         orders = orders_of(session, customer_of(tracker))
@@ -77,7 +78,7 @@ def changeable_orders(tracker: Tracker) -> list[OrderView]:
         }
     return [
         o for o in orders
-        if o.status in REFUNDABLE and o.fixture_id in upcoming
+        if o.status in REFUNDABLE and o.fixture_id in upcoming and o.origin != "transfer"
         and any(t.status == "valid" for t in o.tickets)
     ]  # fmt: skip
 

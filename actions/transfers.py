@@ -3,8 +3,10 @@
 Flow: `transfer_form` asks which ticket (`transfer_ticket`, only tickets the fan
 bought and still holds) and who gets it (`transfer_to`: an e-mail address or
 another fan's channel id such as `tg:12345`); `action_quote_transfer` shows the
-fee; on "yes" `action_confirm_transfer` issues the new holder's ticket (mailed to
-them when they were named by e-mail) and revokes the old code.
+fee; on "yes" `action_confirm_transfer` issues the new holder's ticket in an order
+of their own and revokes the old code. The seller is told the seat, never the new
+code: a holder named by e-mail gets it by mail, one on a chat channel with the
+order confirmation notice of their new order (`bot/notifications`).
 """
 
 from __future__ import annotations
@@ -289,9 +291,11 @@ def _ticket_mail(
         to_address=address,
         subject=f"A ticket for you: {match} / 你收到一张票",
         body=(
-            f"A Riverside Athletic fan has passed you a ticket: {match}, seat {seat}.\n"
+            f"A Riverside Athletic fan has passed you a ticket: {match}, seat {seat}, "
+            f"order {ticket.order_ref}.\n"
             f"Your e-ticket (show the QR code at the gate): {link}\n\n"
-            f"一位江畔竞技球迷把一张票转给了你：{match_zh}，座位 {seat}。\n"
+            f"一位江畔竞技球迷把一张票转给了你：{match_zh}，座位 {seat}，"
+            f"订单 {ticket.order_ref}。\n"
             f"电子票（入场时出示二维码）：{link}\n"
         ),
     )

@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.files import create_private
 from bot.settings import ROOT, get_settings
 from ticketing.db import is_sqlite, make_engine, make_sessionmaker, sqlalchemy_url
 
@@ -40,11 +41,11 @@ async def run_engine(function: Callable[..., T], *args: Any, **kwargs: Any) -> T
 
 @lru_cache(maxsize=4)
 def engine_for(url: str) -> Engine:
-    """The process-wide engine for `url` (SQLite files get their folder created)."""
+    """The process-wide engine for `url` (SQLite files are created private, mode 0600)."""
     if is_sqlite(url):
         database = sqlalchemy_url(url).split("///", 1)[-1]
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            create_private(Path(database))
         return make_engine(url)
     return make_engine(url, pool_size=GATEWAY_THREADS // 2, max_overflow=GATEWAY_THREADS // 2)
 
@@ -64,11 +65,11 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return _sessions(get_settings().database_url)
 
 
-def migrate(url: str | None = None) -> None:
-    """Bring the database schema to the newest migration."""
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """Bring the database schema to the newest migration (or to `revision`)."""
     url = url or get_settings().database_url
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url
     with engine_for(url).begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

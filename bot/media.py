@@ -34,8 +34,8 @@ def signed_path(
 
 def verify(secret: str, path: str, expires: int, signature: str, now: float | None = None) -> bool:
     """True when the link is authentic and has not expired."""
-    if not secret or expires < (now or time.time()):
-        return False
+    if not secret or expires < (now or time.time()) or not signature.isascii():
+        return False  # compare_digest raises on non-ASCII text: a forged link, not an error
     return hmac.compare_digest(_signature(secret, path, expires), signature)
 
 

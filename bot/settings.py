@@ -25,10 +25,13 @@ class Settings(BaseSettings):
 
     port: int = Field(8000, alias="MATCHDAY_PORT", ge=1, le=65535)
     host: str = Field("127.0.0.1", alias="MATCHDAY_HOST")
+    rasa_host: str = Field("127.0.0.1", alias="MATCHDAY_RASA_HOST")
     rasa_port: int = Field(5005, alias="MATCHDAY_RASA_PORT", ge=1, le=65535)
+    actions_host: str = Field("127.0.0.1", alias="MATCHDAY_ACTIONS_HOST")
     actions_port: int = Field(5055, alias="MATCHDAY_ACTIONS_PORT", ge=1, le=65535)
     api_key: str = Field("", alias="MATCHDAY_API_KEY")
     rasa_token: str = Field("", alias="MATCHDAY_RASA_TOKEN")
+    actions_secret: str = Field("", alias="MATCHDAY_ACTIONS_SECRET")
     media_secret: str = Field("", alias="MATCHDAY_MEDIA_SECRET")
     database_url: str = Field(f"sqlite:///{VAR / 'desk.db'}", alias="DATABASE_URL")
     public_url: str = Field("", alias="MATCHDAY_PUBLIC_URL")
@@ -56,6 +59,19 @@ class Settings(BaseSettings):
             )
         return value
 
+    def secrets(self) -> dict[str, str]:
+        """The secrets every desk needs, by variable (`desk prepare` generates them)."""
+        return {
+            "MATCHDAY_API_KEY": self.api_key,
+            "MATCHDAY_RASA_TOKEN": self.rasa_token,
+            "MATCHDAY_ACTIONS_SECRET": self.actions_secret,
+            "MATCHDAY_MEDIA_SECRET": self.media_secret,
+        }
+
+    def missing_secrets(self) -> list[str]:
+        """Variables of secrets that are empty: the desk refuses to start without them."""
+        return [name for name, value in self.secrets().items() if not value.strip()]
+
     @property
     def widget_origins(self) -> list[str]:
         """Origins (scheme://host[:port]) whose pages may open widget sessions."""
@@ -63,15 +79,22 @@ class Settings(BaseSettings):
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
+        return f"http://{_reachable(self.rasa_host)}:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
-        return f"http://127.0.0.1:{self.actions_port}"
+        return f"http://{_reachable(self.actions_host)}:{self.actions_port}"
 
     @property
     def gateway_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def _reachable(bind_host: str) -> str:
+    """The address to call a server bound to `bind_host` at (a wildcard means loopback)."""
+    if bind_host in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
+        return "127.0.0.1"
+    return f"[{bind_host}]" if ":" in bind_host else bind_host
 
 
 @lru_cache(maxsize=1)

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.api.access_log import redact_query_strings
 from bot.api.errors import error_response, install_error_handlers
 from bot.api.routes import (
     agent,
@@ -38,34 +40,73 @@ from bot.settings import Settings, get_settings
 from ticketing.db import make_sessionmaker
 
 MAX_BODY_BYTES = 64 * 1024
+# uvicorn's cap on one WebSocket message (`ws_max_size`, default 16 MiB): a bigger one
+# closes the socket (1009) before the app sees it. Above the widget's own frame limit
+# (frames.MAX_FRAME_BYTES), so a frame a little too long still gets the widget's error
+# frame and the socket stays open. `desk serve` and the tests' servers both pass it.
+MAX_WS_MESSAGE_BYTES = 64 * 1024
 
 log = logging.getLogger("matchday.gateway")
 
 
-class BodyLimit:
-    """Refuse request bodies over MAX_BODY_BYTES before anything parses them.
+class BodyTooLarge(StarletteHTTPException):
+    """More than MAX_BODY_BYTES of request body arrived.
 
-    A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task, a stream
-    and a body wrapper per request (about a tenth of the gateway's CPU under load).
+    An HTTPException, so that FastAPI passes it on from its body parsing (it turns other
+    errors there into a 400) and the error handlers answer it in the error shape.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(413, f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
+
+
+def _limited(receive: Receive) -> Receive:
+    """`receive` that counts the body bytes it passes on and refuses past the limit."""
+    arrived = 0
+
+    async def receive_limited() -> Message:
+        nonlocal arrived
+        message = await receive()
+        if message["type"] == "http.request":
+            arrived += len(message.get("body", b""))
+            if arrived > MAX_BODY_BYTES:
+                raise BodyTooLarge()
+        return message
+
+    return receive_limited
+
+
+class BodyLimit:
+    """Refuse request bodies over MAX_BODY_BYTES, on every route, before anything else.
+
+    A declared Content-Length over the limit is answered 413 at once. A body without one
+    (chunked) is counted as it is read and refused once more than the limit has arrived,
+    nothing buffered here; the routes read bodies before they authenticate, so no caller
+    gets more into memory. A Content-Length within the limit needs no counting: the
+    server reads no more than it declares. A plain ASGI middleware: Starlette's
+    BaseHTTPMiddleware costs a task, a stream and a body wrapper per request (about a
+    tenth of the gateway's CPU under load).
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"content-length":
-                    if value.isdigit() and int(value) > MAX_BODY_BYTES:
-                        response = error_response(
-                            413,
-                            "payload_too_large",
-                            f"Request bodies are limited to {MAX_BODY_BYTES} bytes.",
-                        )
-                        await response(scope, receive, send)
-                        return
-                    break
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit():  # bytes: ASCII digits only
+                    break  # the server refuses it; count what arrives all the same
+                if len(value) > 9 or int(value) > MAX_BODY_BYTES:
+                    refusal = BodyTooLarge()
+                    response = error_response(413, "payload_too_large", refusal.detail)
+                    await response(scope, receive, send)
+                    return
+                await self.app(scope, receive, send)
+                return
+        await self.app(scope, _limited(receive), send)
 
 
 @asynccontextmanager
@@ -87,6 +128,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway (uvicorn calls this with `--factory`; tests pass settings)."""
     settings = settings or get_settings()
+    redact_query_strings()  # uvicorn configured its loggers before it called this factory
     app = FastAPI(
         title="Matchday Desk",
         version="0.1.0",

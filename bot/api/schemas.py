@@ -12,6 +12,7 @@ from bot.conversations.service import Reply as ReplyData
 
 MAX_TEXT = 4000  # a little under Telegram's 4,096-character message limit
 CONVERSATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
+MAX_ID = 2**63 - 1  # the largest id a database integer holds (SQLite refuses larger ones)
 
 
 def rfc3339(value: datetime) -> str:

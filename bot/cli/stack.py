@@ -5,12 +5,17 @@ from __future__ import annotations
 import secrets
 import sys
 import time
+from pathlib import Path
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.database import migrate
-from bot.rasa.environment import MODEL_FILE, RASA_BIN, rasa_env
-from bot.settings import ROOT, VAR, get_settings
+from bot.files import append_private, create_private, tighten
+from bot.rasa.auth import RasaAuth
+from bot.rasa.environment import MODEL_FILE, RASA_PYTHON, rasa_env, tracker_store_url
+from bot.settings import ROOT, VAR, Settings, get_settings
 from bot.supervisor import PortTaken, Service, Supervisor
 
 ENV_FILE = ROOT / ".env"
@@ -19,17 +24,12 @@ ENV_FILE = ROOT / ".env"
 def _ensure_secret(variable: str, purpose: str) -> str | None:
     """Generate `variable` into .env when it is set nowhere; return the new value."""
     settings = get_settings()
-    current = {
-        "MATCHDAY_API_KEY": settings.api_key,
-        "MATCHDAY_RASA_TOKEN": settings.rasa_token,
-        "MATCHDAY_MEDIA_SECRET": settings.media_secret,
-    }
-    if current[variable]:
+    if settings.secrets()[variable]:
         return None
     value = secrets.token_urlsafe(32)
-    with ENV_FILE.open("a", encoding="utf-8") as f:
-        f.write(f"# {purpose} (generated {time.strftime('%Y-%m-%d')})\n{variable}={value}\n")
-    ENV_FILE.chmod(0o600)
+    append_private(
+        ENV_FILE, f"# {purpose} (generated {time.strftime('%Y-%m-%d')})\n{variable}={value}\n"
+    )
     get_settings.cache_clear()
     return value
 
@@ -47,8 +47,10 @@ def prepare() -> None:
     api_key = _ensure_secret("MATCHDAY_API_KEY", "server-to-server API key")
     if api_key:
         typer.secho(f"generated MATCHDAY_API_KEY into .env: {api_key}", fg="yellow")
-    _ensure_secret("MATCHDAY_RASA_TOKEN", "token for the internal Rasa HTTP API")
+    _ensure_secret("MATCHDAY_RASA_TOKEN", "key signing the gateway's calls to Rasa")
+    _ensure_secret("MATCHDAY_ACTIONS_SECRET", "secret Rasa sends to the action server")
     _ensure_secret("MATCHDAY_MEDIA_SECRET", "key signing expiring links to QR images")
+    _private_state(get_settings())
     migrate()
 
     with get_sessionmaker().begin() as session:
@@ -63,6 +65,14 @@ def prepare() -> None:
     train(force=False)
 
 
+def _private_state(settings: Settings) -> None:
+    """`.env` and the SQLite files (Rasa's tracker store too) readable by the desk only."""
+    tighten(ENV_FILE)
+    for url in (settings.database_url, tracker_store_url(settings.database_url)):
+        if url.startswith("sqlite:///"):
+            create_private(Path(url.removeprefix("sqlite:///")))
+
+
 def services() -> list[Service]:
     """The three processes of the desk, with their commands and readiness checks."""
     settings = get_settings()
@@ -72,44 +82,23 @@ def services() -> list[Service]:
     return [
         Service(
             name="action server",
-            argv=[
-                python,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(settings.actions_port),
-            ],
+            argv=[python, "-m", "actions.server"],
             port=settings.actions_port,
             port_variable="MATCHDAY_ACTIONS_PORT",
             ready_url=f"{settings.actions_url}/health",
+            ready_headers={"Authorization": f"Bearer {settings.actions_secret}"},
             env=env,
             log_path=log_dir / "actions.log",
             cwd=ROOT,
         ),
         Service(
+            # No secret on the command line: the launcher reads them from `env`.
             name="rasa server",
-            argv=[
-                str(RASA_BIN),
-                "run",
-                "--enable-api",
-                "-i",
-                "127.0.0.1",
-                "-p",
-                str(settings.rasa_port),
-                "-m",
-                str(MODEL_FILE),
-                "--endpoints",
-                "endpoints.yml",
-                "--credentials",
-                "credentials.yml",
-                "--auth-token",
-                settings.rasa_token,
-            ],
+            argv=[str(RASA_PYTHON), "-m", "components.server"],
             port=settings.rasa_port,
             port_variable="MATCHDAY_RASA_PORT",
-            ready_url=f"{settings.rasa_url}/status?token={settings.rasa_token}",
+            ready_url=f"{settings.rasa_url}/status",
+            ready_headers={"Authorization": RasaAuth(settings.rasa_token).header()},
             env=env,
             log_path=log_dir / "rasa.log",
             cwd=ROOT,
@@ -130,9 +119,14 @@ def services() -> list[Service]:
 def run() -> None:
     """Start the Rasa server, the action server and the gateway; Ctrl-C stops all."""
     settings = get_settings()
-    if not MODEL_FILE.exists() or not settings.api_key:
-        typer.secho("The desk is not prepared: run `make run` (or `desk prepare`).", fg="red")
+    if not MODEL_FILE.exists() or settings.missing_secrets():
+        missing = ", ".join(settings.missing_secrets()) or "the trained model"
+        typer.secho(
+            f"The desk is not prepared ({missing} missing): run `make run` (or `desk prepare`).",
+            fg="red",
+        )
         raise typer.Exit(2)
+    _private_state(settings)
     supervisor = Supervisor(services(), echo=typer.echo)
     try:
         supervisor.check_ports()
@@ -159,7 +153,10 @@ def serve() -> None:
     """Run the gateway alone (the supervisor runs it for you)."""
     import uvicorn
 
+    from bot.api.app import MAX_WS_MESSAGE_BYTES
+
     settings = get_settings()
+    refuse_missing_secrets(settings)
     uvicorn.run(
         "bot.api.app:create_app",
         factory=True,
@@ -170,14 +167,37 @@ def serve() -> None:
         # Longer than the idle timeout of common proxies and HTTP clients (60 s), so the
         # gateway never closes a kept-alive connection just as a client reuses it.
         timeout_keep_alive=65,
+        ws_max_size=MAX_WS_MESSAGE_BYTES,  # the tests' servers run with the same cap
     )
 
 
 def show_config() -> None:
-    """Print the settings in force (secrets masked)."""
-    for name, field in type(get_settings()).model_fields.items():
-        value = getattr(get_settings(), name)
+    """Print the settings in force (secrets and passwords inside URLs masked)."""
+    settings = get_settings()
+    for name, field in type(settings).model_fields.items():
         alias = field.alias or name
-        if any(word in alias for word in ("KEY", "TOKEN", "SECRET")) and value:
-            value = value[:4] + "…"
-        typer.echo(f"{alias}={value}")
+        typer.echo(f"{alias}={masked(alias, getattr(settings, name))}")
+
+
+def masked(name: str, value: object) -> object:
+    """A setting as `desk config` shows it: secrets cut short, URL passwords hidden."""
+    if isinstance(value, str) and value and any(w in name for w in ("KEY", "TOKEN", "SECRET")):
+        return value[:4] + "…"
+    if isinstance(value, str) and "://" in value and "@" in value:
+        try:
+            return make_url(value).render_as_string(hide_password=True)
+        except ArgumentError:
+            return value.split("://", 1)[0] + "://***"
+    return value
+
+
+def refuse_missing_secrets(settings: Settings) -> None:
+    """Stop start-up when a secret the desk relies on is empty (typer exit code 2)."""
+    missing = settings.missing_secrets()
+    if missing:
+        typer.secho(
+            f"refusing to start: {', '.join(missing)} empty; run `desk prepare` or set them",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)

@@ -196,5 +196,8 @@ def logout(sessions: sessionmaker[Session], principal: Principal, ip: str | None
 
 def check_csrf(principal: Principal, presented: str | None) -> None:
     """Cookie-authenticated changes must present the session's CSRF token."""
-    if not presented or not secrets.compare_digest(presented, principal.csrf_token):
+    # As bytes: compare_digest raises on non-ASCII text, and a header may carry any byte.
+    if not presented or not secrets.compare_digest(
+        presented.encode(), principal.csrf_token.encode()
+    ):
         raise Forbidden("Missing or wrong X-CSRF-Token header.", code="csrf_failed")

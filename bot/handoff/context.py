@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
+from bot.rasa.auth import RasaAuth
 from ticketing.errors import TicketingError
 from ticketing.orders import orders_of
 
@@ -40,13 +41,15 @@ class TrackerReader:
 
     def __init__(self, base_url: str, token: str, timeout_s: float = TRACKER_TIMEOUT_S) -> None:
         self._base_url = base_url
-        self._token = token
+        self._auth = RasaAuth(token)
         self._timeout_s = timeout_s
         self._http: httpx.AsyncClient | None = None
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout_s)
+            self._http = httpx.AsyncClient(
+                base_url=self._base_url, timeout=self._timeout_s, auth=self._auth
+            )
         return self._http
 
     async def aclose(self) -> None:
@@ -58,8 +61,6 @@ class TrackerReader:
     async def latest(self, conversation_id: str) -> Nlu | None:
         """The latest message's NLU result and the slots, or None if Rasa cannot say."""
         params = {"include_events": "NONE"}
-        if self._token:
-            params["token"] = self._token
         try:
             response = await self._client().get(
                 f"/conversations/{conversation_id}/tracker", params=params

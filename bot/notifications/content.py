@@ -25,6 +25,7 @@ from ticketing.tickets import TicketView, order_tickets, ticket_views
 NOTICES_FILE = ROOT / "data" / "notifications" / "notices.yml"
 TEXT_KEYS = {
     "order_confirmation": {"order_ref", "count", "match", "kickoff", "total"},
+    "ticket_received": {"order_ref", "count", "match", "kickoff"},
     "ticket": {"number", "count", "seat", "order_ref"},
     "postponed": {"match", "kickoff", "tickets", "free_days"},
     "cancelled": {"match", "kickoff", "tickets", "refunded"},
@@ -222,8 +223,9 @@ def _order(session: Session, texts: NoticeTexts, ref: str, language: Language) -
         raise NoticeNotApplicable(f"order {ref} has no live tickets")
     fixture = session.get(Fixture, order.fixture_id)
     assert fixture is not None
+    # A ticket passed on by another fan is confirmed as received: its holder paid nothing.
     text = texts.text(
-        "order_confirmation",
+        "ticket_received" if order.origin == "transfer" else "order_confirmation",
         language,
         order_ref=ref,
         count=len(live),

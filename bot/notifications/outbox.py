@@ -41,7 +41,7 @@ def recipient_for(customer: str) -> Recipient | None:
     kind, _, value = customer.partition(":")
     if not value:
         return None
-    if kind == "tg" and value.isdigit():
+    if kind == "tg" and value.isascii() and value.isdigit():  # "²".isdigit() holds too
         return Recipient(customer, "telegram", f"tg-{value}")  # a private chat's id is the user's
     if kind == "web":
         return Recipient(customer, "web", value)

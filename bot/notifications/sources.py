@@ -2,6 +2,7 @@
 
 - order confirmations: every paid order, found by scanning recently paid orders
   (`grace` after payment, so a purchase in the chat has stored its replies first);
+  a ticket received from another fan is its holder's own order, confirmed to them;
 - match-day packs: every fan with a valid ticket, `send_hours_before` kick-off;
 - postponements and cancellations: the fans `ticketing.operations` lists.
 """

@@ -1,10 +1,12 @@
-"""Async HTTP client for the Rasa server (REST channel, NLU parse, status, domain)."""
+"""Async HTTP client for the Rasa server (the gateway channel, NLU parse, status, domain)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+
+from bot.rasa.auth import RasaAuth
 
 
 class RasaUnavailable(RuntimeError):
@@ -15,9 +17,11 @@ class RasaClient:
     """Talks to one Rasa server over HTTP."""
 
     def __init__(self, base_url: str, token: str, timeout_s: float = 30.0) -> None:
-        self._token = token
         self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout_s, limits=httpx.Limits(max_connections=100)
+            base_url=base_url,
+            timeout=timeout_s,
+            limits=httpx.Limits(max_connections=100),
+            auth=RasaAuth(token),
         )
         self._domain: dict[str, Any] | None = None
 
@@ -25,18 +29,17 @@ class RasaClient:
         await self._http.aclose()
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        params = {"token": self._token} if self._token else {}
         try:
-            response = await self._http.request(method, path, params=params, **kwargs)
+            response = await self._http.request(method, path, **kwargs)
             response.raise_for_status()
             return response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(f"{method} {path}: {exc}") from exc
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        """Send a fan's message through the REST channel; returns the bot's messages."""
+        """Send a fan's message through the gateway's channel; returns the bot's messages."""
         body = {"sender": sender, "message": text, "metadata": metadata}
-        result = await self._request("POST", "/webhooks/rest/webhook", json=body)
+        result = await self._request("POST", "/webhooks/gateway/webhook", json=body)
         return list(result or [])
 
     async def parse(self, text: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from bot.settings import ROOT, Settings
 
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 MODEL_DIR = ROOT / "models" / "rasa"
 MODEL_NAME = "desk"
 MODEL_FILE = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
@@ -23,6 +24,8 @@ FINGERPRINT_FILE = MODEL_DIR / "fingerprint"
 # components/ holds the custom pipeline code: changing it changes what training produces.
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "components")
 EXCLUDED_DATA = ("data/demo", "data/channels", "data/notifications")  # not read by Rasa
+# Code that runs in the Rasa process but is no part of the model: the server and channel.
+EXCLUDED_CODE = ("components/server.py", "components/channel.py")
 
 
 def tracker_store_url(database_url: str) -> str:
@@ -40,10 +43,21 @@ def tracker_store_url(database_url: str) -> str:
 
 
 def rasa_env(settings: Settings) -> dict[str, str]:
-    """Environment for every Rasa command (server, train, test, validate)."""
+    """Environment for every Rasa command (server, train, test, validate).
+
+    Secrets reach the Rasa server and the action server here, in their environment
+    (readable only by the desk's own user), never on a command line or in a URL.
+    """
     tracker = tracker_store_url(settings.database_url)
     env = dict(os.environ)
     env.update(
+        MATCHDAY_RASA_HOST=settings.rasa_host,
+        MATCHDAY_RASA_PORT=str(settings.rasa_port),
+        MATCHDAY_RASA_MODEL=str(MODEL_FILE),
+        MATCHDAY_RASA_TOKEN=settings.rasa_token,
+        MATCHDAY_ACTIONS_HOST=settings.actions_host,
+        MATCHDAY_ACTIONS_PORT=str(settings.actions_port),
+        MATCHDAY_ACTIONS_SECRET=settings.actions_secret,
         MATCHDAY_ACTIONS_URL=settings.actions_url,
         MATCHDAY_TRACKER_DIALECT=tracker.split(":", 1)[0],
         MATCHDAY_TRACKER_URL=tracker,
@@ -65,7 +79,8 @@ def training_fingerprint(root: Path = ROOT) -> str:
         files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     for path in files:
         rel = path.relative_to(root).as_posix()
-        if rel.startswith(EXCLUDED_DATA) or "__pycache__" in path.parts or not path.exists():
+        excluded = rel.startswith(EXCLUDED_DATA) or rel in EXCLUDED_CODE
+        if excluded or "__pycache__" in path.parts or not path.exists():
             continue
         digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 
+from tests.support.rasa_auth import signed_by_gateway
 from tests.support.server import free_port, serving
 
 TOKEN = "test-rasa-token"
@@ -52,9 +53,9 @@ def _answer(text: str) -> tuple[str, float, str, dict[str, Any] | None]:
 def _app(state: FakeRasa) -> FastAPI:
     app = FastAPI()
 
-    @app.post("/webhooks/rest/webhook")
+    @app.post("/webhooks/gateway/webhook")
     async def webhook(request: Request) -> list[dict[str, Any]]:
-        if request.query_params.get("token") != TOKEN:
+        if not signed_by_gateway(request, TOKEN):
             raise HTTPException(401)
         body = await request.json()
         state.received.append(body)
@@ -72,7 +73,7 @@ def _app(state: FakeRasa) -> FastAPI:
 
     @app.get("/conversations/{sender}/tracker")
     async def tracker(sender: str, request: Request) -> dict[str, Any]:
-        if request.query_params.get("token") != TOKEN:
+        if not signed_by_gateway(request, TOKEN):
             raise HTTPException(401)
         intent, confidence, loop = state.latest.get(sender, ("greet", 1.0, None))
         return {

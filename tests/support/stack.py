@@ -80,6 +80,7 @@ def running_desk(
         DATABASE_URL=database_url,
         MATCHDAY_API_KEY=STACK_API_KEY,
         MATCHDAY_RASA_TOKEN="stack-rasa-token",
+        MATCHDAY_ACTIONS_SECRET="stack-actions-secret",
         MATCHDAY_PORT=str(port),
         MATCHDAY_RASA_PORT=str(free_port()),
         MATCHDAY_ACTIONS_PORT=str(free_port()),

@@ -40,7 +40,10 @@ async def readyz(rasa: Rasa, settings: SettingsDep, engine: DbEngine) -> JSONRes
         checks["rasa"] = "unreachable"
     try:
         async with httpx.AsyncClient(timeout=3.0) as client:
-            response = await client.get(f"{settings.actions_url}/health")
+            response = await client.get(
+                f"{settings.actions_url}/health",
+                headers={"Authorization": f"Bearer {settings.actions_secret}"},
+            )
         checks["action_server"] = "ok" if response.status_code == 200 else "unhealthy"
     except httpx.HTTPError:
         checks["action_server"] = "unreachable"

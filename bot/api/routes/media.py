@@ -17,7 +17,9 @@ from ticketing.tickets import ticket_views
 
 router = APIRouter(tags=["media"])
 
-_TICKET_PNG = re.compile(r"^(\d{1,19})-v(\d{1,5})\.png$")
+# ASCII digits ([0-9], not \d: that matches every script's digits) within a bigint.
+_TICKET_PNG = re.compile(r"^([0-9]{1,18})-v([0-9]{1,5})\.png$")
+MAX_EXPIRES = 2**40  # unix seconds (year 36812): a bound, not a policy
 
 
 @router.get("/media/tickets/{name}")
@@ -25,7 +27,7 @@ async def ticket_qr(
     name: str,
     sessions: Sessions,
     settings: SettingsDep,
-    exp: Annotated[int, Query()],
+    exp: Annotated[int, Query(ge=0, le=MAX_EXPIRES)],
     sig: Annotated[str, Query(max_length=64)],
 ) -> Response:
     """The QR image of a ticket, for a link the desk sent the fan."""

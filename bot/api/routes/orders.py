@@ -55,6 +55,7 @@ class TicketOut(BaseModel):
 class OrderOut(BaseModel):
     order_id: str
     status: str
+    origin: str = Field(description="purchase, exchange or transfer (received from a fan)")
     fixture_id: int
     total: int
     currency: str
@@ -83,6 +84,7 @@ def order_out(order: OrderView) -> OrderOut:
     return OrderOut(
         order_id=order.ref,
         status=order.status,
+        origin=order.origin,
         fixture_id=order.fixture_id,
         total=order.total,
         currency=order.currency,
@@ -146,6 +148,9 @@ class RefundIn(StrictBody):
     confirm: bool | None = None
 
 
+TO_ORIGINAL_BUYER = "a ticket received from another fan: the money goes back to their payment"
+
+
 class RefundQuoteOut(BaseModel):
     quote_id: str
     order_id: str
@@ -154,6 +159,7 @@ class RefundQuoteOut(BaseModel):
     refund_amount: int
     currency: str
     expires_at: str
+    to_original_buyer: bool = Field(description=TO_ORIGINAL_BUYER)
 
 
 class RefundDoneOut(BaseModel):
@@ -163,6 +169,7 @@ class RefundDoneOut(BaseModel):
     fee: int
     refund_amount: int
     currency: str
+    to_original_buyer: bool = Field(description=TO_ORIGINAL_BUYER)
 
 
 def _confirming(quote_id: str | None, confirm: bool | None) -> bool:
@@ -188,6 +195,7 @@ def post_refund(
             fee=done.fee,
             refund_amount=done.refund_amount,
             currency=done.currency,
+            to_original_buyer=done.to_original_buyer,
         )
     quote = quote_refund(sessions, body.customer, order_id, body.ticket_ids)
     return RefundQuoteOut(
@@ -198,6 +206,7 @@ def post_refund(
         refund_amount=quote.refund_amount,
         currency=quote.currency,
         expires_at=rfc3339(quote.expires_at),
+        to_original_buyer=quote.to_original_buyer,
     )
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Sessions
 from bot.api.routes.fixtures import CUSTOMER
-from bot.api.routes.orders import TicketOut, ticket_out
+from bot.api.routes.orders import SeatRef, TicketOut, ticket_out
 from bot.api.schemas import StrictBody, rfc3339
 from ticketing.qr import ticket_qr_png, ticket_qr_svg
 from ticketing.tickets import get_ticket, tickets_of
@@ -41,8 +41,18 @@ class TransferQuoteOut(BaseModel):
     expires_at: str
 
 
+class PassedTicketOut(BaseModel):
+    """The recipient's new ticket as the seller sees it: no code (it is the recipient's)."""
+
+    id: int
+    seat: SeatRef
+    status: str
+    concession: str
+    price: int
+
+
 class TransferOut(BaseModel):
-    tickets: list[TicketOut]
+    tickets: list[PassedTicketOut]
     revoked_ticket_ids: list[int]
     to_customer: str
     fee: int
@@ -101,12 +111,17 @@ def post_transfer_quote(
 
 @router.post("/{ticket_id}/transfer")
 def post_transfer(ticket_id: TicketId, body: TransferIn, sessions: Sessions) -> TransferOut:
-    """Transfer the ticket to another fan: the old code is revoked, a new ticket issued."""
+    """Transfer the ticket to another fan: the old code is revoked, a new ticket issued in
+    an order of the recipient's own. The answer leaves out its code: only they read it."""
     done = transfer_ticket(
         sessions, body.customer, ticket_id, body.to_customer, quote_id=body.quote_id
     )
+    new = ticket_out(done.ticket)
+    passed = PassedTicketOut(
+        id=new.id, seat=new.seat, status=new.status, concession=new.concession, price=new.price
+    )
     return TransferOut(
-        tickets=[ticket_out(done.ticket)],
+        tickets=[passed],
         revoked_ticket_ids=[done.old_ticket_id],
         to_customer=body.to_customer,
         fee=done.fee,

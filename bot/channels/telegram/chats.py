@@ -20,7 +20,9 @@ def chat_of(conversation: str) -> int | None:
     if not conversation.startswith("tg-"):
         return None
     tail = conversation[3:]
-    return int(tail) if tail.lstrip("-").isdigit() else None
+    digits = tail.removeprefix("-")
+    # ASCII digits: "²".isdigit() holds but int("²") fails.
+    return int(tail) if digits.isascii() and digits.isdigit() else None
 
 
 def language_of(code: str | None) -> Language | None:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.api.schemas import MAX_TEXT
+from bot.api.schemas import MAX_ID, MAX_TEXT
 
 MAX_FRAME_BYTES = 16 * 1024
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -110,7 +110,7 @@ def parse(raw: str | bytes | None) -> Frame:
         token, after = body.get("token"), body.get("after", 0)
         if not isinstance(token, str) or not token:
             raise Refusal("invalid_token", "token: the widget token is required.")
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_ID:
             raise Refusal("invalid_after", "after: a message id (0 or more) is required.")
         return Hello(token, after)
     raise Refusal("unknown_type", f"Unknown frame type {str(kind)[:32]!r}.")

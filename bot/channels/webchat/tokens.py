@@ -70,7 +70,10 @@ def issue(
 
 def verify(secret: str, value: str, now: float | None = None) -> WidgetToken:
     """The token's grant, or InvalidToken (`invalid_token` / `token_expired`)."""
-    parts = value.split(".") if isinstance(value, str) and len(value) <= 256 else []
+    # ASCII only: "²".isdigit() holds but int("²") fails, and compare_digest refuses
+    # non-ASCII text; a crafted token is malformed, never a server error.
+    ascii_token = isinstance(value, str) and len(value) <= 256 and value.isascii()
+    parts = value.split(".") if ascii_token else []
     if len(parts) != 4 or parts[0] != VERSION or not parts[2].isdigit():
         raise InvalidToken("invalid_token", "The widget token is malformed.")
     _, conversation_id, expires_text, signature = parts

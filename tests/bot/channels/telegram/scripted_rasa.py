@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 
+from tests.support.rasa_auth import signed_by_gateway
 from tests.support.server import free_port, serving
 
 TOKEN = "test-rasa-token"
@@ -55,9 +56,9 @@ def _reply(sender: str, text: str, language: str) -> list[dict[str, Any]]:
 def _app(state: ScriptedRasa) -> FastAPI:
     app = FastAPI()
 
-    @app.post("/webhooks/rest/webhook")
+    @app.post("/webhooks/gateway/webhook")
     async def webhook(request: Request) -> list[dict[str, Any]]:
-        if request.query_params.get("token") != TOKEN:
+        if not signed_by_gateway(request, TOKEN):
             raise HTTPException(401)
         body = await request.json()
         state.received.append(body)
