@@ -12,7 +12,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from bot.api.app import create_app
+from bot.api.app import MAX_WS_MESSAGE_BYTES, create_app
 from bot.settings import Settings
 
 
@@ -27,7 +27,12 @@ def free_port() -> int:
 def serving(app: ASGIApp, port: int, probe: str, *, lifespan: str = "auto") -> Iterator[str]:
     """Serve `app` on `port` in a thread until `GET probe` answers; yields the base URL."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan=lifespan,
+        ws_max_size=MAX_WS_MESSAGE_BYTES,  # as `desk serve` runs the gateway
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

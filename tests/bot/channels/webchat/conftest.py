@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from websockets.sync.client import ClientConnection, connect
 
-from bot.api.app import create_app
+from bot.api.app import MAX_WS_MESSAGE_BYTES, create_app
 from bot.settings import Settings
 from tests.conftest import make_settings
 from tests.handoff.fake_rasa import FakeRasa, fake_rasa
@@ -130,7 +130,14 @@ def serving(settings: Settings) -> Iterator[WidgetDesk]:
     app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            ws_max_size=MAX_WS_MESSAGE_BYTES,  # as `desk serve` runs the gateway
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

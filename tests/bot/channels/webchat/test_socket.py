@@ -17,6 +17,7 @@ from tests.handoff.fake_rasa import FakeRasa
 from tests.support.server import free_port
 
 PASSWORD = "correct horse battery staple"
+MESSAGE_TOO_BIG = 1009  # RFC 6455 close code
 
 
 def test_a_message_is_stored_answered_and_acknowledged(widget: WidgetDesk, rasa: FakeRasa) -> None:
@@ -105,6 +106,45 @@ def test_a_bad_token_or_no_hello_closes_the_socket(widget: WidgetDesk) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             socket.receive()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_a_megabyte_frame_closes_the_socket_before_the_app_reads_it(widget: WidgetDesk) -> None:
+    session = widget.session()
+    socket = widget.socket(session["token"])
+    socket.send({"type": "message", "id": "big", "text": "y" * (1024 * 1024)})
+    with pytest.raises(ConnectionClosed) as closed:
+        socket.receive()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == MESSAGE_TOO_BIG
+
+
+@pytest.mark.parametrize(
+    "hello",
+    [
+        {"type": "hello", "token": "v1.web-xxxxxxxxxxxxxxxxxxxxxx.\u00b2\u00b2\u00b2.sig"},
+        {"type": "hello", "token": "v1.web-xxxxxxxxxxxxxxxxxxxxxx.9999999999.\u00e9\u00e9"},
+    ],
+)
+def test_a_crafted_hello_is_refused_not_crashed_on(
+    widget: WidgetDesk, hello: dict[str, object]
+) -> None:
+    socket = widget.connect()
+    socket.send(hello)
+    error = socket.receive()
+    assert error["type"] == "error" and error["code"] == "invalid_token"
+    with pytest.raises(ConnectionClosed) as closed:
+        socket.receive()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_a_hello_after_a_message_id_no_database_holds_is_refused(widget: WidgetDesk) -> None:
+    session = widget.session()
+    socket = widget.connect()
+    socket.send({"type": "hello", "token": session["token"], "after": 2**64})
+    error = socket.receive()
+    assert error["type"] == "error" and error["code"] == "invalid_after"
+    with pytest.raises(ConnectionClosed) as closed:
+        socket.receive()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
 def test_a_socket_from_another_site_is_refused_at_the_handshake(widget: WidgetDesk) -> None:
