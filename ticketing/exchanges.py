@@ -4,7 +4,8 @@ Quoting holds the new seats (so the quote can be honoured) and prices the swap:
 `amount_due = new seats - old tickets + fee` (negative: money back). Confirming
 is one transaction: the new seats are sold, the old tickets revoked and their
 seats released, a new order with new tickets is written, and the difference is
-charged to (or refunded on) the original payment method.
+charged to (or refunded on) the original payment method. A ticket received from
+another fan has no payment method of its holder's, so it is refunded, not exchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ticketing.customers import lookup_customer
 from ticketing.db import dialect_insert, rowcount, utcnow, write_session
 from ticketing.errors import (
     InvalidRequest,
+    NotRefundable,
     PaymentDeclined,
     PaymentTimeout,
     QuoteExpired,
@@ -98,6 +100,11 @@ def quote_exchange(
         raise InvalidRequest("give one new seat per ticket", field="seat_ids")
     with write_session(db) as session:
         order = find_order(session, customer, order_ref)
+        if order.origin == "transfer":  # the difference would need a payment of their own
+            raise NotRefundable(
+                "a ticket received from another fan can be refunded but not exchanged",
+                field="order_id",
+            )
         tickets = changeable_tickets(session, order, list(dict.fromkeys(ticket_ids)))
         old_fixture = get_fixture(session, order.fixture_id)
         check_change_window(old_fixture, now, policies)

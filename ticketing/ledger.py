@@ -2,9 +2,12 @@
 
 Amounts are signed minor units from the club's point of view: a payment is
 positive, a refund negative; `fee` and `transfer_fee` entries record what the
-club kept or charged. For every order the books balance when
+club kept or charged. A transfer moves a ticket, and the price paid for it, from
+the seller's order to the recipient's new order: a `moved` pair (minus the price
+on the order it left, plus the price on the new one) that is no cash and sums to
+zero. For every order the books balance when
 
-    payments + refunds + transfer fees = prices of live tickets + fees + transfer fees
+    payments + refunds + moved + transfer fees = prices of live tickets + fees + transfer fees
 
 where transfer fees are charged on top of the order (so they appear on both sides).
 `book_problems()` checks that, and more, with SQL.
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ticketing.models import LedgerEntry
 
-EntryKind = Literal["payment", "refund", "fee", "transfer_fee"]
+EntryKind = Literal["payment", "refund", "fee", "transfer_fee", "moved"]
 LIVE_TICKET = ("valid", "used")
 
 
@@ -83,7 +86,7 @@ _PROBLEMS = {
     "order whose books do not balance": """
         SELECT o.ref FROM orders o WHERE o.status <> 'pending' AND
           COALESCE((SELECT SUM(amount) FROM ledger_entries l
-                    WHERE l.order_id = o.id AND l.kind IN ('payment', 'refund')), 0)
+                    WHERE l.order_id = o.id AND l.kind IN ('payment', 'refund', 'moved')), 0)
           <> COALESCE((SELECT SUM(price) FROM tickets t
                        WHERE t.order_id = o.id AND t.status IN ('valid', 'used')), 0)
            + COALESCE((SELECT SUM(amount) FROM ledger_entries l

@@ -263,7 +263,8 @@ class SeatClaim(Base):
 
 
 class Order(Base):
-    """A fan's purchase; `ref` (RA-7KX2QD) is what fans and the API see."""
+    """A fan's purchase, or a ticket received from another fan; `ref` (RA-7KX2QD) is what
+    fans and the API see. `hold_id` is the paid hold, or for a transfer its quote's id."""
 
     __tablename__ = "orders"
 
@@ -277,7 +278,10 @@ class Order(Base):
     total: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     payment_source: Mapped[str] = mapped_column(String(120))
-    origin: Mapped[str] = mapped_column(String(16), default="purchase")  # purchase/exchange
+    origin: Mapped[str] = mapped_column(String(16), default="purchase")
+    # purchase/exchange/transfer (a ticket received from another fan; see ticketing/transfers.py)
+    source_order_id: Mapped[int | None] = mapped_column(default=None)
+    # for a transfer: the order whose payment paid for the ticket (its refunds go back there)
     created_at: Mapped[datetime]
     paid_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -390,9 +394,10 @@ class Refund(Base):
 
 
 class LedgerEntry(Base):
-    """An append-only record of money: payments (+), refunds (-), retained fees (memo).
+    """An append-only record of money: payments (+), refunds (-), retained fees (memo),
+    and the price of a ticket moved by a transfer (- on the order it left, + on the new one).
 
-    Per order: payments + refunds = prices of live tickets + fees + transfer fees.
+    Per order: payments + refunds + moved = prices of live tickets + fees.
     A database trigger refuses UPDATE and DELETE on this table.
     """
 
@@ -400,7 +405,7 @@ class LedgerEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(16))  # payment/refund/fee/transfer_fee
+    kind: Mapped[str] = mapped_column(String(16))  # payment/refund/fee/transfer_fee/moved
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))

@@ -3,7 +3,8 @@
 - `postpone_fixture`: tickets stay valid for the new date; fans holding them are
   listed for notification; for `postponed_free_days` a refund costs no fee.
 - `cancel_fixture`: every order is refunded in full (no fee), in one transaction,
-  every code revoked; the money goes back through the provider afterwards.
+  every code revoked; the money goes back through the provider afterwards, to the
+  payment that paid for each ticket (for a received ticket, its buyer's).
 - `reconcile`: settles payments that timed out, gives back charges whose
   exchange or transfer never completed, resends pending refunds, frees expired
   holds, and reports any broken invariant.
@@ -43,7 +44,7 @@ from ticketing.models import (
 from ticketing.orders import settle_pending_orders
 from ticketing.payments import PaymentProvider, provider_for
 from ticketing.policies import Policies, current_policies
-from ticketing.refunds import send_refunds
+from ticketing.refunds import paying_order, send_refunds
 from ticketing.tickets import revoke_tickets
 
 
@@ -170,12 +171,13 @@ def cancel_fixture(
             order = orders[order_id]
             reference = f"cx_{order.ref}"
             references.append(reference)
-            refunded_by_fan[order.customer_id] += amount
+            paying = paying_order(session, order)  # a received ticket's money goes to its giver
+            refunded_by_fan[paying.customer_id] += amount
             refunds.append(
                 {
                     "reference": reference,
                     "order_id": order_id,
-                    "charge_reference": f"pay_{order.ref}",
+                    "charge_reference": f"pay_{paying.ref}",
                     "amount": amount,
                     "reason": "fixture cancelled",
                     "status": "pending",

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from sqlalchemy import (
+    Connection,
     Integer,
     String,
     bindparam,
@@ -82,7 +83,8 @@ MAX_KEY_LENGTH = 255
 
 @dataclass(frozen=True)
 class OrderView:
-    """An order as fans and adapters see it."""
+    """An order as fans and adapters see it; `origin` is purchase, exchange or transfer
+    (a ticket received from another fan: refundable, not to be exchanged or passed on)."""
 
     ref: str
     status: str
@@ -92,6 +94,7 @@ class OrderView:
     created_at: datetime
     paid_at: datetime | None
     tickets: list[TicketView]
+    origin: str = "purchase"
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,15 @@ def new_order_ref() -> str:
     """A fan-facing order reference such as `RA-7KX2QD`."""
     # The alphabet has 32 letters: 5 random bits pick one, uniformly (one call for all).
     return "RA-" + "".join(REF_ALPHABET[b & 31] for b in secrets.token_bytes(6))
+
+
+def free_order_ref(connection: Session | Connection) -> str:
+    """A new order reference that no order has yet (in the caller's transaction)."""
+    for _attempt in range(5):
+        ref = new_order_ref()  # a collision is rare, but possible: draw again
+        if connection.scalar(select(_ORDERS.c.id).where(_ORDERS.c.ref == ref)) is None:
+            return ref
+    raise RuntimeError("could not find a free order reference")
 
 
 def _request_hash(customer: str, hold_id: str, method: str, token: str) -> str:
@@ -133,6 +145,7 @@ def order_view(session: Session, order: Order) -> OrderView:
         created_at=order.created_at,
         paid_at=order.paid_at,
         tickets=order_tickets(session, order.id),
+        origin=order.origin,
     )
 
 

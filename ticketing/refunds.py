@@ -4,6 +4,12 @@ Confirming is one transaction (tickets refunded with a conditional UPDATE,
 revocations, seats released, ledger entries, a `pending` refund); the money is
 then sent through the provider and the refund marked `settled`. If that call
 fails, `reconcile` sends it again (refund references are idempotent).
+
+Money goes back only where it came from: the charge of the order that paid. For
+a ticket received from another fan (an order of origin `transfer`) that is the
+giver's purchase, so its holder may refund it, and the price less the fee returns
+to the giver's payment (`to_original_buyer`); the giver's own copy of the ticket
+is `transferred`, so the seat is paid out once.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ class RefundQuote:
     refund_amount: int
     currency: str
     expires_at: datetime
+    to_original_buyer: bool  # a received ticket: the money returns to the giver's payment
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,17 @@ class RefundResult:
     refund_amount: int
     fee: int
     currency: str
+    to_original_buyer: bool
+
+
+def paying_order(session: Session, order: Order) -> Order:
+    """The order whose payment paid for `order`'s tickets: the order itself, or for a
+    ticket received from another fan the giver's order."""
+    if order.source_order_id is None:
+        return order
+    source = session.get(Order, order.source_order_id)
+    assert source is not None
+    return source
 
 
 def changeable_tickets(
@@ -140,6 +158,7 @@ def quote_refund(
             refund_amount=refund_amount,
             currency=order.currency,
             expires_at=quote.expires_at,
+            to_original_buyer=order.source_order_id is not None,
         )
 
 
@@ -225,7 +244,7 @@ def confirm_refund(
             insert(Refund).values(
                 reference=reference,
                 order_id=order.id,
-                charge_reference=f"pay_{order.ref}",
+                charge_reference=f"pay_{paying_order(session, order).ref}",
                 amount=quote.refund_amount,
                 reason="refund",
                 status="pending",
@@ -259,6 +278,7 @@ def confirm_refund(
             refund_amount=quote.refund_amount,
             fee=quote.fee,
             currency=order.currency,
+            to_original_buyer=order.source_order_id is not None,
         )
     send_refunds(db, provider=provider, references=[reference])
     return result

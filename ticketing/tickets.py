@@ -203,7 +203,11 @@ def ticket_views(session: Session, ticket_ids: Sequence[int]) -> list[TicketView
 
 
 def order_tickets(session: Session, order_id: int) -> list[TicketView]:
-    """Every ticket ever issued in an order (revoked ones included), by seat."""
+    """Every ticket ever issued in an order (revoked ones included), by seat.
+
+    A ticket passed on to another fan is issued in the recipient's own order, so an
+    order never shows a code of someone else's.
+    """
     return _views(
         session,
         select(Ticket)

@@ -4,6 +4,22 @@ Only the fan who bought a ticket may transfer it (resale goes through the club,
 once), until the cut-off before kick-off. The fee is `transfer_share` of the
 refund fee, quoted by `quote_transfer()` and charged to the buyer's original
 payment method when the transfer is confirmed.
+
+The recipient's ticket lives in a new order of the recipient's own (origin
+`transfer`, its own reference, paid, total 0: the recipient paid the club
+nothing), so it has its own notices and refund rights, and the seller's order
+keeps only the old ticket, `transferred`, with its revoked code. Nothing of the
+recipient's ticket is readable through the seller's order.
+
+Money: the seller's payment paid for the seat, and that stays true. The ticket's
+price moves with it in the ledger (`moved`: minus on the seller's order, plus on
+the new one), so both orders balance and sales count the seat once. The new
+order's `source_order_id` names the seller's order: a refund of the received
+ticket goes back to the charge that paid for it (the seller's payment, less the
+refund fee; the club never took money from the recipient), and the seller's
+`transferred` copy cannot be refunded, so a seat is paid out at most once. A
+received ticket cannot be exchanged or passed on again (either would need a
+payment of the recipient's own).
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ from ticketing.fixtures import get_fixture
 from ticketing.holds import new_id
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Order, Payment, Quote, Ticket
+from ticketing.orders import free_order_ref
 from ticketing.payments import PaymentProvider, ProviderTimeout, provider_for
 from ticketing.policies import Policies, current_policies
 from ticketing.refunds import mark_tickets, take_quote
@@ -53,7 +70,9 @@ class TransferQuote:
 
 @dataclass(frozen=True)
 class TransferResult:
-    """The recipient's new ticket and the fee charged."""
+    """The recipient's new ticket (in their new order, `ticket.order_ref`) and the fee
+    charged. The ticket's code is the recipient's: deliver it to them, never show it to
+    the seller."""
 
     ticket: TicketView
     old_ticket_id: int
@@ -73,7 +92,7 @@ def _transferable(
         raise TicketUsed("this ticket has been used at the gate")
     if ticket.status != "valid":
         raise AlreadyRefunded(f"this ticket was {ticket.status} already")
-    if order.customer_id != customer_id:
+    if order.origin == "transfer" or order.customer_id != customer_id:
         raise NotTransferable("a ticket received from another fan cannot be passed on again")
     return ticket, order
 
@@ -253,10 +272,36 @@ def _transfer(
                 reference=reference,
                 at=now,
             )
+        received = Order(
+            ref=free_order_ref(session),
+            customer_id=recipient_id,
+            fixture_id=ticket.fixture_id,
+            hold_id=quote.id,  # no hold: the quote is what made this order
+            status="paid",
+            total=0,
+            currency=order.currency,
+            payment_source="",  # the recipient gave the club no payment
+            origin="transfer",
+            source_order_id=order.id,
+            created_at=now,
+            paid_at=now,
+        )
+        session.add(received)
+        session.flush()
+        for order_id, amount in ((order.id, -ticket.price), (received.id, ticket.price)):
+            ledger.record(
+                session,
+                kind="moved",
+                order_id=order_id,
+                amount=amount,
+                currency=order.currency,
+                reference=reference,
+                at=now,
+            )
         ((new_id_, _code),) = issue_tickets(
             session,
             keys=keys,
-            order_id=order.id,
+            order_id=received.id,
             fixture_id=ticket.fixture_id,
             holder_id=recipient_id,
             tickets=[NewTicket(ticket.seat_id, ticket.price, ticket.concession, ticket.id)],

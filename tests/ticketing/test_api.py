@@ -23,6 +23,16 @@ def api(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, Club]]:
             yield client, club
 
 
+@pytest.fixture
+def api_on_both(database_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, Club]]:
+    """The gateway over HTTP on SQLite and on PostgreSQL."""
+    club = load_club(database_url, tmp_path / "club")
+    with live_gateway(make_settings(database_url)) as base:
+        headers = {"Authorization": f"Bearer {TEST_API_KEY}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            yield client, club
+
+
 def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     error: dict[str, Any] = response.json()["error"]
@@ -307,14 +317,9 @@ def test_refund_exchange_transfer_and_gate(api: tuple[httpx.Client, Club]) -> No
     )
     assert moved.status_code == 200, moved.text
     new_ticket = moved.json()["tickets"][0]
-    assert (
-        moved.json()["revoked_ticket_ids"] == [tickets[2]["id"]]
-        and new_ticket["code"] != tickets[2]["code"]
-    )
-    assert (
-        client.get("/api/v1/tickets", params={"customer": "tg:7"}).json()[0]["id"]
-        == new_ticket["id"]
-    )
+    assert moved.json()["revoked_ticket_ids"] == [tickets[2]["id"]] and "code" not in new_ticket
+    (theirs,) = client.get("/api/v1/tickets", params={"customer": "tg:7"}).json()
+    assert theirs["id"] == new_ticket["id"] and theirs["code"] != tickets[2]["code"]
     _error(
         client.post(
             f"/api/v1/tickets/{tickets[2]['id']}/transfer",
@@ -367,3 +372,51 @@ def test_unpaid_order_cannot_be_refunded(api: tuple[httpx.Client, Club]) -> None
         409,
         "order_not_paid",
     )
+
+
+def test_a_transferred_ticket_is_the_recipients_own_order_and_never_shows_to_the_seller(
+    api_on_both: tuple[httpx.Client, Club],
+) -> None:
+    client, club = api_on_both
+    order = _buy(client, club, "tg:1", 2)
+    ref, (kept, given) = order["order_id"], order["tickets"]
+    moved = client.post(
+        f"/api/v1/tickets/{given['id']}/transfer", json={"customer": "tg:1", "to_customer": "tg:7"}
+    )
+    assert moved.status_code == 200, moved.text
+    (ticket,) = client.get("/api/v1/tickets", params={"customer": "tg:7"}).json()
+    assert ticket["seat"] == given["seat"] and ticket["code"] != given["code"]
+    seller_order = client.get(f"/api/v1/orders/{ref}", params={"customer": "tg:1"})
+    assert {t["id"]: t["status"] for t in seller_order.json()["tickets"]} == {
+        kept["id"]: "valid",
+        given["id"]: "transferred",
+    }
+    seen_by_seller = [
+        moved.text,
+        seller_order.text,
+        client.get("/api/v1/orders", params={"customer": "tg:1"}).text,
+        client.get("/api/v1/tickets", params={"customer": "tg:1"}).text,
+    ]
+    assert not [text for text in seen_by_seller if ticket["code"] in text]
+
+    (theirs,) = client.get("/api/v1/orders", params={"customer": "tg:7"}).json()
+    assert theirs["order_id"] != ref and theirs["origin"] == "transfer"
+    assert (theirs["status"], theirs["total"]) == ("paid", 0)
+    assert theirs["tickets"] == [ticket]
+    their_ref = theirs["order_id"]
+    _error(client.get(f"/api/v1/orders/{their_ref}", params={"customer": "tg:1"}), 404, "not_found")
+    _error(
+        client.post(f"/api/v1/orders/{their_ref}/refund", json={"customer": "tg:1"}),
+        404,
+        "not_found",
+    )
+
+    quote = client.post(f"/api/v1/orders/{their_ref}/refund", json={"customer": "tg:7"}).json()
+    assert quote["ticket_ids"] == [ticket["id"]] and quote["to_original_buyer"] is True
+    done = client.post(
+        f"/api/v1/orders/{their_ref}/refund",
+        json={"customer": "tg:7", "quote_id": quote["quote_id"], "confirm": True},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "refunded" and done.json()["to_original_buyer"] is True
+    assert client.get("/api/v1/tickets", params={"customer": "tg:7"}).json() == []

@@ -166,9 +166,12 @@ def test_tickets_passed_on_stay_with_their_new_holder(club: Club) -> None:
     challenge = start_verification(club.db, CHAT, order.ref, "lee@example.com")
     confirm_verification(club.db, CHAT, challenge.id, code_in_mail(club, "lee@example.com"))
     with club.db() as session:
-        friend_ticket = get_order(session, CHAT, order.ref).tickets
-        holders = {t.id: t.holder_id for t in friend_ticket}
-        assert holders[given.ticket.id] == given.ticket.holder_id
+        linked = get_order(session, CHAT, order.ref).tickets
+        assert given.ticket.id not in {t.id for t in linked}  # in the friend's own order
+        (friends,) = orders_of(session, "tg:friend")
+        assert [(t.id, t.holder_id) for t in friends.tickets] == [
+            (given.ticket.id, given.ticket.holder_id)
+        ]
         assert session.scalar(select(func.count()).select_from(OrderVerification)) == 1
 
 
