@@ -22,6 +22,7 @@ from actions.context import customer_of, language_of, money, qr_url
 from actions.database import sessions
 from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
 from actions.matches import match_name
+from bot.settings import get_settings
 from knowledge.language import Language
 from knowledge.quantities import parse_concessions, parse_number
 from knowledge.vocabulary import vocabulary
@@ -48,7 +49,6 @@ from ticketing.recommendations import SeatOption, recommend_seats
 PURCHASE_SLOTS = (
     "fixture_id", "seating", "quantity", "concessions", "offer", "hold_id", "purchase_stage",
 )  # fmt: skip
-SANDBOX_TOKEN = "tok_ok"  # noqa: S105 - the demo's card for the sandbox payment provider
 
 
 def reset_purchase() -> list[EventType]:
@@ -473,7 +473,7 @@ class ActionHoldSeats(Action):
             until=f"{local:%H:%M}",
             buttons=[
                 {"title": f"{pay} {money(hold.total, hold.currency)} (sandbox card)",
-                 "payload": f'/affirm{{"payment_token":"{SANDBOX_TOKEN}"}}'},
+                 "payload": "/affirm"},
                 {"title": "取消" if language == "zh" else "Cancel", "payload": "/stop"},
             ],
         )  # fmt: skip
@@ -492,7 +492,8 @@ class ActionPay(Action):
         hold_id = tracker.get_slot("hold_id")
         if not hold_id:
             return [SlotSet("purchase_stage", None)]
-        token = next(tracker.get_latest_entity_values("payment_token"), None) or SANDBOX_TOKEN
+        # Chosen here, never taken from the chat: a fan's text cannot name a card.
+        token = get_settings().sandbox_card
         try:
             outcome = pay_order(
                 sessions(), customer_of(tracker), hold_id,

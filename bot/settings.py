@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     telegram_webhook_url: str = Field("", alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str = Field("", alias="TELEGRAM_WEBHOOK_SECRET")
     widget_origins_csv: str = Field("", alias="MATCHDAY_WIDGET_ORIGINS")
+    sandbox_card: str = Field("tok_ok", alias="MATCHDAY_SANDBOX_CARD")
     rasa_timeout_s: float = Field(30.0, alias="MATCHDAY_RASA_TIMEOUT", gt=0)
     outbox_interval_s: float = Field(10.0, alias="MATCHDAY_OUTBOX_INTERVAL", gt=0, le=3600)
     outbox_order_grace_s: float = Field(60.0, alias="MATCHDAY_OUTBOX_ORDER_GRACE", ge=0)

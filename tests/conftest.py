@@ -59,7 +59,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "DATABASE_URL": database_url,
         "MATCHDAY_API_KEY": TEST_API_KEY,
-        "MATCHDAY_RASA_TOKEN": "test-rasa-token",
+        "MATCHDAY_RASA_TOKEN": "test-rasa-token-0123456789abcdef0123",
         "MATCHDAY_ACTIONS_SECRET": "test-actions-secret",
         "MATCHDAY_FAQ_DIR": str(faq_dir_for_tests()),
     }

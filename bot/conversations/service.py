@@ -5,6 +5,14 @@ link to the message they answer. A repeated `client_message_id` returns the firs
 result instead of being processed twice. When Rasa cannot answer, the fan's
 message is removed again so that a retry starts from a clean state.
 
+Only the desk speaks Rasa's intent syntax (`/intent{"entity": ...}`). A fan's text
+that starts with `/` reaches the assistant as an intent only when it is exactly the
+payload of a button the desk sent in this conversation's last bot turn (a tap,
+or an API client echoing it) or when the channel itself composed it (Telegram's
+`/start` deep links and `/human`). A payload of an older button is sent as that
+button's title; anything else loses its leading slashes and is plain text, so
+nobody can skip a form step or set an entity the desk did not offer.
+
 A `HandoffHook` (the human handoff desk, bot/handoff/desk.py) is consulted on the
 same path for every channel: before the assistant (while a person has the
 conversation the bot stays silent and the message goes to the agent) and after it
@@ -108,6 +116,45 @@ def _replies_from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
     return replies
 
 
+INTENT_PREFIX = "/"
+# How far back a tapped button is looked for (older ones are plain text).
+BUTTON_LOOKBACK = 50
+
+
+def _offered_buttons(session: Session, conversation_id: str) -> tuple[list[Button], list[Button]]:
+    """Buttons of the desk's last turn in this conversation, and of recent earlier turns."""
+    rows = session.execute(
+        select(Message.sender, Message.buttons)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.id.desc())
+        .limit(BUTTON_LOOKBACK)
+    ).all()
+    latest: list[Button] = []
+    earlier: list[Button] = []
+    turn = latest
+    for sender, buttons in rows:
+        if sender == "fan":
+            turn = earlier
+            continue
+        turn.extend(
+            Button(str(b.get("title", "")), str(b.get("payload", ""))) for b in buttons or []
+        )
+    return latest, earlier
+
+
+def _as_fan_text(text: str, offered: tuple[list[Button], list[Button]]) -> str:
+    """What the assistant is sent for a fan's text that starts with `/` (see the module)."""
+    latest, earlier = offered
+    given = text.strip()
+    if any(button.payload == given for button in latest):
+        return given
+    for button in earlier:
+        if button.payload == given and button.title.strip():
+            return button.title.strip()
+    plain = given.lstrip(INTENT_PREFIX).strip()
+    return plain or "?"
+
+
 def customer_id(channel: str, conversation_id: str, metadata: dict[str, Any] | None) -> str:
     """The ticketing customer behind a conversation (an external id such as `tg:123`).
 
@@ -151,8 +198,13 @@ class ConversationService:
         client_message_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         channel: str = "api",
+        composed: bool = False,
     ) -> Outcome:
-        """Process one fan message and return the desk's replies (idempotent by id)."""
+        """Process one fan message and return the desk's replies (idempotent by id).
+
+        `composed`: the channel made `text` itself (a deep link, a command), so it may
+        carry an intent whatever the desk last sent.
+        """
         async with self._lock(conversation_id):
             if client_message_id is not None:
                 earlier = await to_thread.run_sync(
@@ -160,13 +212,14 @@ class ConversationService:
                 )
                 if earlier is not None:
                     return earlier
-            message_id, status, resolved = await to_thread.run_sync(
+            message_id, status, resolved, for_assistant = await to_thread.run_sync(
                 self._store_fan_message,
                 conversation_id,
                 text,
                 language,
                 client_message_id,
                 channel,
+                composed,
             )
             turn = FanTurn(conversation_id, message_id, text, resolved, status, channel, metadata)
             if self._handoff is not None:
@@ -184,7 +237,7 @@ class ConversationService:
                 **({"client": metadata} if metadata else {}),
             }
             try:
-                raw = await self._rasa.send(conversation_id, text, rasa_metadata)
+                raw = await self._rasa.send(conversation_id, for_assistant, rasa_metadata)
             except RasaUnavailable:
                 await to_thread.run_sync(self._forget_message, message_id)
                 raise
@@ -220,7 +273,8 @@ class ConversationService:
         language: Language | None,
         client_message_id: str | None,
         channel: str,
-    ) -> tuple[int, Status, Language]:
+        composed: bool,
+    ) -> tuple[int, Status, Language, str]:
         # write_session: BEGIN IMMEDIATE on SQLite, so concurrent fans wait their turn
         # instead of failing with "database is locked".
         with write_session(self._sessions) as session:
@@ -233,6 +287,9 @@ class ConversationService:
                 except IntegrityError:  # created at the same moment by another gateway
                     conversation = session.get(Conversation, conversation_id)
                     assert conversation is not None
+            for_assistant = text
+            if not composed and text.lstrip().startswith(INTENT_PREFIX):
+                for_assistant = _as_fan_text(text, _offered_buttons(session, conversation_id))
             stored: Language | None = conversation.language  # type: ignore[assignment]
             resolved: Language = language or stored or detect_language(text)
             conversation.language = resolved
@@ -245,7 +302,8 @@ class ConversationService:
             )
             session.add(message)
             session.flush()
-            return message.id, conversation.status, resolved  # type: ignore[return-value]
+            status: Status = conversation.status  # type: ignore[assignment]
+            return message.id, status, resolved, for_assistant
 
     def _forget_message(self, message_id: int) -> None:
         with write_session(self._sessions) as session:

@@ -103,17 +103,6 @@ def test_a_correction_and_a_cancellation(stack: Stack) -> None:
     assert tickets_of(stack, f"api:{conversation}") == []
 
 
-def test_a_declined_card_takes_no_money_and_frees_the_seats(stack: Stack) -> None:
-    conversation = f"buy-decline-{uuid.uuid4().hex[:8]}"
-    say(stack, conversation, "I want tickets for the derby")
-    say(stack, conversation, "premium")
-    say(stack, conversation, "1")
-    say(stack, conversation, "yes")
-    replies = say(stack, conversation, '/affirm{"payment_token":"tok_decline"}')
-    assert "declined" in all_text(replies)
-    assert tickets_of(stack, f"api:{conversation}") == []
-
-
 def test_a_question_in_the_middle_is_answered_and_buying_goes_on(stack: Stack) -> None:
     conversation = f"buy-digress-{uuid.uuid4().hex[:8]}"
     say(stack, conversation, "I want tickets for the derby")

@@ -16,7 +16,7 @@ from fastapi import FastAPI, HTTPException, Request
 from tests.support.rasa_auth import signed_by_gateway
 from tests.support.server import free_port, serving
 
-TOKEN = "test-rasa-token"
+TOKEN = "test-rasa-token-0123456789abcdef0123"
 
 # (substring, intent, confidence, reply, custom)
 SCRIPT: list[tuple[str, str, float, str, dict[str, Any] | None]] = [
@@ -29,6 +29,11 @@ SCRIPT: list[tuple[str, str, float, str, dict[str, Any] | None]] = [
     ("wheelchair", "accessibility", 0.93, "Wheelchair spaces are in W-ACC.", None),
     ("hi", "greet", 0.99, "Hi! I'm the ticket desk.", None),
 ]
+# Texts answered with buttons (title, payload): what a tapped button sends back.
+BUTTONS = {
+    "ready to pay": [("Pay ¥100", "/affirm"), ("Cancel", "/stop")],
+    "which match": [("Tickets v Harbour City", '/buy_tickets{"fixture":"2"}')],
+}
 # Answers the buy form is still asking about (Rasa's active loop stays on).
 IN_FORM = {"cheap ones": ("inform", 0.4), "erm the east": ("nlu_fallback", 0.42)}
 
@@ -67,6 +72,9 @@ def _app(state: FakeRasa) -> FastAPI:
             reply = "Which stand would you like?"
         state.latest[str(body["sender"])] = (intent, confidence, loop)
         out: list[dict[str, Any]] = [{"recipient_id": body["sender"], "text": reply}]
+        buttons = [b for needle, bs in BUTTONS.items() if needle in text.lower() for b in bs]
+        if buttons:
+            out[0]["buttons"] = [{"title": t, "payload": p} for t, p in buttons]
         if custom is not None:
             out.append({"recipient_id": body["sender"], "custom": custom})
         return out

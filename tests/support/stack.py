@@ -79,7 +79,7 @@ def running_desk(
     env.update(
         DATABASE_URL=database_url,
         MATCHDAY_API_KEY=STACK_API_KEY,
-        MATCHDAY_RASA_TOKEN="stack-rasa-token",
+        MATCHDAY_RASA_TOKEN="stack-rasa-token-0123456789abcdef012",
         MATCHDAY_ACTIONS_SECRET="stack-actions-secret",
         MATCHDAY_PORT=str(port),
         MATCHDAY_RASA_PORT=str(free_port()),

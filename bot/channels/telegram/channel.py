@@ -187,7 +187,7 @@ class TelegramChannel:
         return lock
 
     async def handle_text(
-        self, chat_id: int, user: User, text: str, client_message_id: str
+        self, chat_id: int, user: User, text: str, client_message_id: str, composed: bool = False
     ) -> None:
         """A fan's text (or a pressed button's payload) through the conversation service.
 
@@ -196,10 +196,10 @@ class TelegramChannel:
         when a flood wait delays the first ones.
         """
         async with self._turn(chat_id):
-            await self._handle_text(chat_id, user, text, client_message_id)
+            await self._handle_text(chat_id, user, text, client_message_id, composed)
 
     async def _handle_text(
-        self, chat_id: int, user: User, text: str, client_message_id: str
+        self, chat_id: int, user: User, text: str, client_message_id: str, composed: bool
     ) -> None:
         await to_thread.run_sync(self.chats.seen, chat_id, user.id)
         language = await self.language_for(chat_id, user)
@@ -216,6 +216,7 @@ class TelegramChannel:
                     client_message_id=client_message_id,
                     metadata=metadata,
                     channel="telegram",
+                    composed=composed,
                 )
         except RasaUnavailable as exc:
             log.error("assistant unavailable for chat %s: %s", chat_id, exc)

@@ -30,7 +30,11 @@ async def on_human(message: Message, channel: TelegramChannel) -> None:
     if message.from_user is None:
         return
     await channel.handle_text(
-        message.chat.id, message.from_user, HUMAN, f"tg-{message.chat.id}-{message.message_id}"
+        message.chat.id,
+        message.from_user,
+        HUMAN,
+        f"tg-{message.chat.id}-{message.message_id}",
+        composed=True,
     )
 
 

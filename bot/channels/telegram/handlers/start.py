@@ -34,6 +34,7 @@ async def on_start(message: Message, command: CommandObject, channel: TelegramCh
         message.from_user,
         start_text(command.args),
         f"tg-{message.chat.id}-{message.message_id}",
+        composed=True,  # the desk's own deep link, not the fan's text
     )
 
 

@@ -18,7 +18,7 @@ from fastapi import FastAPI, HTTPException, Request
 from tests.support.rasa_auth import signed_by_gateway
 from tests.support.server import free_port, serving
 
-TOKEN = "test-rasa-token"
+TOKEN = "test-rasa-token-0123456789abcdef0123"
 LONG_PAYLOAD = '/faq_other{"faq_id":"' + "entry-access-step-free-route-and-more" * 2 + '"}'
 PARAGRAPH = "The West Stand is covered. " * 31  # ~840 characters
 
