@@ -1,5 +1,8 @@
+import os
+import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,14 +34,60 @@ def _service(tmp_path: Path, code: str) -> Service:
     )
 
 
-def test_a_child_that_keeps_dying_stops_the_desk_with_its_log(tmp_path: Path) -> None:
+def test_a_child_that_keeps_dying_is_paused_and_the_others_keep_running(tmp_path: Path) -> None:
     said: list[str] = []
-    service = _service(tmp_path, "print('boom: bad config'); raise SystemExit(3)")
-    supervisor = Supervisor([service], max_restarts=2, window_s=60, echo=said.append)
-    service.start()
-    assert supervisor.watch() == 1
+    broken = _service(tmp_path, "print('boom: bad config'); raise SystemExit(3)")
+    healthy = _service(tmp_path, "import time; time.sleep(60)")
+    healthy.name, healthy.log_path = "healthy", tmp_path / "healthy.log"
+    supervisor = Supervisor(
+        [broken, healthy], max_restarts=2, window_s=60, first_backoff_s=1.0, echo=said.append
+    )
+    broken.start()
+    healthy.start()
+    deadline = time.monotonic() + 20
+    assert (
+        supervisor.watch(until=lambda: "trying child again" in said or time.monotonic() > deadline)
+        == 0
+    )
     assert sum("restarting child" in s for s in said) == 2
     assert any("boom: bad config" in s and "exit code 3" in s for s in said)
+    assert any("the rest of the desk keeps running" in s for s in said)
+    assert "trying child again" in said
+    assert not any("healthy" in s and "died" in s for s in said)
+
+
+def test_a_child_is_stopped_with_everything_it_started(tmp_path: Path) -> None:
+    # A server whose worker outlives a kill -9 of its parent and keeps the port.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = (
+        "import os, socket, time\n"
+        "if os.fork() == 0:\n"
+        "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        f"    s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(60)\n"
+        "time.sleep(60)\n"
+    )
+    said: list[str] = []
+    service = _service(tmp_path, code)
+    supervisor = Supervisor([service], first_backoff_s=60, echo=said.append)
+    service.start()
+    assert service.process is not None
+    _wait_for_listener(port)
+    os.kill(service.process.pid, signal.SIGKILL)  # the parent only, as `kill -9 <pid>` does
+    supervisor.watch(until=lambda: "restarting child" in said)
+    # The orphaned worker went with its group: the port is free for the restart.
+    check_port_free(port, "X")
+
+
+def _wait_for_listener(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
 
 
 def test_a_child_dying_at_start_is_reported(tmp_path: Path) -> None:
