@@ -79,6 +79,7 @@ def create_app(secret: str, package: str = "actions") -> Sanic[Any, Any]:
         if encoding == "deflate" and not inflated_size_ok(request.body or b""):
             return _error(413, "payload_too_large", "the decompressed body is too large")
         return None
+
     return app
 
 

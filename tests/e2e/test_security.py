@@ -11,7 +11,6 @@ import os
 import signal
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ import jwt
 from bot.rasa.auth import RasaAuth
 from tests.e2e.conftest import Stack
 from tests.e2e.test_purchase import all_text, press, say, tickets_of
+from tests.support.processes import LOOPBACK, listening_addresses, processes
 
 # What the security review posted to reach another fan's orders.
 IMPERSONATION = {
@@ -37,34 +37,6 @@ def _actions_url(stack: Stack) -> str:
 
 def _rasa_url(stack: Stack) -> str:
     return f"http://127.0.0.1:{stack.env['MATCHDAY_RASA_PORT']}"
-
-
-def _listening_addresses(port: int) -> set[str]:
-    """Local addresses with a listening TCP socket on `port` (from /proc/net)."""
-    found: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, port_hex = local.rsplit(":", 1)
-            if state == "0A" and int(port_hex, 16) == port:
-                found.add(address)
-    return found
-
-
-def _processes() -> list[tuple[int, list[str], dict[str, str]]]:
-    """(pid, argv, environment) of every process this user may read."""
-    seen = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            raw = (entry / "environ").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        env = dict(item.split("=", 1) for item in raw if "=" in item)
-        seen.append((int(entry.name), argv, env))
-    return seen
 
 
 def _tracker(stack: Stack, conversation: str) -> dict[str, Any]:
@@ -116,10 +88,9 @@ def test_rasa_takes_messages_and_api_calls_from_the_gateway_only(stack: Stack) -
 
 
 def test_the_inner_servers_listen_on_loopback_only(stack: Stack) -> None:
-    loopback = {"0100007F"}  # 127.0.0.1 as /proc/net/tcp writes it
     for variable in ("MATCHDAY_ACTIONS_PORT", "MATCHDAY_RASA_PORT"):
-        addresses = _listening_addresses(int(stack.env[variable]))
-        assert addresses == loopback, (variable, addresses)
+        addresses = listening_addresses(int(stack.env[variable]))
+        assert addresses == {LOOPBACK}, (variable, addresses)
 
 
 def test_no_secret_is_on_any_command_line(stack: Stack) -> None:
@@ -128,7 +99,7 @@ def test_no_secret_is_on_any_command_line(stack: Stack) -> None:
         for name in ("MATCHDAY_API_KEY", "MATCHDAY_RASA_TOKEN", "MATCHDAY_ACTIONS_SECRET")
     ]
     desk_processes = 0
-    for _pid, argv, env in _processes():
+    for _pid, argv, env in processes():
         if env.get("MATCHDAY_PORT") == stack.env["MATCHDAY_PORT"]:
             desk_processes += 1
         command_line = " ".join(argv)
@@ -176,7 +147,7 @@ def test_a_button_of_the_last_turn_still_works(stack: Stack) -> None:
 
 
 def _action_server_pid(stack: Stack) -> int:
-    for pid, argv, env in _processes():
+    for pid, argv, env in processes():
         same_desk = env.get("MATCHDAY_ACTIONS_PORT") == stack.env["MATCHDAY_ACTIONS_PORT"]
         if same_desk and "actions.server" in argv:
             return pid
