@@ -10,7 +10,7 @@
    second turn after a low-confidence one; counts per reason are reported.
 
     .venv/bin/python bench/handoff.py [--escalations 100] [--texts FILE.jsonl]
-        [--rasa-url http://127.0.0.1:5005 --rasa-token TOKEN]
+        [--rasa-url http://127.0.0.1:5005 --rasa-token $MATCHDAY_RASA_TOKEN]
 
 Writes bench/results/handoff.json. The gateway runs in-process on a throw-away
 SQLite database; the latency part needs no Rasa.
@@ -39,6 +39,7 @@ from bot.database import engine_for
 from bot.handoff.agents import create_agent
 from bot.handoff.policy import load_policy
 from bot.handoff.router import Signals, decide
+from bot.rasa.auth import RasaAuth
 from knowledge.language import detect_language
 from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.databases import migrated
@@ -125,9 +126,7 @@ def latency(escalations: int) -> dict[str, Any]:
 def _parse(rasa_url: str | None, token: str, text: str) -> tuple[str | None, float | None]:
     if rasa_url is None:
         return None, None
-    response = httpx.post(
-        f"{rasa_url}/model/parse", params={"token": token} if token else {}, json={"text": text}
-    )
+    response = httpx.post(f"{rasa_url}/model/parse", json={"text": text}, auth=RasaAuth(token))
     response.raise_for_status()
     intent = response.json().get("intent") or {}
     return intent.get("name"), intent.get("confidence")
