@@ -1,4 +1,5 @@
-"""A fan passes a ticket on in the chat (Chinese): fee quoted, new holder's ticket mailed."""
+"""A fan passes a ticket on in the chat (Chinese): fee quoted, new holder's ticket mailed,
+in an order of the new holder's own that the seller's order does not reveal."""
 
 from __future__ import annotations
 
@@ -34,3 +35,18 @@ def test_a_transfer_in_chinese(stack: Stack) -> None:
     assert scan(stack, theirs["code"])["result"] == "ok"
     (mail,) = mail_to(stack, friend)
     assert old["seat"]["label"] in mail["body"] and "http" in mail["body"]
+
+    with stack.client() as client:
+        seller_order = client.get(
+            f"/api/v1/orders/{order['order_id']}", params={"customer": customer}
+        )
+        their_orders = client.get("/api/v1/orders", params={"customer": f"email:{friend}"})
+    assert seller_order.status_code == 200, seller_order.text
+    assert theirs["code"] not in seller_order.text
+    assert [(t["id"], t["status"]) for t in seller_order.json()["tickets"]] == [
+        (old["id"], "transferred")
+    ]
+    (their_order,) = their_orders.json()
+    assert their_order["order_id"] != order["order_id"] and their_order["origin"] == "transfer"
+    assert [t["code"] for t in their_order["tickets"]] == [theirs["code"]]
+    assert their_order["order_id"] in mail["body"]
