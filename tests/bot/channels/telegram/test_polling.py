@@ -105,7 +105,9 @@ def test_buttons_become_inline_keyboards_and_presses_reach_the_assistant(
     polling.api.push(button_press(fan, short))
     polling.api.wait_texts(fan, 3)
     said = [r["message"] for r in sent_to_rasa(polling, fan)]
-    assert said[1:] == [LONG_PAYLOAD, '/inform{"category":"cat1"}']
+    # The second press is of a keyboard the desk has since answered past: its payload
+    # no longer carries an intent, the button's title is sent as the fan's words.
+    assert said[1:] == [LONG_PAYLOAD, "Category 1"]
     assert answered(polling, fan) == 2
     assert polling.api.calls_to(fan, "editMessageReplyMarkup"), "a pressed keyboard goes away"
 
