@@ -228,7 +228,10 @@ class ActionQuoteRefund(Action):
             dispatcher.utter_message(response="utter_refund_refused", detail=str(exc))
             return reset_refund()
         dispatcher.utter_message(
-            response="utter_refund_quote",
+            # A received ticket's money goes back to the fan who paid for it.
+            response="utter_refund_quote_to_buyer"
+            if quote.to_original_buyer
+            else "utter_refund_quote",
             order_ref=ref,
             count=len(quote.ticket_ids),
             fee=money(quote.fee, quote.currency),
@@ -263,7 +266,9 @@ class ActionConfirmRefund(Action):
             dispatcher.utter_message(response="utter_refund_refused", detail=str(exc))
             return reset
         dispatcher.utter_message(
-            response="utter_refund_done",
+            response="utter_refund_done_to_buyer"
+            if result.to_original_buyer
+            else "utter_refund_done",
             order_ref=result.order_ref,
             amount=money(result.refund_amount, result.currency),
         )
