@@ -239,8 +239,8 @@ def _prepare(
 ) -> _Prepared:
     with write_session(db) as session:
         customer_id = lookup_customer(session, customer)
+        order = find_order(session, customer, order_ref)  # NotFound for a fan we never saw
         assert customer_id is not None
-        order = find_order(session, customer, order_ref)
         quote = take_quote(session, quote_id, "exchange", order, customer_id, now)
         changeable_tickets(session, order, list(quote.ticket_ids))
         hold = session.get(Hold, quote.hold_id)

@@ -85,17 +85,24 @@ def validate_code(
 
 
 def revocation_list(
-    session: Session, *, fixture_id: int | None = None, since: datetime | None = None
+    session: Session,
+    *,
+    fixture_id: int | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[tuple[int, int, datetime]]:
-    """Revoked (ticket id, version, when), oldest first: what offline scanners download."""
+    """Revoked (ticket id, version, when), oldest first: what offline scanners download.
+
+    `limit` and `offset` page through it; the order is total, so pages never overlap.
+    """
     query = select(Revocation.ticket_id, Revocation.version, Revocation.revoked_at)
     if fixture_id is not None:
         query = query.where(Revocation.fixture_id == fixture_id)
     if since is not None:
         query = query.where(Revocation.revoked_at > since)
-    return [
-        (t, v, at) for t, v, at in session.execute(query.order_by(Revocation.revoked_at)).tuples()
-    ]
+    query = query.order_by(Revocation.revoked_at, Revocation.ticket_id, Revocation.version)
+    return [(t, v, at) for t, v, at in session.execute(query.limit(limit).offset(offset)).tuples()]
 
 
 def revoked_set(session: Session, *, fixture_id: int | None = None) -> frozenset[tuple[int, int]]:

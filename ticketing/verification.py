@@ -138,7 +138,7 @@ def check_order_ref(text: str) -> str:
 def check_code(text: str) -> str:
     """A one-time code: six digits (spaces and dashes ignored)."""
     code = "".join(c for c in str(text) if c not in " -")
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):  # "²".isdigit() holds too
         raise InvalidRequest("code: expected the six digits from the e-mail", field="code")
     return code
 

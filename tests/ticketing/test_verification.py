@@ -186,8 +186,9 @@ def test_references_and_codes_are_read_leniently() -> None:
     assert check_order_ref(" ra-7kx2qd ") == "RA-7KX2QD"
     assert check_order_ref("7KX2QD") == "RA-7KX2QD"
     assert check_code("123 456") == "123456"
-    with pytest.raises(InvalidRequest):
-        check_code("12345")
+    for wrong in ("12345", "\u00b2" * 6, "\u0661\u0662\u0663\u0664\u0665\u0666"):
+        with pytest.raises(InvalidRequest):  # "²".isdigit() holds: digits are ASCII ones
+            check_code(wrong)
 
 
 def test_a_malformed_address_is_refused(club: Club) -> None:

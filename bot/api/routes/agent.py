@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
+from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes import agent_knowledge, agent_supervision, agent_ws
 from bot.api.routes.agent_deps import (
     COOKIE,
@@ -22,7 +23,7 @@ from bot.api.routes.agent_deps import (
     IpDep,
     translated,
 )
-from bot.api.schemas import CONVERSATION_ID, MAX_TEXT, StrictBody, rfc3339
+from bot.api.schemas import CONVERSATION_ID, MAX_ID, MAX_TEXT, StrictBody, rfc3339
 from bot.handoff import auth
 from bot.handoff.callbacks import open_callbacks
 from bot.handoff.desk import item_json
@@ -139,16 +140,25 @@ def me(principal: AgentDep) -> MeOut:
 
 
 @router.get("/queue")
-def queue(principal: AgentDep, desk: DeskDep, include_claimed: bool = False) -> QueueOut:
+def queue(
+    principal: AgentDep,
+    desk: DeskDep,
+    include_claimed: bool = False,
+    limit: Limit = MAX_PAGE,
+    offset: Offset = 0,
+) -> QueueOut:
     """Waiting conversations in the agent's languages, most urgent first."""
     items = desk.queue.queue(principal, include_claimed=include_claimed)
-    return QueueOut(conversations=[item_json(i) for i in items])
+    return QueueOut(conversations=[item_json(i) for i in page(items, limit, offset)])
 
 
 @router.get("/conversations")
-def my_conversations(principal: AgentDep, desk: DeskDep) -> QueueOut:
+def my_conversations(
+    principal: AgentDep, desk: DeskDep, limit: Limit = MAX_PAGE, offset: Offset = 0
+) -> QueueOut:
     """Conversations the agent holds now."""
-    return QueueOut(conversations=[item_json(i) for i in desk.queue.mine(principal)])
+    items = desk.queue.mine(principal)
+    return QueueOut(conversations=[item_json(i) for i in page(items, limit, offset)])
 
 
 @router.get("/conversations/{conversation_id}")
@@ -219,7 +229,9 @@ def close(
 
 
 @router.get("/callbacks")
-def callbacks(principal: AgentDep, desk: DeskDep) -> dict[str, Any]:
+def callbacks(
+    principal: AgentDep, desk: DeskDep, limit: Limit = MAX_PAGE, offset: Offset = 0
+) -> dict[str, Any]:
     """Messages fans left while no agent was online, oldest first."""
     return {
         "callbacks": [
@@ -231,13 +243,18 @@ def callbacks(principal: AgentDep, desk: DeskDep) -> dict[str, Any]:
                 "text": c.text,
                 "created_at": _stamp(c.created_at),
             }
-            for c in open_callbacks(desk.sessions, principal)
+            for c in page(open_callbacks(desk.sessions, principal), limit, offset)
         ]
     }
 
 
 @router.post("/callbacks/{callback_id}/take")
-def take_callback(callback_id: int, principal: AgentDep, desk: DeskDep, ip: IpDep) -> ClaimOut:
+def take_callback(
+    callback_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    principal: AgentDep,
+    desk: DeskDep,
+    ip: IpDep,
+) -> ClaimOut:
     """Take a callback request: the conversation is now the agent's."""
     with translated():
         taken = desk.take_callback(principal, callback_id, ip)
@@ -245,6 +262,8 @@ def take_callback(callback_id: int, principal: AgentDep, desk: DeskDep, ip: IpDe
 
 
 @router.get("/canned")
-def canned(principal: AgentDep, desk: DeskDep) -> dict[str, Any]:
+def canned(
+    principal: AgentDep, desk: DeskDep, limit: Limit = MAX_PAGE, offset: Offset = 0
+) -> dict[str, Any]:
     """Canned replies in both languages."""
-    return {"replies": [c.model_dump() for c in desk.canned]}
+    return {"replies": [c.model_dump() for c in page(desk.canned, limit, offset)]}

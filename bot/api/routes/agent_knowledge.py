@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
+from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.agent_deps import AgentDep, DeskDep, IpDep, SupervisorDep, translated
-from bot.api.schemas import CONVERSATION_ID, MAX_TEXT, StrictBody
+from bot.api.schemas import CONVERSATION_ID, MAX_ID, MAX_TEXT, StrictBody
 from bot.handoff.drafts import DraftEntry, list_drafts
 from bot.handoff.events import iso
 
@@ -67,14 +68,17 @@ def drafts(
     principal: AgentDep,
     desk: DeskDep,
     status: Annotated[Literal["draft", "published"] | None, Query()] = None,
+    limit: Limit = MAX_PAGE,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Drafts and published entries, newest first."""
-    return {"drafts": [_json(e) for e in list_drafts(desk.sessions, status)]}
+    entries = list_drafts(desk.sessions, status)
+    return {"drafts": [_json(e) for e in page(entries, limit, offset)]}
 
 
 @router.post("/{draft_id}/approve")
 def approve(
-    draft_id: Annotated[int, Path(ge=1)],
+    draft_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: ApproveIn,
     principal: SupervisorDep,
     desk: DeskDep,

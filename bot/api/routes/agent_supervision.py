@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
+from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.agent_deps import DeskDep, IpDep, SupervisorDep, translated
 from bot.api.schemas import CONVERSATION_ID, StrictBody
 from bot.handoff.agents import list_agents
@@ -21,7 +22,9 @@ class AssignIn(StrictBody):
 
 
 @router.get("/agents")
-def agents(principal: SupervisorDep, desk: DeskDep) -> dict[str, Any]:
+def agents(
+    principal: SupervisorDep, desk: DeskDep, limit: Limit = MAX_PAGE, offset: Offset = 0
+) -> dict[str, Any]:
     """Every agent with presence (online now) and how many conversations they hold."""
     with read_session(desk.sessions) as session:
         views = list_agents(session, desk.policy.queue.presence_timeout_s)
@@ -36,7 +39,7 @@ def agents(principal: SupervisorDep, desk: DeskDep) -> dict[str, Any]:
                 "last_seen_at": iso(a.last_seen_at),
                 "open_conversations": a.open_conversations,
             }
-            for a in views
+            for a in page(views, limit, offset)
         ]
     }
 

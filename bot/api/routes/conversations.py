@@ -11,6 +11,7 @@ from bot.api.deps import ApiKey, Conversations
 from bot.api.errors import ApiError
 from bot.api.schemas import (
     CONVERSATION_ID,
+    MAX_ID,
     FanMessageIn,
     MessageOut,
     Reply,
@@ -70,7 +71,9 @@ async def post_message(
 async def get_messages(
     conversation_id: ConversationId,
     conversations: Conversations,
-    after: Annotated[int | None, Query(ge=0, description="Only messages with a larger id.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Only messages with a larger id.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> HistoryOut:
     """The conversation's messages in the order they were sent."""

@@ -10,10 +10,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Sessions
+from bot.api.paging import Offset
 from bot.api.scan_batches import ScanBatcher
 from bot.api.schemas import StrictBody, rfc3339
 from ticketing.gate import Scan, revocation_list
 from ticketing.keys import default_keyring
+
+MAX_REVOCATIONS = 10_000  # a page of the revocation list (a cancelled match revokes them all)
 
 router = APIRouter(prefix="/api/v1/gate", tags=["gate"], dependencies=[ApiKey])
 
@@ -76,8 +79,15 @@ def get_revocations(
     sessions: Sessions,
     fixture_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     since: Annotated[datetime | None, Query(description="RFC 3339; only newer entries")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_REVOCATIONS, description=f"Page size, 1 to {MAX_REVOCATIONS}.")
+    ] = MAX_REVOCATIONS,
+    offset: Offset = 0,
 ) -> list[RevocationOut]:
-    """Codes that no longer open a gate (refunded, exchanged, transferred, cancelled)."""
+    """Codes that no longer open a gate (refunded, exchanged, transferred, cancelled),
+    oldest first; a scanner pages with `offset` until a page is shorter than `limit`."""
     with sessions() as session:
-        rows = revocation_list(session, fixture_id=fixture_id, since=since)
+        rows = revocation_list(
+            session, fixture_id=fixture_id, since=since, limit=limit, offset=offset
+        )
     return [RevocationOut(ticket_id=t, version=v, revoked_at=rfc3339(at)) for t, v, at in rows]

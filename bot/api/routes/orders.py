@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Sessions
 from bot.api.errors import ApiError
+from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.fixtures import CUSTOMER
 from bot.api.routes.holds import HeldSeatOut, held_seat_out
 from bot.api.schemas import StrictBody, rfc3339
@@ -128,10 +129,12 @@ async def post_order(
 
 
 @router.get("")
-def list_orders(customer: Customer, sessions: Sessions) -> list[OrderOut]:
+def list_orders(
+    customer: Customer, sessions: Sessions, limit: Limit = MAX_PAGE, offset: Offset = 0
+) -> list[OrderOut]:
     """The fan's orders, newest first."""
     with sessions() as session:
-        return [order_out(o) for o in orders_of(session, customer)]
+        return [order_out(o) for o in page(orders_of(session, customer), limit, offset)]
 
 
 @router.get("/{order_id}")

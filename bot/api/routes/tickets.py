@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from bot.api.deps import ApiKey, Sessions
+from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.fixtures import CUSTOMER
 from bot.api.routes.orders import SeatRef, TicketOut, ticket_out
 from bot.api.schemas import StrictBody, rfc3339
@@ -64,10 +65,13 @@ def list_tickets(
     customer: Customer,
     sessions: Sessions,
     fixture_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    limit: Limit = MAX_PAGE,
+    offset: Offset = 0,
 ) -> list[TicketOut]:
-    """The fan's live tickets (bought or received)."""
+    """The fan's live tickets (bought or received), by fixture and seat."""
     with sessions() as session:
-        return [ticket_out(t) for t in tickets_of(session, customer, fixture_id=fixture_id)]
+        tickets = tickets_of(session, customer, fixture_id=fixture_id)
+    return [ticket_out(t) for t in page(tickets, limit, offset)]
 
 
 @router.get("/{ticket_id}")

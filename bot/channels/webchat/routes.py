@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, WebSocketDisc
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from bot.api.errors import error_body
+from bot.api.schemas import MAX_ID
 from bot.channels.webchat import frames, history
 from bot.channels.webchat.sessions import WidgetRefused, WidgetSessions
 from bot.channels.webchat.socket import HELLO_TIMEOUT_S, UNAUTHORISED, WidgetSocket
@@ -135,7 +136,9 @@ async def open_session(request: Request) -> JSONResponse:
 @router.get(f"{PREFIX}/history")
 async def conversation_history(
     request: Request,
-    after: Annotated[int, Query(ge=0, description="Only messages with a larger id.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="Only messages with a larger id.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=history.PAGE)] = history.PAGE,
 ) -> JSONResponse:
     """The widget conversation's status and messages (`Authorization: Bearer <token>`)."""

@@ -66,6 +66,7 @@ def test_recipients_follow_the_channel_the_fan_used() -> None:
     assert recipient_for("api:demo-1").conversation_id == "demo-1"  # type: ignore[union-attr]
     assert recipient_for("email:a@b.c") is None
     assert recipient_for("tg:not-a-number") is None
+    assert recipient_for("tg:\u00b2") is None  # "²".isdigit(), but no chat id
 
 
 def test_the_dedupe_key_refuses_a_second_notice(club: Club) -> None:

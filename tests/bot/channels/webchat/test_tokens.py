@@ -37,6 +37,9 @@ def test_conversation_ids_are_random_and_fit_the_api_pattern() -> None:
         lambda v: "",
         lambda v: "v1.web-abc.notanumber.sig",
         lambda v: "x" * 300,
+        lambda v: "v1.web-abc.\u00b2\u00b3.sig",  # digits to isdigit(), not to int()
+        lambda v: v[:-2] + "\u00e9\u00e9",  # compare_digest refuses non-ASCII text
+        lambda v: v.replace(".9999", ".\u0669\u0669\u0669\u0669", 1),  # Arabic-Indic 9999
     ],
 )
 def test_a_changed_token_is_refused(tamper: object) -> None:
