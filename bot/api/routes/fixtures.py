@@ -12,13 +12,13 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from bot.api.deps import ApiKey, Sessions
-from bot.api.schemas import rfc3339
+from bot.api.schemas import PRINTABLE, rfc3339
 from ticketing.fixtures import fixture_listings, seat_map, section_availability
 from ticketing.recommendations import recommend_seats
 
 router = APIRouter(prefix="/api/v1/fixtures", tags=["ticketing"], dependencies=[ApiKey])
 
-CUSTOMER = r"^[a-z][a-z0-9_]{0,15}:[^\s]{1,140}$"
+CUSTOMER = r"^[a-z][a-z0-9_]{0,15}:[^\s\x00-\x1f\x7f]{1,140}$"
 
 
 class FixtureOut(BaseModel):
@@ -80,7 +80,7 @@ SectionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 @router.get("")
 def get_fixtures(
     sessions: Sessions,
-    team: Annotated[str | None, Query(max_length=64)] = None,
+    team: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[FixtureOut]:
     """Upcoming fixtures with seats available (held seats excluded) and the lowest price."""
@@ -144,7 +144,7 @@ def get_recommendations(
     fixture_id: FixtureId,
     sessions: Sessions,
     quantity: Annotated[int, Query(ge=1, le=50)],
-    category: Annotated[str | None, Query(max_length=32)] = None,
+    category: Annotated[str | None, Query(max_length=32, pattern=PRINTABLE)] = None,
     budget: Annotated[int | None, Query(ge=0, le=10**9)] = None,
     customer: Annotated[str | None, Query(pattern=CUSTOMER)] = None,
     section_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,

@@ -75,6 +75,8 @@ def _fan_text(body: dict[str, Any]) -> FanText:
     if not isinstance(text, str):
         raise Refusal("invalid_text", "text: a string is required.", frame_id)
     text = text.strip()
+    if "\x00" in text:  # PostgreSQL stores no NUL in text
+        raise Refusal("invalid_text", "text: must not contain NUL characters.", frame_id)
     if not text:
         raise Refusal("empty_text", "text: must not be blank.", frame_id)
     if len(text) > MAX_TEXT:

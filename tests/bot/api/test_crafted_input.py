@@ -8,6 +8,7 @@ list pages past their maximum.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -21,7 +22,7 @@ from bot.api.schemas import MAX_ID
 from bot.handoff.agents import create_agent
 from bot.media import signed_path, ticket_qr_path
 from tests.conftest import TEST_API_KEY, make_settings
-from tests.support.databases import migrated
+from tests.support.databases import fresh_postgres_database, migrated
 from tests.support.server import live_gateway
 from tests.ticketing.conftest import Club, load_club
 
@@ -41,9 +42,15 @@ class Gateway:
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """On PostgreSQL, the stricter of the two: it refuses NUL in text and large INTEGERs."""
     folder = tmp_path_factory.mktemp("crafted")
-    url = migrated(f"sqlite:///{folder / 'desk.db'}")
-    club = load_club(url, Path(folder) / "club")
+    with fresh_postgres_database() as url, _serving(migrated(url), folder) as gateway:
+        yield gateway
+
+
+@contextmanager
+def _serving(url: str, folder: Path) -> Iterator[Gateway]:
+    club = load_club(url, folder / "club")
     create_agent(club.db, "sally", PASSWORD, "supervisor", languages=["en"])
     settings = make_settings(
         url, MATCHDAY_MEDIA_SECRET="crafted-media-secret", MATCHDAY_WIDGET_ORIGINS=CLUB_PAGE
@@ -130,6 +137,32 @@ def test_ids_no_database_integer_holds_are_out_of_range(gateway: Gateway) -> Non
     )
     _refused(history, 422)
     assert gateway.api.get(f"/api/v1/conversations/x/messages?after={MAX_ID}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/holds", {"customer": "tg:1\u0000", "fixture_id": 1, "quantity": 1}),
+        ("GET", "/api/v1/tickets?customer=tg:%00", None),
+        ("GET", "/api/v1/orders?customer=web:a%00b", None),
+        ("GET", "/api/v1/fixtures?team=home%00", None),
+        (
+            "POST",
+            "/api/v1/tickets/1/transfer/quote",
+            {"customer": "tg:1", "to_customer": "tg:\u0000"},
+        ),
+        (
+            "POST",
+            "/api/v1/agent/knowledge",
+            {"question": "a\u0000b", "answer": "c", "language": "en"},
+        ),
+    ],
+)
+def test_text_with_a_nul_is_invalid_input(
+    gateway: Gateway, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    caller = gateway.agent if path.startswith("/api/v1/agent") else gateway.api
+    _refused(caller.request(method, path, json=body), 422)
 
 
 def test_confirming_an_exchange_for_a_fan_never_seen_is_not_found(gateway: Gateway) -> None:

@@ -39,6 +39,8 @@ def test_the_frames_of_a_conversation() -> None:
         ('{"type": "message", "text": "hi"}', "invalid_id"),
         ('{"type": "message", "id": "has space", "text": "hi"}', "invalid_id"),
         ('{"type": "message", "id": "a", "text": 5}', "invalid_text"),
+        ('{"type": "message", "id": "a", "text": "a\\u0000b"}', "invalid_text"),
+        (json.dumps({"type": "hello", "token": "t", "after": 2**31}), "invalid_after"),
         ('{"type": "message", "id": "a", "text": "   "}', "empty_text"),
         (json.dumps({"type": "message", "id": "a", "text": "y" * 4001}), "text_too_long"),
         ('{"type": "message", "id": "a", "text": "hi", "language": "fr"}', "invalid_language"),
