@@ -2,7 +2,9 @@
 
 Confident: the entry's answer. Grey zone: "Did you mean ...?" with the top three
 questions as buttons. Unsure: the topic's general answer when the question has a
-topic, and a signal to the handoff router that the knowledge base had no answer.
+topic, and a signal to the handoff router that the knowledge base had no answer;
+a question with no topic that the NLU's domain detector kept (`nlu_fallback`) gets
+a clarifying question instead (knowledge/clarify.py), never a refusal.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rasa_sdk.types import DomainDict
 from actions.context import language_of
 from bot.knowledge_base import SharedRetriever
 from bot.settings import get_settings
+from knowledge.clarify import choices as clarify_choices
 from knowledge.retriever import Answer
 
 # The topic's general answer in domain.yml, for when no FAQ entry fits.
@@ -35,9 +38,18 @@ TOPIC_RESPONSES = {
     "talk_to_human": "utter_talk_to_human",
     "complaint": "utter_complaint",
     "faq_other": "utter_faq_other",
+    "membership": "utter_membership",
+    "season_tickets": "utter_season_tickets",
+    "ballot": "utter_ballot",
+    "away_tickets": "utter_away_tickets",
+    "resale": "utter_resale",
+    "lost_ticket": "utter_lost_ticket",
+    "rescheduled_match": "utter_rescheduled_match",
+    "other_events": "utter_other_events",
     "out_of_scope": "utter_out_of_scope",
 }
 NOT_FAQ = ("talk_to_human", "complaint", "out_of_scope")
+FALLBACK_INTENT = "nlu_fallback"
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +83,12 @@ class ActionAnswerQuestion(Action):
         if intent in NOT_FAQ:
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
             return []
-        found: Answer = retriever.search(tracker.latest_message.get("text") or "", language)
+        text = tracker.latest_message.get("text") or ""
+        if text.startswith("/") and intent in TOPIC_RESPONSES:
+            # A topic button (a clarifying reply's): the topic's answer, nothing to search.
+            dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
+            return []
+        found: Answer = retriever.search(text, language)
         if found.decision == "answer" and found.text:
             dispatcher.utter_message(text=found.text + (f"\n{found.note}" if found.note else ""))
             return []
@@ -81,6 +98,20 @@ class ActionAnswerQuestion(Action):
                 for c in found.candidates
             ]
             dispatcher.utter_message(response="utter_faq_suggest", buttons=buttons)
+            return []
+        if intent == FALLBACK_INTENT:
+            # In the domain (the NLU's domain detector kept it) but placed nowhere: ask,
+            # never decline; a second miss is the handoff router's (repeated fallback).
+            ranking = [
+                (str(r.get("name")), float(r.get("confidence") or 0.0))
+                for r in tracker.latest_message.get("intent_ranking") or []
+            ]
+            closest = [(c.entry_id, c.question) for c in found.candidates]
+            buttons = [
+                {"title": b.title, "payload": b.payload}
+                for b in clarify_choices().offer(ranking, closest, language)
+            ]
+            dispatcher.utter_message(response="utter_clarify", buttons=buttons)
             return []
         if intent in TOPIC_RESPONSES:
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])

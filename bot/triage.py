@@ -7,7 +7,15 @@ Routes, in order:
 4. small talk (greetings, thanks) → `intent`;
 5. a question the FAQ retriever answers (or can offer choices for) → `faq`;
 6. a question about tickets or match day it cannot answer → `handoff`;
-7. anything else → `out_of_scope`.
+7. a message the domain detector keeps but nothing places → `clarify` (the likely
+   topics and closest FAQ questions as buttons: knowledge/clarify.py);
+8. anything else → `out_of_scope`.
+
+The NLU's domain detector (components/domain.py) has already settled whether the
+text is about what the desk serves: its score is returned as `domain`.
+
+The NLU and the FAQ read the text in simplified characters (knowledge/script.py);
+the reply is written in the script the text was written in.
 """
 
 from __future__ import annotations
@@ -20,11 +28,14 @@ from anyio import to_thread
 from bot.knowledge_base import SharedRetriever
 from bot.rasa.client import RasaClient
 from bot.rasa.responses import response_text
+from knowledge.clarify import Choice
+from knowledge.clarify import choices as clarify_choices
 from knowledge.language import Language, detect_language
 from knowledge.retriever import Answer
+from knowledge.script import Script, script_of, to_script, to_simplified
 from knowledge.topics import Topic, topic_of
 
-Route = Literal["intent", "faq", "handoff", "out_of_scope"]
+Route = Literal["intent", "faq", "handoff", "clarify", "out_of_scope"]
 
 TRANSACTIONS: frozenset[Topic] = frozenset(
     {"buy_tickets", "match_availability", "order_status", "refund", "exchange_transfer"}
@@ -50,10 +61,15 @@ class TriageResult:
     language: Language
     reply: str
     faq: FaqMatch | None = None
+    script: Script = "simplified"
+    domain: float | None = None
+    buttons: tuple[Choice, ...] = ()
 
 
-def decide_route(intent: str, confidence: float, faq: Answer | None) -> tuple[Route, Topic]:
-    """The route and topic for an NLU result and the FAQ retriever's answer."""
+def decide_route(
+    intent: str, confidence: float, faq: Answer | None, in_domain: bool = False
+) -> tuple[Route, Topic]:
+    """The route and topic for an NLU result, the FAQ retriever's answer and the domain."""
     topic = topic_of(intent)
     if topic == "talk_to_human":
         return "handoff", topic
@@ -68,19 +84,30 @@ def decide_route(intent: str, confidence: float, faq: Answer | None) -> tuple[Ro
     in_scope = intent not in ("out_of_scope", "nlu_fallback") and confidence >= CONFIDENT_INTENT
     if in_scope and intent not in ("affirm", "deny", "inform", "stop"):
         return "handoff", topic
+    if in_domain and intent != "out_of_scope":
+        return "clarify", "faq_other"
     return "out_of_scope", "out_of_scope"
+
+
+def in_domain_of(parsed: dict[str, Any]) -> tuple[bool, float | None]:
+    """The domain detector's verdict and score in a Rasa parse result (False, None: none)."""
+    domain = parsed.get("domain")
+    if not isinstance(domain, dict) or "score" not in domain:
+        return False, None
+    return bool(domain.get("in_domain")), float(domain["score"])
 
 
 def resolve_intent(parsed: dict[str, Any]) -> tuple[str, float]:
     """The intent and confidence triage uses from a Rasa parse result.
 
     Below the fallback threshold, an `out_of_scope` runner-up still counts as
-    out of scope (with its own confidence), so an unrelated text is declined.
+    out of scope (with its own confidence), so an unrelated text is declined,
+    unless the domain detector kept the text (then it is asked about, not declined).
     """
     intent = parsed.get("intent") or {}
     name = str(intent.get("name") or "nlu_fallback")
     confidence = float(intent.get("confidence") or 0.0)
-    if name == "nlu_fallback":
+    if name == "nlu_fallback" and not in_domain_of(parsed)[0]:
         ranking = parsed.get("intent_ranking") or []
         runner_up = next((r for r in ranking if r.get("name") != "nlu_fallback"), None)
         if runner_up and runner_up.get("name") == "out_of_scope":
@@ -95,16 +122,30 @@ async def triage(
     knowledge: SharedRetriever | None = None,
 ) -> TriageResult:
     """Classify `text` with the NLU model and the FAQ retriever; say which route the desk takes."""
-    parsed = await rasa.parse(text)
+    script: Script = script_of(text) or "simplified"
+    simplified = to_simplified(text)
+    parsed = await rasa.parse(simplified)
     name, confidence = resolve_intent(parsed)
     resolved: Language = language or detect_language(text)
     faq: Answer | None = None
     if knowledge is not None:
         retriever = await to_thread.run_sync(knowledge.current)
-        faq = await to_thread.run_sync(retriever.search, text, resolved)
-    route, topic = decide_route(name, confidence, faq)
+        faq = await to_thread.run_sync(retriever.search, simplified, resolved)
+    in_domain, domain_score = in_domain_of(parsed)
+    route, topic = decide_route(name, confidence, faq, in_domain)
     match = None
     reply = ""
+    buttons: tuple[Choice, ...] = ()
+    if route == "clarify":
+        ranking = [
+            (str(r.get("name")), float(r.get("confidence") or 0.0))
+            for r in parsed.get("intent_ranking") or []
+        ]
+        closest = [(c.entry_id, c.question) for c in (faq.candidates if faq else ())]
+        buttons = tuple(
+            Choice(to_script(b.title, script), b.payload)
+            for b in clarify_choices().offer(ranking, closest, resolved)
+        )
     if route == "faq" and faq is not None and faq.best is not None:
         match = FaqMatch(faq.best.entry_id, faq.best.question, round(faq.best.score, 4))
         reply = faq.text or ""
@@ -114,6 +155,19 @@ async def triage(
             "out_of_scope": "utter_out_of_scope",
             "handoff": "utter_handoff_offer",
             "faq": "utter_faq_suggest",
+            "clarify": "utter_clarify",
         }.get(route, f"utter_{topic}")
         reply = response_text(domain, response, resolved) or ""
-    return TriageResult(name, round(confidence, 4), topic, route, resolved, reply, match)
+    reply = to_script(reply, script)
+    return TriageResult(
+        name,
+        round(confidence, 4),
+        topic,
+        route,
+        resolved,
+        reply,
+        match,
+        script,
+        None if domain_score is None else round(domain_score, 4),
+        buttons,
+    )

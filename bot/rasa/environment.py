@@ -22,7 +22,14 @@ MODEL_NAME = "desk"
 MODEL_FILE = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_FILE = MODEL_DIR / "fingerprint"
 # components/ holds the custom pipeline code: changing it changes what training produces.
-TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "components")
+# components/domain.py also learns from the FAQ corpus.
+TRAINING_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "data",
+    "components",
+    "knowledge/corpus",
+)
 EXCLUDED_DATA = ("data/demo", "data/channels", "data/notifications")  # not read by Rasa
 # Code that runs in the Rasa process but is no part of the model: the server and channel.
 EXCLUDED_CODE = ("components/server.py", "components/channel.py")

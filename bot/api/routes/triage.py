@@ -32,13 +32,32 @@ class FaqOut(BaseModel):
     score: float
 
 
+class ButtonOut(BaseModel):
+    title: str
+    payload: str
+
+
 class TriageOut(BaseModel):
     intent: IntentOut
     topic: str
-    route: Literal["intent", "faq", "handoff", "out_of_scope"]
+    route: Literal["intent", "faq", "handoff", "clarify", "out_of_scope"]
     faq: FaqOut | None
     language: Literal["en", "zh"]
     reply: str
+    script: Literal["simplified", "traditional"] = Field(
+        "simplified",
+        description="The script the text's Chinese is written in; `reply` is written in it.",
+    )
+    domain: float | None = Field(
+        None,
+        description="P(the text is about what the desk serves), from the NLU's domain "
+        "detector; below its threshold the route is `out_of_scope`.",
+    )
+    buttons: list[ButtonOut] = Field(
+        default_factory=list,
+        description="For `clarify`: the likely topics, closest FAQ questions and a person, "
+        "as the desk would offer them (a payload is what pressing the button sends).",
+    )
 
 
 @router.post("/triage")
@@ -63,4 +82,7 @@ async def post_triage(body: TriageIn, rasa: Rasa, request: Request) -> TriageOut
         faq=FaqOut(**vars(result.faq)) if result.faq else None,
         language=result.language,
         reply=result.reply,
+        script=result.script,
+        domain=result.domain,
+        buttons=[ButtonOut(title=b.title, payload=b.payload) for b in result.buttons],
     )

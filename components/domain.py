@@ -1,0 +1,329 @@
+"""Is this message about what the desk serves? A second question, asked apart from "which intent".
+
+The intent classifier answers *which* of the desk's intents a message is, and its
+`out_of_scope` class competes with twenty others: a real fan's question worded
+unlike the training data spreads its probability over several ticketing intents,
+lands below the fallback threshold and used to be declined. This component asks
+only whether the message is about tickets, matches, the club, the ground, match
+day or the fan's account (event ticketing in general included), with a binary
+logistic regression over character n-grams and the multilingual sentence vector.
+
+It learns from the NLU training data (every intent but `out_of_scope` is in the
+domain) and from the FAQ corpus's questions and paraphrases (in the domain). It runs
+last in the pipeline and adds `domain: {"score": P(in domain), "in_domain": bool}`
+to the parse, then settles the intent:
+
+- below `threshold`, the message is `out_of_scope` (a polite refusal), whatever
+  intent it got, except the conversation's own moves (`keep`: yes, no, thanks, a
+  request for a person...);
+- at or above it, a message the intent classifier could not place (`nlu_fallback`)
+  stays there: in the domain but not placed, so the desk asks what the fan means
+  instead of refusing;
+- a message the intent classifier itself calls `out_of_scope` stays out of scope
+  unless the domain score reaches `rescue_threshold` too (then `nlu_fallback`): two
+  detectors must disagree strongly before a refusal is overturned.
+
+Both thresholds are chosen on out-of-fold scores of the training data
+(`bench/domain_calibrate.py`: the lowest scores rejecting 90% and 98% of the
+out-of-domain examples), never on evaluation sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+import numpy as np
+import scipy.sparse
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.featurizers import _encoder
+
+DOMAIN_KEY = "domain"
+FALLBACK_INTENT = "nlu_fallback"
+_MODEL_FILE = "domain_gate.skops"
+_TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix"]
+
+
+def corpus_texts(corpus_dir: Path) -> List[Text]:
+    """Every question and paraphrase of the FAQ corpus, in every language."""
+    texts: List[Text] = []
+    for path in sorted(corpus_dir.rglob("*.yml")):
+        entry = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        texts.extend(str(q) for q in (entry.get("question") or {}).values() if q)
+        for wordings in (entry.get("paraphrases") or {}).values():
+            texts.extend(str(w) for w in wordings or [] if w)
+    return texts
+
+
+def negative_texts(path: Optional[Path]) -> List[Text]:
+    """Extra wordings outside the domain (`{language: [texts]}` YAML), every language."""
+    if path is None or not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [str(text) for texts in data.values() for text in texts or [] if text]
+
+
+def labelled_examples(
+    training_data: TrainingData,
+    out_of_scope_intent: Text,
+    corpus_dir: Path,
+    extra_negatives: Optional[Path],
+    ignored: Tuple[Text, ...] = (),
+) -> Tuple[List[Text], List[int], List[Optional[np.ndarray]]]:
+    """Texts, labels (1 = in the domain) and sentence vectors (None: not computed yet)."""
+    texts: List[Text] = []
+    labels: List[int] = []
+    vectors: List[Optional[np.ndarray]] = []
+    for message in training_data.intent_examples:
+        if not message.get(TEXT) or message.get(INTENT) in ignored:
+            continue
+        texts.append(str(message.get(TEXT)))
+        labels.append(0 if message.get(INTENT) == out_of_scope_intent else 1)
+        _, sentence = message.get_dense_features(TEXT)
+        vectors.append(
+            None if sentence is None else np.asarray(sentence.features, dtype=np.float64).ravel()
+        )
+    for text in corpus_texts(corpus_dir):
+        texts.append(text)
+        labels.append(1)
+        vectors.append(None)
+    for text in negative_texts(extra_negatives):
+        texts.append(text)
+        labels.append(0)
+        vectors.append(None)
+    return texts, labels, vectors
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class DomainGate(GraphComponent, IntentClassifier):
+    """P(the message is about what the desk serves), and the intent settled by it."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "C": 4.0,
+            # P(in domain) below which a message is out of scope.
+            "threshold": 0.5,
+            # P(in domain) from which an out_of_scope intent is overturned.
+            "rescue_threshold": 0.9,
+            "sentence_weight": 1.0,
+            "char_min_ngram": 1,
+            "char_max_ngram": 4,
+            "max_iter": 3000,
+            "corpus_dir": "knowledge/corpus",
+            # Wordings outside the domain beyond the NLU's out_of_scope examples (none:
+            # the FAQ's near misses, knowledge/out_of_scope.yml, are mostly questions in
+            # the domain that the FAQ cannot answer, not questions outside it).
+            "extra_negatives": None,
+            "out_of_scope_intent": "out_of_scope",
+            # The conversation's own moves are never overruled by the domain score.
+            "keep": [
+                "greet",
+                "goodbye",
+                "thanks",
+                "affirm",
+                "deny",
+                "stop",
+                "inform",
+                "talk_to_human",
+                "complaint",
+            ],
+            # Conversation glue says nothing about the topic: not learnt from.
+            "ignore": ["greet", "goodbye", "thanks", "affirm", "deny", "stop"],
+            "threads": 1,
+        }
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["sklearn", "skops"]
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The corpus and extra negatives are read here, not given by the graph: a change
+        to them must retrain this component (Rasa's cache would reuse it otherwise)."""
+        full = {**cls.get_default_config(), **config}
+        digest = hashlib.sha256()
+        paths = sorted(Path(full["corpus_dir"]).rglob("*.yml"))
+        if full["extra_negatives"]:
+            paths.append(Path(full["extra_negatives"]))
+        for path in paths:
+            if path.exists():
+                digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        if not 0.0 < float(config.get("threshold", 0.5)) < 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+        if not float(config["threshold"]) <= float(config.get("rescue_threshold", 0.9)) < 1.0:
+            raise ValueError("rescue_threshold must be between threshold and 1")
+        if float(config.get("C", 1.0)) <= 0:
+            raise ValueError("C must be positive")
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "DomainGate":
+        cls.validate_config({**cls.get_default_config(), **config})
+        return cls(config, model_storage, resource)
+
+    def _dense(self, texts: List[Text], known: List[Optional[np.ndarray]]) -> np.ndarray:
+        missing = [i for i, v in enumerate(known) if v is None]
+        vectors = list(known)
+        if missing:
+            encoder = _encoder(int(self._config["threads"]))
+            for start in range(0, len(missing), 64):
+                batch = missing[start : start + 64]
+                encoded = np.asarray(encoder.encode([texts[i] for i in batch]), dtype=np.float64)
+                for i, vector in zip(batch, encoded, strict=True):
+                    vectors[i] = vector
+        return np.vstack([np.asarray(v).ravel() for v in vectors])
+
+    def features(
+        self, texts: List[Text], dense: np.ndarray, model: Dict[str, Any]
+    ) -> scipy.sparse.csr_matrix:
+        """The classifier's input: character n-grams beside the weighted sentence vector."""
+        weight = float(self._config["sentence_weight"])
+        return scipy.sparse.hstack(
+            [model["chars"].transform(texts), scipy.sparse.csr_matrix(dense * weight)]
+        ).tocsr()
+
+    def fit(self, texts: List[Text], labels: List[int], dense: np.ndarray) -> Dict[str, Any]:
+        """A fitted model for these examples (also used by the calibration bench)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        chars = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(int(self._config["char_min_ngram"]), int(self._config["char_max_ngram"])),
+            sublinear_tf=True,
+        )
+        chars.fit(texts)
+        model: Dict[str, Any] = {"chars": chars}
+        classifier = LogisticRegression(
+            C=float(self._config["C"]),
+            max_iter=int(self._config["max_iter"]),
+            class_weight="balanced",
+        )
+        classifier.fit(self.features(texts, dense, model), labels)
+        model["classifier"] = classifier
+        return model
+
+    def scores(self, texts: List[Text], dense: np.ndarray, model: Dict[str, Any]) -> np.ndarray:
+        """P(in domain) for each text."""
+        classifier = model["classifier"]
+        column = list(classifier.classes_).index(1)
+        result: np.ndarray = classifier.predict_proba(self.features(texts, dense, model))[
+            :, column
+        ]
+        return result
+
+    def train(self, training_data: TrainingData) -> Resource:
+        texts, labels, known = labelled_examples(
+            training_data,
+            str(self._config["out_of_scope_intent"]),
+            Path(self._config["corpus_dir"]),
+            Path(self._config["extra_negatives"]) if self._config["extra_negatives"] else None,
+            tuple(self._config["ignore"]),
+        )
+        if len(set(labels)) < 2:
+            raise ValueError("DomainGate needs examples inside and outside the domain")
+        self._model = self.fit(texts, labels, self._dense(texts, known))
+        self.persist()
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        todo = [m for m in messages if m.get(TEXT)] if self._model is not None else []
+        if not todo or self._model is None:
+            return messages
+        texts = [str(m.get(TEXT)) for m in todo]
+        known: List[Optional[np.ndarray]] = []
+        for message in todo:
+            _, sentence = message.get_dense_features(TEXT)
+            known.append(
+                None if sentence is None else np.asarray(sentence.features, np.float64).ravel()
+            )
+        scores = self.scores(texts, self._dense(texts, known), self._model)
+        for message, score in zip(todo, scores, strict=True):
+            self._settle(message, float(score))
+        return messages
+
+    def _settle(self, message: Message, score: float) -> None:
+        threshold = float(self._config["threshold"])
+        inside = score >= threshold
+        message.set(DOMAIN_KEY, {"score": round(score, 4), "in_domain": inside}, add_to_output=True)
+        intent = message.get(INTENT) or {}
+        name = intent.get("name")
+        if name in self._config["keep"]:
+            return
+        out_of_scope = str(self._config["out_of_scope_intent"])
+        if not inside:
+            self._set_intent(message, out_of_scope, 1.0 - score)
+        elif name == out_of_scope and score >= float(self._config["rescue_threshold"]):
+            self._set_intent(message, FALLBACK_INTENT, score)
+
+    @staticmethod
+    def _set_intent(message: Message, name: Text, confidence: float) -> None:
+        top = {"name": name, "confidence": float(confidence)}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def persist(self) -> None:
+        import skops.io as sio
+
+        if self._model is None:
+            return
+        with self._model_storage.write_to(self._resource) as directory:
+            sio.dump(self._model, directory / _MODEL_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "DomainGate":
+        import skops.io as sio
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                path = directory / _MODEL_FILE
+                untrusted = set(sio.get_untrusted_types(file=path)) - set(_TRUSTED_TYPES)
+                if untrusted:
+                    raise ValueError(f"untrusted types in {path.name}: {sorted(untrusted)}")
+                model = sio.load(path, trusted=_TRUSTED_TYPES)
+        except FileNotFoundError:
+            return cls(config, model_storage, resource)  # never trained (no NLU data)
+        return cls(config, model_storage, resource, model)
