@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.triage import decide_route, resolve_intent
+from bot.triage import decide_route, in_domain_of, resolve_intent
 from knowledge.retriever import Answer, Candidate
 
 
@@ -68,3 +68,30 @@ def test_a_fallback_with_an_in_scope_runner_up_stays_a_fallback() -> None:
     }
     assert resolve_intent(parsed) == ("nlu_fallback", 0.45)
     assert resolve_intent({}) == ("nlu_fallback", 0.0)
+
+
+def test_an_unplaced_message_in_the_domain_is_clarified_not_declined() -> None:
+    assert decide_route("nlu_fallback", 0.45, faq("abstain"), in_domain=True) == (
+        "clarify",
+        "faq_other",
+    )
+    assert decide_route("inform", 0.9, faq("abstain"), in_domain=True)[0] == "clarify"
+
+
+def test_an_out_of_scope_intent_is_declined_even_in_the_domain() -> None:
+    # The domain detector already overturned it when it was sure; otherwise it stands.
+    assert decide_route("out_of_scope", 0.6, faq("abstain"), in_domain=True)[0] == "out_of_scope"
+
+
+def test_the_domain_verdict_keeps_a_fallback_from_counting_as_out_of_scope() -> None:
+    parsed = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.45},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.45},
+            {"name": "out_of_scope", "confidence": 0.41},
+        ],
+        "domain": {"score": 0.8, "in_domain": True},
+    }
+    assert resolve_intent(parsed) == ("nlu_fallback", 0.45)
+    assert in_domain_of(parsed) == (True, 0.8)
+    assert in_domain_of({"intent": {}}) == (False, None)
