@@ -26,6 +26,7 @@ from knowledge.encoders import Encoder, load_encoder
 from knowledge.index import FaqIndex, IndexMismatch, manifest_stamp, read_manifest
 from knowledge.language import Language, detect_language
 from knowledge.lexical import LexicalIndex
+from knowledge.script import to_simplified
 from knowledge.text import clean, has_content
 from knowledge.thresholds import Thresholds, load_thresholds
 from knowledge.topics import Topic
@@ -224,8 +225,12 @@ class Retriever:
     # ----- searching ----------------------------------------------------------------
 
     def rank(self, text: str, language: Language | None = None) -> tuple[Language, list[Candidate]]:
-        """The fan's language and every candidate entry, best first (no decision)."""
-        cleaned = clean(text, self.config.max_chars)
+        """The fan's language and every candidate entry, best first (no decision).
+
+        The FAQ is written in simplified Chinese: a traditional question is read in
+        simplified characters (門票 as 门票), so it finds what its simplified twin finds.
+        """
+        cleaned = to_simplified(clean(text, self.config.max_chars))
         fan: Language = language or detect_language(cleaned)
         if not has_content(cleaned):
             return fan, []

@@ -13,6 +13,14 @@ or an API client echoing it) or when the channel itself composed it (Telegram's
 button's title; anything else loses its leading slashes and is plain text, so
 nobody can skip a form step or set an entity the desk did not offer.
 
+The assistant reads simplified Chinese: a fan's text reaches it through
+`to_simplified` (門票 as 门票, ＶＩＰ２張 as VIP2张), checked for `/` after that so a
+full-width slash is no way round the rule above. The transcript keeps what the fan
+typed. The replies of the turn (texts and button titles, not payloads) are written
+in the script of the fan's message, or of their latest earlier one in Han characters
+when this one has none (a tapped button, a number); Rasa is told it as
+`metadata["script"]`.
+
 A `HandoffHook` (the human handoff desk, bot/handoff/desk.py) is consulted on the
 same path for every channel: before the assistant (while a person has the
 conversation the bot stays silent and the message goes to the agent) and after it
@@ -23,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -35,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.conversations.models import Conversation, Message
 from bot.rasa.client import RasaClient, RasaUnavailable
 from knowledge.language import Language, detect_language
+from knowledge.script import Script, script_of, to_script, to_simplified
 from ticketing.db import utcnow, write_session
 
 Status = Literal["bot", "queued", "with_agent", "closed"]
@@ -116,9 +125,19 @@ def _replies_from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
     return replies
 
 
+def _in_script(reply: Reply, script: Script) -> Reply:
+    """The reply as the fan reads it: text and button titles in `script` (payloads as sent)."""
+    if script == "simplified":
+        return reply
+    buttons = [Button(to_script(b.title, script), b.payload) for b in reply.buttons]
+    return replace(reply, text=to_script(reply.text, script), buttons=buttons)
+
+
 INTENT_PREFIX = "/"
 # How far back a tapped button is looked for (older ones are plain text).
 BUTTON_LOOKBACK = 50
+# How many of the fan's earlier messages are read for the script they write in.
+SCRIPT_LOOKBACK = 20
 
 
 def _offered_buttons(session: Session, conversation_id: str) -> tuple[list[Button], list[Button]]:
@@ -150,9 +169,20 @@ def _as_fan_text(text: str, offered: tuple[list[Button], list[Button]]) -> str:
         return given
     for button in earlier:
         if button.payload == given and button.title.strip():
-            return button.title.strip()
-    plain = given.lstrip(INTENT_PREFIX).strip()
+            return to_simplified(button.title.strip())
+    plain = to_simplified(given).lstrip(INTENT_PREFIX).strip()
     return plain or "?"
+
+
+def _earlier_script(session: Session, conversation_id: str) -> Script | None:
+    """The script of the fan's latest earlier message that has Han characters."""
+    texts = session.scalars(
+        select(Message.text)
+        .where(Message.conversation_id == conversation_id, Message.sender == "fan")
+        .order_by(Message.id.desc())
+        .limit(SCRIPT_LOOKBACK)
+    )
+    return next((found for text in texts if (found := script_of(text))), None)
 
 
 def customer_id(channel: str, conversation_id: str, metadata: dict[str, Any] | None) -> str:
@@ -212,7 +242,7 @@ class ConversationService:
                 )
                 if earlier is not None:
                     return earlier
-            message_id, status, resolved, for_assistant = await to_thread.run_sync(
+            message_id, status, resolved, for_assistant, script = await to_thread.run_sync(
                 self._store_fan_message,
                 conversation_id,
                 text,
@@ -231,6 +261,7 @@ class ConversationService:
                 return Outcome(conversation_id, status, [])
             rasa_metadata = {
                 "language": resolved,
+                "script": script,
                 "channel": channel,
                 "conversation_id": conversation_id,
                 "customer": customer_id(channel, conversation_id, metadata),
@@ -241,7 +272,7 @@ class ConversationService:
             except RasaUnavailable:
                 await to_thread.run_sync(self._forget_message, message_id)
                 raise
-            replies = _replies_from_rasa(raw)
+            replies = [_in_script(reply, script) for reply in _replies_from_rasa(raw)]
             await to_thread.run_sync(self._store_replies, conversation_id, message_id, replies)
             if self._handoff is not None:
                 routed = await self._handoff.after_assistant(turn, raw, replies)
@@ -274,7 +305,7 @@ class ConversationService:
         client_message_id: str | None,
         channel: str,
         composed: bool,
-    ) -> tuple[int, Status, Language, str]:
+    ) -> tuple[int, Status, Language, str, Script]:
         # write_session: BEGIN IMMEDIATE on SQLite, so concurrent fans wait their turn
         # instead of failing with "database is locked".
         with write_session(self._sessions) as session:
@@ -287,11 +318,16 @@ class ConversationService:
                 except IntegrityError:  # created at the same moment by another gateway
                     conversation = session.get(Conversation, conversation_id)
                     assert conversation is not None
-            for_assistant = text
-            if not composed and text.lstrip().startswith(INTENT_PREFIX):
+            for_assistant = text if composed else to_simplified(text)
+            if not composed and for_assistant.lstrip().startswith(INTENT_PREFIX):
                 for_assistant = _as_fan_text(text, _offered_buttons(session, conversation_id))
             stored: Language | None = conversation.language  # type: ignore[assignment]
             resolved: Language = language or stored or detect_language(text)
+            script: Script = (
+                script_of(text)
+                or (_earlier_script(session, conversation_id) if resolved == "zh" else None)
+                or "simplified"
+            )
             conversation.language = resolved
             conversation.updated_at = utcnow()
             message = Message(
@@ -303,7 +339,7 @@ class ConversationService:
             session.add(message)
             session.flush()
             status: Status = conversation.status  # type: ignore[assignment]
-            return message.id, status, resolved, for_assistant
+            return message.id, status, resolved, for_assistant, script
 
     def _forget_message(self, message_id: int) -> None:
         with write_session(self._sessions) as session:

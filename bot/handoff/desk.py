@@ -48,6 +48,7 @@ from bot.handoff.queue import (
 )
 from bot.handoff.router import RESET, Decision, Signals, decide, is_command
 from bot.settings import Settings
+from knowledge.script import to_simplified
 from knowledge.topics import topic_of
 from ticketing.db import read_session, write_session
 
@@ -253,7 +254,7 @@ class HandoffDesk:
         with write_session(self.sessions) as session:
             state = memory.load(session, cid)
             signals = Signals(
-                text=turn.text,
+                text=to_simplified(turn.text),  # the policy's Chinese keywords are simplified
                 language=turn.language,
                 intent=nlu.intent if nlu else None,
                 confidence=nlu.confidence if nlu else None,

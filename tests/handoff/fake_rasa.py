@@ -33,6 +33,7 @@ SCRIPT: list[tuple[str, str, float, str, dict[str, Any] | None]] = [
 BUTTONS = {
     "ready to pay": [("Pay ¥100", "/affirm"), ("Cancel", "/stop")],
     "which match": [("Tickets v Harbour City", '/buy_tickets{"fixture":"2"}')],
+    "哪场": [("主场对港城的门票", '/buy_tickets{"fixture":"2"}')],
 }
 # Answers the buy form is still asking about (Rasa's active loop stays on).
 IN_FORM = {"cheap ones": ("inform", 0.4), "erm the east": ("nlu_fallback", 0.42)}

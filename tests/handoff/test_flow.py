@@ -107,6 +107,14 @@ def test_reasons_from_the_dialogue_and_the_nlu(desk: Desk) -> None:
     assert oos not in reasons
 
 
+def test_frustration_written_in_traditional_characters_is_heard(desk: Desk) -> None:
+    agent = desk.agent(new_id("agent"))
+    fan = new_id("angry-zh")
+    assert desk.fan(fan, "你們這些騙子，氣死我了")["status"] == "queued"
+    reasons = {c["id"]: c["reason"] for c in agent.get("/queue").json()["conversations"]}
+    assert reasons[fan] == "frustration"
+
+
 def test_unclear_answers_inside_a_form_are_left_to_the_form(desk: Desk) -> None:
     agent = desk.agent(new_id("agent"))  # online: a miss would be queued at once
     fan, other = new_id("form"), new_id("loose")

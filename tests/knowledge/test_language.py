@@ -9,6 +9,8 @@ from knowledge.language import detect_language
         ("hi", "en"),
         ("我想买Man Utd的票", "zh"),
         ("W3区还有seat吗", "zh"),
+        ("我想買ＶＩＰ門票 2張", "zh"),  # traditional, full-width letters
+        ("我哋想買兩張飛", "zh"),  # Hong Kong Cantonese
         ("チケットはありますか", "en"),  # Japanese: not Chinese, the desk answers in English
         ("", "en"),
         ("👍", "en"),

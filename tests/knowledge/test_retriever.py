@@ -86,6 +86,23 @@ def test_a_chinese_question_is_answered_in_chinese(retriever: Retriever) -> None
     assert HAN.search(answer.candidates[0].question)
 
 
+# Written by hand the way a fan in Taiwan or Hong Kong types them, beside UNSEEN's twins.
+TRADITIONAL_TWINS = [
+    ("比賽被取消的話錢怎麼退", "比赛被取消的话钱怎么退"),
+    ("截圖的二維碼能用嗎", "截图的二维码能用吗"),
+    ("充電寶能帶進去嗎", "充电宝能带进去吗"),
+    ("學生買票有優惠嗎", "学生买票有优惠吗"),
+    ("坐地鐵去球場在哪站下", "坐地铁去球场在哪站下"),
+]
+
+
+@pytest.mark.parametrize(("traditional", "simplified"), TRADITIONAL_TWINS)
+def test_a_traditional_question_finds_what_its_simplified_twin_finds(
+    retriever: Retriever, traditional: str, simplified: str
+) -> None:
+    assert retriever.search(traditional) == retriever.search(simplified)
+
+
 def test_the_fans_language_wins_over_detection(retriever: Retriever) -> None:
     answer = retriever.search("What happens to my money if the game is called off?", language="zh")
     assert answer.decision == "answer" and answer.answer_language == "zh"

@@ -1,4 +1,5 @@
-"""What a fan's text that looks like Rasa's intent syntax reaches the assistant as."""
+"""What a fan's text reaches the assistant as (intent syntax, traditional Chinese, full-width
+characters), and the script the replies come back in."""
 
 from __future__ import annotations
 
@@ -91,3 +92,77 @@ def test_the_transcript_keeps_what_the_fan_typed(gateway: str, rasa: FakeRasa) -
     fan = [m["text"] for m in response.json()["messages"] if m["sender"] == "fan"]
     assert fan == ["/stop{}"]
     assert _sent(rasa, conversation) == ["stop{}"]
+
+
+def _transcript(base_url: str, conversation: str) -> list[dict[str, object]]:
+    response = httpx.get(
+        f"{base_url}/api/v1/conversations/{conversation}/messages",
+        headers={"Authorization": f"Bearer {TEST_API_KEY}"},
+        timeout=30,
+    )
+    messages: list[dict[str, object]] = response.json()["messages"]
+    return messages
+
+
+def _scripts(rasa: FakeRasa, conversation: str) -> list[str]:
+    return [b["metadata"]["script"] for b in rasa.received if b["sender"] == conversation]
+
+
+def test_traditional_chinese_reaches_the_assistant_simplified_and_is_answered_in_traditional(
+    gateway: str, rasa: FakeRasa
+) -> None:
+    conversation = f"traditional-{uuid.uuid4().hex[:8]}"
+    body = _say(gateway, conversation, "我想買ＶＩＰ門票 ２張")
+    assert _sent(rasa, conversation) == ["我想买VIP门票 2张"]
+    assert _scripts(rasa, conversation) == ["traditional"]
+    (reply,) = body["replies"]  # type: ignore[misc]
+    assert reply["text"] == "bot answer: 我想買VIP門票 2張"
+    transcript = _transcript(gateway, conversation)
+    assert [m["text"] for m in transcript] == [
+        "我想買ＶＩＰ門票 ２張",  # what the fan typed
+        "bot answer: 我想買VIP門票 2張",  # what the fan read
+    ]
+
+
+def test_button_titles_follow_the_fans_script_and_payloads_stay_the_desks(
+    gateway: str, rasa: FakeRasa
+) -> None:
+    conversation = f"titles-{uuid.uuid4().hex[:8]}"
+    body = _say(gateway, conversation, "今天有哪場比賽？")
+    (reply,) = body["replies"]  # type: ignore[misc]
+    assert reply["buttons"] == [
+        {"title": "主場對港城的門票", "payload": '/buy_tickets{"fixture":"2"}'}
+    ]
+    _say(gateway, conversation, '/buy_tickets{"fixture":"2"}')
+    _say(gateway, conversation, "2")  # no Han characters: the fan's script is remembered
+    assert _sent(rasa, conversation)[1:] == ['/buy_tickets{"fixture":"2"}', "2"]
+    assert _scripts(rasa, conversation) == ["traditional"] * 3
+
+
+def test_an_older_buttons_traditional_title_reaches_the_assistant_simplified(
+    gateway: str, rasa: FakeRasa
+) -> None:
+    conversation = f"old-title-{uuid.uuid4().hex[:8]}"
+    _say(gateway, conversation, "今天有哪場比賽？")
+    _say(gateway, conversation, "你好")
+    _say(gateway, conversation, '/buy_tickets{"fixture":"2"}')
+    assert _sent(rasa, conversation)[-1] == "主场对港城的门票"
+
+
+def test_simplified_chinese_and_english_are_sent_and_answered_as_written(
+    gateway: str, rasa: FakeRasa
+) -> None:
+    conversation = f"simplified-{uuid.uuid4().hex[:8]}"
+    body = _say(gateway, conversation, "我想买门票")
+    assert body["replies"][0]["text"] == "bot answer: 我想买门票"  # type: ignore[index]
+    english = _say(gateway, conversation, "two tickets please")
+    assert english["replies"][0]["text"] == "bot answer: two tickets please"  # type: ignore[index]
+    assert _scripts(rasa, conversation) == ["simplified", "simplified"]
+
+
+def test_a_full_width_slash_is_no_way_to_type_intent_syntax(gateway: str, rasa: FakeRasa) -> None:
+    conversation = f"full-width-{uuid.uuid4().hex[:8]}"
+    _say(gateway, conversation, "I am ready to pay")
+    _say(gateway, conversation, "／affirm｛＂payment_token＂:＂tok_decline＂｝")
+    _say(gateway, conversation, "／affirm")
+    assert _sent(rasa, conversation)[1:] == ['affirm{"payment_token":"tok_decline"}', "affirm"]
