@@ -38,14 +38,6 @@ TOPIC_RESPONSES = {
     "talk_to_human": "utter_talk_to_human",
     "complaint": "utter_complaint",
     "faq_other": "utter_faq_other",
-    "membership": "utter_membership",
-    "season_tickets": "utter_season_tickets",
-    "ballot": "utter_ballot",
-    "away_tickets": "utter_away_tickets",
-    "resale": "utter_resale",
-    "lost_ticket": "utter_lost_ticket",
-    "rescheduled_match": "utter_rescheduled_match",
-    "other_events": "utter_other_events",
     "out_of_scope": "utter_out_of_scope",
 }
 NOT_FAQ = ("talk_to_human", "complaint", "out_of_scope")
@@ -99,7 +91,8 @@ class ActionAnswerQuestion(Action):
             ]
             dispatcher.utter_message(response="utter_faq_suggest", buttons=buttons)
             return []
-        if intent == FALLBACK_INTENT:
+        in_domain = (tracker.latest_message.get("domain") or {}).get("in_domain") is True
+        if intent == FALLBACK_INTENT and in_domain:
             # In the domain (the NLU's domain detector kept it) but placed nowhere: ask,
             # never decline; a second miss is the handoff router's (repeated fallback).
             ranking = [
