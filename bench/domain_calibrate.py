@@ -7,9 +7,10 @@ fold is scored by a detector fitted on the other four. On these out-of-fold
 scores it reports the ROC AUC and, for each candidate threshold, the share of
 in-domain examples kept and of out-of-domain examples rejected, and suggests the
 lowest threshold that rejects at least `--reject` (90%) of the out-of-domain
-examples, and the lowest rescue threshold that rejects `--rescue` (98%) of them. Training wordings are closer to each other than
-real fans' are to them, so real in-domain questions score lower: the suggestion
-leans towards keeping. Writes bench/results/domain_calibration.json.
+examples, and the lowest rescue threshold that rejects `--rescue` (98%) of them.
+Training wordings are closer to each other than real fans' are to them, so real
+in-domain questions score lower: the suggestion leans towards keeping.
+Writes bench/results/domain_calibration.json.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +33,9 @@ def main() -> None:
     parser.add_argument("--rescue", type=float, default=0.98, help="for `rescue_threshold`")
     parser.add_argument("--show", type=int, default=0, help="print the worst N of each class")
     parser.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
-    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "domain_calibration.json"))
+    parser.add_argument(
+        "--output", default=str(ROOT / "bench" / "results" / "domain_calibration.json")
+    )
     args = parser.parse_args()
 
     import yaml
@@ -42,7 +46,8 @@ def main() -> None:
     from components.domain import DomainGate, labelled_examples
 
     config = next(
-        c for c in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
+        c
+        for c in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
         if c["name"].endswith("DomainGate")
     )
     settings = {k: v for k, v in config.items() if k != "name"}
@@ -53,12 +58,16 @@ def main() -> None:
     training = load_data(str(ROOT / "data" / "nlu"))
     negatives = settings.get("extra_negatives")
     texts, labels, known = labelled_examples(
-        training, "out_of_scope", ROOT / "knowledge" / "corpus", ROOT / negatives if negatives else None,
+        training,
+        "out_of_scope",
+        ROOT / "knowledge" / "corpus",
+        ROOT / negatives if negatives else None,
         tuple(gate._config["ignore"]),
     )
     import hashlib
 
-    cache = Path("/tmp") / ("domain-dense-" + hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16] + ".npy")
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
+    cache = Path(tempfile.gettempdir()) / f"domain-dense-{digest}.npy"  # sentence vectors
     if cache.exists():
         dense = np.load(cache)
     else:
@@ -73,7 +82,14 @@ def main() -> None:
     for threshold in np.arange(0.05, 0.991, 0.01):
         kept = float(np.mean(oof[y == 1] >= threshold))
         rejected = float(np.mean(oof[y == 0] < threshold))
-        rows.append({"threshold": round(float(threshold), 2), "kept": round(kept, 4), "rejected": round(rejected, 4)})
+        rows.append(
+            {
+                "threshold": round(float(threshold), 2),
+                "kept": round(kept, 4),
+                "rejected": round(rejected, 4),
+            }
+        )
+
     def lowest(target: float) -> dict[str, float] | None:
         good = [r for r in rows if r["rejected"] >= target]
         return min(good, key=lambda r: r["threshold"]) if good else None
