@@ -239,9 +239,7 @@ class DomainGate(GraphComponent, IntentClassifier):
         """P(in domain) for each text."""
         classifier = model["classifier"]
         column = list(classifier.classes_).index(1)
-        result: np.ndarray = classifier.predict_proba(self.features(texts, dense, model))[
-            :, column
-        ]
+        result: np.ndarray = classifier.predict_proba(self.features(texts, dense, model))[:, column]
         return result
 
     def train(self, training_data: TrainingData) -> Resource:
