@@ -164,7 +164,8 @@ def test_the_desk_serves_again_soon_after_the_action_server_is_killed(stack: Sta
         if ready.status_code == 200:
             break
         time.sleep(0.5)
-    replies = say(stack, conversation, "which matches are on this weekend?")
-    assert "Harbour City" in all_text(replies)  # answered by an action
+    # The buy form is validated by the action server: an answer proves it serves again.
+    replies = say(stack, conversation, "I want tickets for the derby")
+    assert "Where would you like to sit" in all_text(replies)
     assert time.monotonic() - started < 30
     assert "restarting action server" in stack.log_path.read_text()
