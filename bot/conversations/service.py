@@ -7,11 +7,12 @@ message is removed again so that a retry starts from a clean state.
 
 Only the desk speaks Rasa's intent syntax (`/intent{"entity": ...}`). A fan's text
 that starts with `/` reaches the assistant as an intent only when it is exactly the
-payload of a button the desk sent in this conversation's last bot turn (a tap,
-or an API client echoing it) or when the channel itself composed it (Telegram's
-`/start` deep links and `/human`). A payload of an older button is sent as that
-button's title; anything else loses its leading slashes and is plain text, so
-nobody can skip a form step or set an entity the desk did not offer.
+payload of one of the desk's latest buttons in this conversation (a tap, or an API
+client echoing it; the latest keyboard stays in force until the desk sends another)
+or when the channel itself composed it (Telegram's `/start` deep links and `/human`).
+A payload of an older button is sent as that button's title; anything else loses
+its leading slashes and is plain text, so nobody can skip a form step or set an
+entity the desk did not offer.
 
 The assistant reads simplified Chinese: a fan's text reaches it through
 `to_simplified` (門票 as 门票, ＶＩＰ２張 as VIP2张), checked for `/` after that so a
@@ -141,24 +142,29 @@ SCRIPT_LOOKBACK = 20
 
 
 def _offered_buttons(session: Session, conversation_id: str) -> tuple[list[Button], list[Button]]:
-    """Buttons of the desk's last turn in this conversation, and of recent earlier turns."""
+    """The desk's latest buttons in this conversation, and those of earlier turns.
+
+    The latest are those of the most recent desk turn that had any: an answer without
+    buttons (to a question in between) leaves that keyboard in force, as it stays on
+    the fan's screen; a newer keyboard replaces it.
+    """
     rows = session.execute(
         select(Message.sender, Message.buttons)
         .where(Message.conversation_id == conversation_id)
         .order_by(Message.id.desc())
         .limit(BUTTON_LOOKBACK)
     ).all()
-    latest: list[Button] = []
-    earlier: list[Button] = []
-    turn = latest
-    for sender, buttons in rows:
+    turns: list[list[Button]] = [[]]
+    for sender, buttons in rows:  # newest first
         if sender == "fan":
-            turn = earlier
+            turns.append([])
             continue
-        turn.extend(
-            Button(str(b.get("title", "")), str(b.get("payload", ""))) for b in buttons or []
-        )
-    return latest, earlier
+        for b in buttons or ():
+            turns[-1].append(Button(str(b.get("title", "")), str(b.get("payload", ""))))
+    with_buttons = [turn for turn in turns if turn]
+    if not with_buttons:
+        return [], []
+    return with_buttons[0], [b for turn in with_buttons[1:] for b in turn]
 
 
 def _as_fan_text(text: str, offered: tuple[list[Button], list[Button]]) -> str:

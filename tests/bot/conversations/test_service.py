@@ -76,9 +76,19 @@ def test_an_injected_entity_on_an_offered_intent_is_plain_text(
 def test_a_button_of_an_earlier_turn_is_sent_as_its_title(gateway: str, rasa: FakeRasa) -> None:
     conversation = f"stale-{uuid.uuid4().hex[:8]}"
     _say(gateway, conversation, "which match is on?")
-    _say(gateway, conversation, "hi")
+    _say(gateway, conversation, "I am ready to pay")  # a newer keyboard
     _say(gateway, conversation, '/buy_tickets{"fixture":"2"}')
     assert _sent(rasa, conversation)[-1] == "Tickets v Harbour City"
+
+
+def test_an_answer_without_buttons_leaves_the_keyboard_in_force(
+    gateway: str, rasa: FakeRasa
+) -> None:
+    conversation = f"keyboard-{uuid.uuid4().hex[:8]}"
+    _say(gateway, conversation, "I am ready to pay")
+    _say(gateway, conversation, "hi")  # answered without buttons
+    _say(gateway, conversation, "/affirm")
+    assert _sent(rasa, conversation)[-1] == "/affirm"
 
 
 def test_the_transcript_keeps_what_the_fan_typed(gateway: str, rasa: FakeRasa) -> None:
@@ -144,7 +154,7 @@ def test_an_older_buttons_traditional_title_reaches_the_assistant_simplified(
 ) -> None:
     conversation = f"old-title-{uuid.uuid4().hex[:8]}"
     _say(gateway, conversation, "今天有哪場比賽？")
-    _say(gateway, conversation, "你好")
+    _say(gateway, conversation, "I am ready to pay")  # a newer keyboard
     _say(gateway, conversation, '/buy_tickets{"fixture":"2"}')
     assert _sent(rasa, conversation)[-1] == "主场对港城的门票"
 
