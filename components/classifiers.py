@@ -29,13 +29,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components import persistence
+from components.persistence import UntrustedModelError
+
+__all__ = ["LinearIntentClassifier", "UntrustedModelError"]
+
 _MODEL_FILE = "linear_intent_classifier.skops"
-# skops refuses to load types it does not know; the TF-IDF weights hold a sparse matrix.
-_TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix"]
-
-
-class UntrustedModelError(ValueError):
-    """The persisted classifier contains types outside the trusted list."""
 
 
 def _words(message: Message) -> str:
@@ -176,12 +175,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return training_data
 
     def persist(self) -> None:
-        import skops.io as sio
-
-        if self._model is None:
-            return
-        with self._model_storage.write_to(self._resource) as directory:
-            sio.dump(self._model, directory / _MODEL_FILE)
+        if self._model is not None:
+            persistence.dump(self._model_storage, self._resource, _MODEL_FILE, self._model)
 
     @classmethod
     def load(
@@ -192,19 +187,5 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "LinearIntentClassifier":
-        import skops.io as sio
-
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = directory / _MODEL_FILE
-                untrusted = set(sio.get_untrusted_types(file=path)) - set(_TRUSTED_TYPES)
-                if untrusted:
-                    raise UntrustedModelError(
-                        f"untrusted types in {path.name}: {sorted(untrusted)}"
-                    )
-                model = sio.load(path, trusted=_TRUSTED_TYPES)
-        except (ValueError, FileNotFoundError) as error:
-            if isinstance(error, UntrustedModelError):
-                raise
-            return cls(config, model_storage, resource)  # never trained (no NLU data)
+        model = persistence.load(model_storage, resource, _MODEL_FILE)
         return cls(config, model_storage, resource, model)

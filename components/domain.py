@@ -46,12 +46,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components import persistence
 from components.featurizers import _encoder
 
 DOMAIN_KEY = "domain"
 FALLBACK_INTENT = "nlu_fallback"
 _MODEL_FILE = "domain_gate.skops"
-_TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix"]
 
 
 def corpus_texts(corpus_dir: Path) -> List[Text]:
@@ -297,12 +297,8 @@ class DomainGate(GraphComponent, IntentClassifier):
         return training_data
 
     def persist(self) -> None:
-        import skops.io as sio
-
-        if self._model is None:
-            return
-        with self._model_storage.write_to(self._resource) as directory:
-            sio.dump(self._model, directory / _MODEL_FILE)
+        if self._model is not None:
+            persistence.dump(self._model_storage, self._resource, _MODEL_FILE, self._model)
 
     @classmethod
     def load(
@@ -313,15 +309,5 @@ class DomainGate(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "DomainGate":
-        import skops.io as sio
-
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = directory / _MODEL_FILE
-                untrusted = set(sio.get_untrusted_types(file=path)) - set(_TRUSTED_TYPES)
-                if untrusted:
-                    raise ValueError(f"untrusted types in {path.name}: {sorted(untrusted)}")
-                model = sio.load(path, trusted=_TRUSTED_TYPES)
-        except FileNotFoundError:
-            return cls(config, model_storage, resource)  # never trained (no NLU data)
+        model = persistence.load(model_storage, resource, _MODEL_FILE)
         return cls(config, model_storage, resource, model)
