@@ -38,6 +38,14 @@ TOPIC_RESPONSES = {
     "talk_to_human": "utter_talk_to_human",
     "complaint": "utter_complaint",
     "faq_other": "utter_faq_other",
+    "membership": "utter_membership",
+    "season_tickets": "utter_season_tickets",
+    "ballot": "utter_ballot",
+    "away_tickets": "utter_away_tickets",
+    "resale": "utter_resale",
+    "lost_ticket": "utter_lost_ticket",
+    "rescheduled_match": "utter_rescheduled_match",
+    "other_events": "utter_other_events",
     "out_of_scope": "utter_out_of_scope",
 }
 NOT_FAQ = ("talk_to_human", "complaint", "out_of_scope")

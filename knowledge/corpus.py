@@ -47,6 +47,12 @@ TOPIC_CATEGORIES: Final[dict[str, str]] = {
     "stadium_entry": "entry-security",
     "accessibility": "accessibility-concessions",
     "children_concessions": "accessibility-concessions",
+    "season_tickets": "tickets-prices",
+    "ballot": "tickets-prices",
+    "away_tickets": "tickets-prices",
+    "other_events": "tickets-prices",
+    "lost_ticket": "delivery-etickets",
+    "rescheduled_match": "refunds-exchanges-transfers",
 }
 DEFAULT_CATEGORY: Final = "accounts-memberships-resale"
 

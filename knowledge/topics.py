@@ -27,13 +27,32 @@ Topic = Literal[
     "talk_to_human",
     "complaint",
     "faq_other",
+    "membership",
+    "season_tickets",
+    "ballot",
+    "away_tickets",
+    "resale",
+    "lost_ticket",
+    "rescheduled_match",
+    "other_events",
     "out_of_scope",
 ]
 
 TOPICS: Final[tuple[Topic, ...]] = Topic.__args__  # type: ignore[attr-defined]
 
+# Topics of a fan looking for tickets (for a match here, a season, an away game or another
+# event): bench/nlu_pipelines.py counts event-ticket requests routed to one of them.
 TICKET_TOPICS: Final[frozenset[Topic]] = frozenset(
-    {"match_availability", "ticket_prices_categories", "seats_sections_views", "buy_tickets"}
+    {
+        "match_availability",
+        "ticket_prices_categories",
+        "seats_sections_views",
+        "buy_tickets",
+        "season_tickets",
+        "ballot",
+        "away_tickets",
+        "other_events",
+    }
 )
 
 # Dialogue-control intents carry no topic of their own: a bare "yes" or "2 tickets"

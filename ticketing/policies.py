@@ -60,6 +60,33 @@ class MemberDiscount(_Strict):
     categories: list[str] = ["cat1", "cat2", "cat3"]
 
 
+class Membership(_Strict):
+    """Riverside Membership: one kind, per fan, per season, and never needed to buy.
+
+    Its presale is `SaleWindows.presale_days` and its discount `MemberDiscount`.
+    """
+
+    price: int = Field(299, ge=0)  # yuan per season
+    auto_renew: bool = False
+    refund_days: float = Field(14, ge=0)  # full refund while no member benefit was used
+    away_priority: bool = True
+
+
+class Offers(_Strict):
+    """Ways of selling tickets that clubs use and this one may not (False: not offered)."""
+
+    box_office: bool = False  # tickets sold at the ground
+    season_tickets: bool = False
+    ballot: bool = False  # a ballot or priority points for scarce matches
+
+
+class ResaleRules(_Strict):
+    """How a ticket may change hands: only by the club's transfer (see `FeeRules`)."""
+
+    marketplace: bool = False  # an official resale or ticket-exchange listing
+    above_face_value: bool = False
+
+
 class FeeRules(_Strict):
     """The refund/exchange/transfer fee formula (see policies.yml for the words)."""
 
@@ -90,6 +117,9 @@ class Policies(_Strict):
     }
     member_discount: MemberDiscount = MemberDiscount()
     fees: FeeRules = FeeRules()
+    membership: Membership = Membership()
+    offers: Offers = Offers()
+    resale: ResaleRules = ResaleRules()
 
     @model_validator(mode="after")
     def _concessions(self) -> Policies:

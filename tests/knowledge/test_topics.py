@@ -15,4 +15,4 @@ def test_topic_intents_map_to_themselves_and_unknowns_are_out_of_scope() -> None
     assert topic_of("inform") == "faq_other"
     assert topic_of("nlu_fallback") == "out_of_scope"
     assert topic_of("no_such_intent") == "out_of_scope"
-    assert len(TOPICS) == 20
+    assert len(TOPICS) == 28
