@@ -20,6 +20,7 @@ the reply is written in the script the text was written in.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -67,13 +68,21 @@ class TriageResult:
 
 
 def decide_route(
-    intent: str, confidence: float, faq: Answer | None, in_domain: bool = False
+    intent: str,
+    confidence: float,
+    faq: Answer | None,
+    in_domain: bool = False,
+    out_of_domain: bool = False,
 ) -> tuple[Route, Topic]:
-    """The route and topic for an NLU result, the FAQ retriever's answer and the domain."""
+    """The route and topic for an NLU result, the FAQ retriever's answer and the domain.
+
+    `out_of_domain`: the domain detector declined the text (its `out_of_scope` stands
+    whatever its confidence, as it does in a conversation).
+    """
     topic = topic_of(intent)
     if topic == "talk_to_human":
         return "handoff", topic
-    if intent == "out_of_scope" and confidence >= CONFIDENT_OUT_OF_SCOPE:
+    if intent == "out_of_scope" and (confidence >= CONFIDENT_OUT_OF_SCOPE or out_of_domain):
         return "out_of_scope", topic
     if intent in SMALL_TALK:
         return "intent", topic
@@ -115,6 +124,15 @@ def resolve_intent(parsed: dict[str, Any]) -> tuple[str, float]:
     return name, confidence
 
 
+async def _search(
+    knowledge: SharedRetriever | None, text: str, language: Language
+) -> Answer | None:
+    if knowledge is None:
+        return None
+    retriever = await to_thread.run_sync(knowledge.current)
+    return await to_thread.run_sync(retriever.search, text, language)
+
+
 async def triage(
     rasa: RasaClient,
     text: str,
@@ -124,15 +142,15 @@ async def triage(
     """Classify `text` with the NLU model and the FAQ retriever; say which route the desk takes."""
     script: Script = script_of(text) or "simplified"
     simplified = to_simplified(text)
-    parsed = await rasa.parse(simplified)
-    name, confidence = resolve_intent(parsed)
     resolved: Language = language or detect_language(text)
-    faq: Answer | None = None
-    if knowledge is not None:
-        retriever = await to_thread.run_sync(knowledge.current)
-        faq = await to_thread.run_sync(retriever.search, simplified, resolved)
+    # The NLU (in Rasa's process) and the FAQ retriever (here) run side by side.
+    parsed, faq = await asyncio.gather(
+        rasa.parse(simplified), _search(knowledge, simplified, resolved)
+    )
+    name, confidence = resolve_intent(parsed)
     in_domain, domain_score = in_domain_of(parsed)
-    route, topic = decide_route(name, confidence, faq, in_domain)
+    out_of_domain = domain_score is not None and not in_domain
+    route, topic = decide_route(name, confidence, faq, in_domain, out_of_domain)
     match = None
     reply = ""
     buttons: tuple[Choice, ...] = ()

@@ -13,9 +13,11 @@ domain) and from the FAQ corpus's questions and paraphrases (in the domain). It 
 last in the pipeline and adds `domain: {"score": P(in domain), "in_domain": bool}`
 to the parse, then settles the intent:
 
-- below `threshold`, the message is `out_of_scope` (a polite refusal), whatever
-  intent it got, except the conversation's own moves (`keep`: yes, no, thanks, a
-  request for a person...);
+- below `threshold`, the message is `out_of_scope` (a polite refusal), except the
+  conversation's own moves (`keep`: yes, no, thanks, a request for a person...) and
+  an intent of the desk's that the intent classifier is sure of (`trust_intent`):
+  the two detectors disagree, and a refusal needs both (the mirror of the rule
+  below);
 - at or above it, a message the intent classifier could not place (`nlu_fallback`)
   stays there: in the domain but not placed, so the desk asks what the fan means
   instead of refusing;
@@ -116,6 +118,9 @@ class DomainGate(GraphComponent, IntentClassifier):
             "threshold": 0.5,
             # P(in domain) from which an out_of_scope intent is overturned.
             "rescue_threshold": 0.9,
+            # An intent of the desk's at this confidence or above stands against a low
+            # domain score (1.0: never).
+            "trust_intent": 0.9,
             "sentence_weight": 1.0,
             "char_min_ngram": 1,
             "char_max_ngram": 4,
@@ -179,6 +184,8 @@ class DomainGate(GraphComponent, IntentClassifier):
             raise ValueError("threshold must be between 0 and 1")
         if not float(config["threshold"]) <= float(config.get("rescue_threshold", 0.9)) < 1.0:
             raise ValueError("rescue_threshold must be between threshold and 1")
+        if not 0.0 < float(config.get("trust_intent", 0.9)) <= 1.0:
+            raise ValueError("trust_intent must be above 0 and at most 1")
         if float(config.get("C", 1.0)) <= 0:
             raise ValueError("C must be positive")
 
@@ -273,14 +280,16 @@ class DomainGate(GraphComponent, IntentClassifier):
         return messages
 
     def _settle(self, message: Message, score: float) -> None:
-        threshold = float(self._config["threshold"])
-        inside = score >= threshold
-        message.set(DOMAIN_KEY, {"score": round(score, 4), "in_domain": inside}, add_to_output=True)
         intent = message.get(INTENT) or {}
         name = intent.get("name")
+        out_of_scope = str(self._config["out_of_scope_intent"])
+        trusted = name not in (out_of_scope, FALLBACK_INTENT) and float(
+            intent.get("confidence") or 0.0
+        ) >= float(self._config["trust_intent"])
+        inside = score >= float(self._config["threshold"]) or trusted
+        message.set(DOMAIN_KEY, {"score": round(score, 4), "in_domain": inside}, add_to_output=True)
         if name in self._config["keep"]:
             return
-        out_of_scope = str(self._config["out_of_scope_intent"])
         if not inside:
             self._set_intent(message, out_of_scope, 1.0 - score)
         elif name == out_of_scope and score >= float(self._config["rescue_threshold"]):

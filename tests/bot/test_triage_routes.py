@@ -83,6 +83,15 @@ def test_an_out_of_scope_intent_is_declined_even_in_the_domain() -> None:
     assert decide_route("out_of_scope", 0.6, faq("abstain"), in_domain=True)[0] == "out_of_scope"
 
 
+def test_the_domain_detector_s_refusal_stands_over_an_faq_hit() -> None:
+    # The detector sets out_of_scope with confidence 1 - score: 0.47 for a score of 0.53.
+    assert decide_route("out_of_scope", 0.47, faq("answer"))[0] == "faq"
+    assert decide_route("out_of_scope", 0.47, faq("answer"), out_of_domain=True) == (
+        "out_of_scope",
+        "out_of_scope",
+    )
+
+
 def test_the_domain_verdict_keeps_a_fallback_from_counting_as_out_of_scope() -> None:
     parsed = {
         "intent": {"name": "nlu_fallback", "confidence": 0.45},

@@ -97,6 +97,7 @@ def main(workdir: Path) -> None:
             gate, "can I get my match tickets refunded", "nlu_fallback", 0.45
         ),
         "flight_called_refund": settled(gate, "book a flight to Chengdu", "refund", 0.6),
+        "flight_surely_refund": settled(gate, "book a flight to Chengdu", "refund", 0.95),
         "weather_unplaced": settled(gate, "is it going to rain tomorrow", "nlu_fallback", 0.45),
         "yes_is_kept": settled(gate, "ok", "affirm", 0.9),
         "oos_intent_on_ticket_text": settled(
@@ -109,7 +110,13 @@ def main(workdir: Path) -> None:
     (corpus / "entry.yml").write_text(CORPUS_ENTRY.replace("flag", "banner"), encoding="utf-8")
     after = DomainGate.fingerprint_addon(config)
     errors = []
-    for bad in ({"threshold": 0}, {"threshold": 0.9, "rescue_threshold": 0.5}, {"C": 0}):
+    bad_configs: list[dict[str, float]] = [
+        {"threshold": 0},
+        {"threshold": 0.9, "rescue_threshold": 0.5},
+        {"C": 0},
+        {"trust_intent": 0},
+    ]
+    for bad in bad_configs:
         try:
             DomainGate.validate_config({**DomainGate.get_default_config(), **bad})
         except ValueError as error:

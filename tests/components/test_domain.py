@@ -47,6 +47,17 @@ def test_a_message_outside_the_domain_is_out_of_scope_whatever_its_intent(
         assert 0.0 <= case["domain"]["score"] < 0.5
 
 
+def test_an_intent_the_classifier_is_sure_of_stands_against_a_low_domain_score(
+    probe: dict[str, Any],
+) -> None:
+    unsure = probe["cases"]["flight_called_refund"]
+    sure = probe["cases"]["flight_surely_refund"]
+    assert unsure["domain"]["score"] == sure["domain"]["score"] < 0.5
+    assert unsure["intent"] == "out_of_scope"
+    assert sure["intent"] == "refund"
+    assert sure["domain"]["in_domain"] is True
+
+
 def test_the_conversation_s_own_moves_are_never_overruled(probe: dict[str, Any]) -> None:
     assert probe["cases"]["yes_is_kept"]["intent"] == "affirm"
 
@@ -69,4 +80,4 @@ def test_a_corpus_change_changes_the_fingerprint_so_rasa_retrains(probe: dict[st
 
 
 def test_bad_thresholds_are_refused(probe: dict[str, Any]) -> None:
-    assert len(probe["errors"]) == 3
+    assert len(probe["errors"]) == 4
