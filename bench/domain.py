@@ -94,7 +94,7 @@ def run(url: str, key: str) -> dict[str, Any]:
                 route = body["route"]
                 routes[route] += 1
                 ticket_topic += body["topic"] in TICKET_TOPICS
-                if "domain" in body:
+                if body.get("domain") is not None:
                     scores[name].append(float(body["domain"]))
                 for group in (line.get("script"), f"offered={line.get('offered')}"):
                     if group and "None" not in group:

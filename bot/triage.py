@@ -8,7 +8,8 @@ Routes, in order:
 5. a question the FAQ retriever answers (or can offer choices for) → `faq`;
 6. a question about tickets or match day it cannot answer → `handoff`;
 7. a message the domain detector keeps but nothing places → `clarify` (the likely
-   topics and closest FAQ questions as buttons: knowledge/clarify.py);
+   topics and closest FAQ questions as buttons: knowledge/clarify.py; its topic is
+   the likeliest one offered);
 8. anything else → `out_of_scope`.
 
 The NLU's domain detector (components/domain.py) has already settled whether the
@@ -159,11 +160,20 @@ async def triage(
             (str(r.get("name")), float(r.get("confidence") or 0.0))
             for r in parsed.get("intent_ranking") or []
         ]
-        closest = [(c.entry_id, c.question) for c in (faq.candidates if faq else ())]
+        candidates = faq.candidates if faq else ()
+        closest = [(c.entry_id, c.question) for c in candidates]
+        offered = clarify_choices()
         buttons = tuple(
             Choice(to_script(b.title, script), b.payload)
-            for b in clarify_choices().offer(ranking, closest, resolved)
+            for b in offered.offer(ranking, closest, resolved)
         )
+        # The topic is the desk's best guess: the first topic it offers, else the
+        # closest FAQ entry's.
+        likely = offered.likely(ranking)
+        if likely is not None:
+            topic = topic_of(likely)
+        elif candidates:
+            topic = candidates[0].topic
     if route == "faq" and faq is not None and faq.best is not None:
         match = FaqMatch(faq.best.entry_id, faq.best.question, round(faq.best.score, 4))
         reply = faq.text or ""

@@ -45,6 +45,10 @@ class Choices:
     max_topics: int
     max_questions: int
 
+    def likely(self, ranking: Sequence[tuple[str, float]]) -> str | None:
+        """The intent of the first topic button `offer` would make (None: no topic)."""
+        return next((i for i, c in ranking if i in self.topics and c >= MIN_TOPIC_CONFIDENCE), None)
+
     def offer(
         self,
         ranking: Sequence[tuple[str, float]],

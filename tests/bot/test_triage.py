@@ -90,3 +90,32 @@ def test_simplified_chinese_and_english_are_answered_as_written() -> None:
     english = _triage("I want a human", person, ScriptedRetriever(None))
     assert english.script == "simplified" and english.language == "en"
     assert english.reply.startswith("I'm not sure I can answer that well")
+
+
+class UnplacedRasa(ScriptedRasa):
+    """Places nothing (a fallback the domain detector kept), with a given ranking."""
+
+    def __init__(self, ranking: list[dict[str, Any]]) -> None:
+        super().__init__("nlu_fallback", 0.45)
+        self.ranking = ranking
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        self.parsed.append(text)
+        return {
+            "intent": self.intent,
+            "intent_ranking": [self.intent, *self.ranking],
+            "domain": {"score": 0.9, "in_domain": True},
+        }
+
+
+def test_a_clarify_names_the_likeliest_topic_it_offers() -> None:
+    ranking = [{"name": "inform", "confidence": 0.3}, {"name": "membership", "confidence": 0.2}]
+    result = _triage("member thing??", UnplacedRasa(ranking), ScriptedRetriever(None))
+    assert (result.route, result.topic) == ("clarify", "membership")
+    assert result.buttons[0].payload == "/membership"
+
+
+def test_a_clarify_without_a_likely_topic_takes_the_closest_faq_entry_s() -> None:
+    ranking = [{"name": "affirm", "confidence": 0.3}]
+    result = _triage("hmm the thing", UnplacedRasa(ranking), ScriptedRetriever(None))
+    assert (result.route, result.topic) == ("clarify", "refund")

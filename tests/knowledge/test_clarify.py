@@ -20,6 +20,12 @@ def test_topics_follow_the_ranking_and_skip_what_is_not_a_topic() -> None:
     ]
 
 
+def test_the_likely_topic_is_the_first_topic_offered() -> None:
+    ranking = [("nlu_fallback", 0.45), ("inform", 0.3), ("membership", 0.2), ("refund", 0.1)]
+    assert choices().likely(ranking) == "membership"
+    assert choices().likely([("nlu_fallback", 0.45), ("resale", 0.001)]) is None
+
+
 def test_counts_are_capped_and_unlikely_topics_left_out() -> None:
     ranking = [("buy_tickets", 0.4), ("refund", 0.3), ("payment", 0.2), ("ballot", 0.05)]
     ranking += [("resale", 0.001)]

@@ -39,7 +39,10 @@ class ButtonOut(BaseModel):
 
 class TriageOut(BaseModel):
     intent: IntentOut
-    topic: str
+    topic: str = Field(
+        description="The topic of the intent or FAQ entry; for `clarify`, the likeliest "
+        "topic offered (else the closest FAQ entry's, else `faq_other`)."
+    )
     route: Literal["intent", "faq", "handoff", "clarify", "out_of_scope"]
     faq: FaqOut | None
     language: Literal["en", "zh"]
