@@ -17,7 +17,7 @@ Nothing here trains or tunes anything: these sets are scored once a change is do
 The domain detector's threshold is chosen on the training data
 (`.venv-rasa/bin/python bench/domain_calibrate.py`).
 
-    .venv/bin/python bench/domain.py [--url http://127.0.0.1:8000] [--label before]
+    .venv/bin/python bench/domain.py [--url http://127.0.0.1:8000] [--label before] [--split tuning]
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ from bot.settings import get_settings  # noqa: E402
 from knowledge.topics import TICKET_TOPICS  # noqa: E402
 
 BLIND = ROOT / "bench" / "data" / "domain_blind"
+# The same kinds of lines, written apart by another helper, for tuning and calibration:
+# choices are made on these, the blind sets only score them.
+TUNING = ROOT / "bench" / "data" / "domain_dev"
 DEV = ROOT.parent / "shared" / "eval-dev"
 IN_SCOPE = {"intent", "faq", "clarify", "handoff"}
 
@@ -65,12 +68,9 @@ def _auc(positives: list[float], negatives: list[float]) -> float | None:
     return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
-def run(url: str, key: str) -> dict[str, Any]:
+def run(url: str, key: str, folder: Path = BLIND) -> dict[str, Any]:
     sets: dict[str, list[dict[str, Any]]] = {
-        "en_in": _lines(BLIND / "en_in.jsonl"),
-        "zh_in": _lines(BLIND / "zh_in.jsonl"),
-        "en_out": _lines(BLIND / "en_out.jsonl"),
-        "zh_out": _lines(BLIND / "zh_out.jsonl"),
+        name: _lines(folder / f"{name}.jsonl") for name in ("en_in", "zh_in", "en_out", "zh_out")
     }
     if DEV.is_dir():
         sets["clinc_oos_dev"] = _lines(DEV / "clinc_oos_dev.jsonl")
@@ -137,10 +137,18 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--key", default=None, help="API key (default: MATCHDAY_API_KEY)")
     parser.add_argument("--label", default="current")
+    parser.add_argument(
+        "--split",
+        choices=("blind", "tuning"),
+        default="blind",
+        help="blind: bench/data/domain_blind (scored once a change is done); tuning: "
+        "bench/data/domain_dev (for choosing thresholds)",
+    )
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "domain.json"))
     args = parser.parse_args()
     report = {"label": args.label, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    report.update(run(args.url, args.key or get_settings().api_key))
+    folder = BLIND if args.split == "blind" else TUNING
+    report.update(run(args.url, args.key or get_settings().api_key, folder))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

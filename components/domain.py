@@ -6,7 +6,8 @@ unlike the training data spreads its probability over several ticketing intents,
 lands below the fallback threshold and used to be declined. This component asks
 only whether the message is about tickets, matches, the club, the ground, match
 day or the fan's account (event ticketing in general included), with a binary
-logistic regression over character n-grams and the multilingual sentence vector.
+logistic regression over character n-grams, the multilingual sentence vector and the
+votes of the training examples nearest to it (`neighbour_votes`).
 
 It learns from the NLU training data (every intent but `out_of_scope` is in the
 domain) and from the FAQ corpus's questions and paraphrases (in the domain). It runs
@@ -25,9 +26,9 @@ to the parse, then settles the intent:
   unless the domain score reaches `rescue_threshold` too (then `nlu_fallback`): two
   detectors must disagree strongly before a refusal is overturned.
 
-Both thresholds are chosen on out-of-fold scores of the training data
-(`bench/domain_calibrate.py`: the lowest scores rejecting 90% and 98% of the
-out-of-domain examples), never on evaluation sets.
+The features and the rescue threshold are chosen on out-of-fold scores of the
+training data (`bench/domain_calibrate.py`); the threshold on the tuning split of
+real-world wordings (`bench/domain.py --split tuning`), never on the blind sets.
 """
 
 from __future__ import annotations
@@ -106,6 +107,12 @@ def labelled_examples(
     return texts, labels, vectors
 
 
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    result: np.ndarray = vectors / np.where(norms == 0, 1.0, norms)
+    return result
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class DomainGate(GraphComponent, IntentClassifier):
     """P(the message is about what the desk serves), and the intent settled by it."""
@@ -122,6 +129,9 @@ class DomainGate(GraphComponent, IntentClassifier):
             # domain score (1.0: never).
             "trust_intent": 0.9,
             "sentence_weight": 1.0,
+            # Votes of the nearest training examples (0: not used).
+            "neighbours": 10,
+            "neighbour_weight": 1.0,
             "char_min_ngram": 1,
             "char_max_ngram": 4,
             "max_iter": 3000,
@@ -186,6 +196,8 @@ class DomainGate(GraphComponent, IntentClassifier):
             raise ValueError("rescue_threshold must be between threshold and 1")
         if not 0.0 < float(config.get("trust_intent", 0.9)) <= 1.0:
             raise ValueError("trust_intent must be above 0 and at most 1")
+        if int(config.get("neighbours", 10)) < 0:
+            raise ValueError("neighbours must be 0 or more")
         if float(config.get("C", 1.0)) <= 0:
             raise ValueError("C must be positive")
 
@@ -213,13 +225,53 @@ class DomainGate(GraphComponent, IntentClassifier):
         return np.vstack([np.asarray(v).ravel() for v in vectors])
 
     def features(
-        self, texts: List[Text], dense: np.ndarray, model: Dict[str, Any]
+        self,
+        texts: List[Text],
+        dense: np.ndarray,
+        model: Dict[str, Any],
+        neighbours: Optional[np.ndarray] = None,
     ) -> scipy.sparse.csr_matrix:
-        """The classifier's input: character n-grams beside the weighted sentence vector."""
+        """The classifier's input: character n-grams, the weighted sentence vector and
+        what the nearest training examples say (`neighbours`: given for the training
+        examples themselves, each without its own vote)."""
         weight = float(self._config["sentence_weight"])
+        if neighbours is None:
+            neighbours = self.neighbour_votes(dense, model)
         return scipy.sparse.hstack(
-            [model["chars"].transform(texts), scipy.sparse.csr_matrix(dense * weight)]
+            [
+                model["chars"].transform(texts),
+                scipy.sparse.csr_matrix(dense * weight),
+                scipy.sparse.csr_matrix(neighbours * float(self._config["neighbour_weight"])),
+            ]
         ).tocsr()
+
+    def neighbour_votes(
+        self, dense: np.ndarray, model: Dict[str, Any], exclude_self: bool = False
+    ) -> np.ndarray:
+        """For each vector, from its `neighbours` most similar training examples (cosine
+        of the sentence vectors): the similarity-weighted share inside the domain, and
+        the best similarity inside minus the best outside. A linear model over the
+        sentence vector draws one boundary; these say what the nearest wordings are."""
+        vectors: np.ndarray = model["vectors"]
+        inside: np.ndarray = model["inside"]
+        k = min(int(self._config["neighbours"]), len(vectors) - 1)
+        queries = _unit(dense).astype(np.float32)
+        votes = np.zeros((len(queries), 2))
+        if k < 1:
+            return votes
+        for start in range(0, len(queries), 512):
+            sims = queries[start : start + 512] @ vectors.T
+            if exclude_self:
+                rows = np.arange(sims.shape[0])
+                sims[rows, rows + start] = -np.inf
+            top = np.argpartition(-sims, k, axis=1)[:, :k]
+            top_sims = np.take_along_axis(sims, top, axis=1)
+            weights = np.clip(top_sims, 1e-6, None)
+            votes[start : start + 512, 0] = (weights * inside[top]).sum(1) / weights.sum(1)
+            best_in = np.where(inside[top] == 1, top_sims, -1.0).max(1)
+            best_out = np.where(inside[top] == 0, top_sims, -1.0).max(1)
+            votes[start : start + 512, 1] = best_in - best_out
+        return votes
 
     def fit(self, texts: List[Text], labels: List[int], dense: np.ndarray) -> Dict[str, Any]:
         """A fitted model for these examples (also used by the calibration bench)."""
@@ -232,13 +284,18 @@ class DomainGate(GraphComponent, IntentClassifier):
             sublinear_tf=True,
         )
         chars.fit(texts)
-        model: Dict[str, Any] = {"chars": chars}
+        model: Dict[str, Any] = {
+            "chars": chars,
+            "vectors": _unit(dense).astype(np.float32),
+            "inside": np.asarray(labels, dtype=np.int8),
+        }
         classifier = LogisticRegression(
             C=float(self._config["C"]),
             max_iter=int(self._config["max_iter"]),
             class_weight="balanced",
         )
-        classifier.fit(self.features(texts, dense, model), labels)
+        votes = self.neighbour_votes(dense, model, exclude_self=True)
+        classifier.fit(self.features(texts, dense, model, votes), labels)
         model["classifier"] = classifier
         return model
 

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -104,6 +106,10 @@ def main(workdir: Path) -> None:
             gate, "what time do the stadium gates open for the derby", "out_of_scope", 0.5
         ),
     }
+    (weather,) = featurized(["what's the weather tomorrow"])
+    (refund,) = featurized(["refund my tickets please"])
+    dense = np.vstack([m.get_dense_features("text")[1].features for m in (weather, refund)])
+    votes = gate.neighbour_votes(dense, gate._model or {}).round(4).tolist()
     loaded = DomainGate.load(config, storage, Resource("gate"), context("gate"))
     again = settled(loaded, "can I get my match tickets refunded", "nlu_fallback", 0.45)
     before = DomainGate.fingerprint_addon(config)
@@ -128,6 +134,7 @@ def main(workdir: Path) -> None:
                 "reloaded": again,
                 "fingerprint_changes": before != after,
                 "errors": errors,
+                "votes": {"weather": votes[0], "refund": votes[1]},
             }
         )
     )

@@ -58,6 +58,13 @@ def test_an_intent_the_classifier_is_sure_of_stands_against_a_low_domain_score(
     assert sure["domain"]["in_domain"] is True
 
 
+def test_the_nearest_training_examples_vote(probe: dict[str, Any]) -> None:
+    # [share of the nearest examples inside the domain, best inside - best outside]
+    weather, refund = probe["votes"]["weather"], probe["votes"]["refund"]
+    assert weather[0] < 0.5 < refund[0]
+    assert weather[1] < 0 < refund[1]
+
+
 def test_the_conversation_s_own_moves_are_never_overruled(probe: dict[str, Any]) -> None:
     assert probe["cases"]["yes_is_kept"]["intent"] == "affirm"
 
