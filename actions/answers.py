@@ -20,6 +20,7 @@ from actions.context import language_of
 from bot.knowledge_base import SharedRetriever
 from bot.settings import get_settings
 from knowledge.clarify import choices as clarify_choices
+from knowledge.clarify import ranked
 from knowledge.retriever import Answer
 
 # The topic's general answer in domain.yml, for when no FAQ entry fits.
@@ -103,10 +104,7 @@ class ActionAnswerQuestion(Action):
         if intent == FALLBACK_INTENT and in_domain:
             # In the domain (the NLU's domain detector kept it) but placed nowhere: ask,
             # never decline; a second miss is the handoff router's (repeated fallback).
-            ranking = [
-                (str(r.get("name")), float(r.get("confidence") or 0.0))
-                for r in tracker.latest_message.get("intent_ranking") or []
-            ]
+            ranking = ranked(tracker.latest_message.get("intent_ranking"))
             closest = [(c.entry_id, c.question) for c in found.candidates]
             buttons = [
                 {"title": b.title, "payload": b.payload}

@@ -30,7 +30,7 @@ from anyio import to_thread
 from bot.knowledge_base import SharedRetriever
 from bot.rasa.client import RasaClient
 from bot.rasa.responses import response_text
-from knowledge.clarify import Choice
+from knowledge.clarify import Choice, ranked
 from knowledge.clarify import choices as clarify_choices
 from knowledge.language import Language, detect_language
 from knowledge.retriever import Answer
@@ -156,10 +156,7 @@ async def triage(
     reply = ""
     buttons: tuple[Choice, ...] = ()
     if route == "clarify":
-        ranking = [
-            (str(r.get("name")), float(r.get("confidence") or 0.0))
-            for r in parsed.get("intent_ranking") or []
-        ]
+        ranking = ranked(parsed.get("intent_ranking"))
         candidates = faq.candidates if faq else ()
         closest = [(c.entry_id, c.question) for c in candidates]
         offered = clarify_choices()

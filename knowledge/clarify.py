@@ -9,7 +9,7 @@ choices; the button titles live in data/dialogue/clarify.yml.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +22,11 @@ from knowledge.language import Language
 CLARIFY_FILE = Path(__file__).resolve().parent.parent / "data" / "dialogue" / "clarify.yml"
 # How sure the NLU must be of an intent before it is offered as a topic.
 MIN_TOPIC_CONFIDENCE = 0.02
+
+
+def ranked(intent_ranking: Sequence[Mapping[str, Any]] | None) -> list[tuple[str, float]]:
+    """An NLU parse's `intent_ranking` as (intent, confidence) pairs, best first."""
+    return [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in intent_ranking or []]
 
 
 class ClarifyError(ValueError):

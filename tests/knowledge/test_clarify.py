@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.clarify import Choice, ClarifyError, choices
+from knowledge.clarify import Choice, ClarifyError, choices, ranked
 
 
 def test_topics_follow_the_ranking_and_skip_what_is_not_a_topic() -> None:
@@ -24,6 +24,12 @@ def test_the_likely_topic_is_the_first_topic_offered() -> None:
     ranking = [("nlu_fallback", 0.45), ("inform", 0.3), ("membership", 0.2), ("refund", 0.1)]
     assert choices().likely(ranking) == "membership"
     assert choices().likely([("nlu_fallback", 0.45), ("resale", 0.001)]) is None
+
+
+def test_a_parse_s_ranking_becomes_pairs() -> None:
+    parse = [{"name": "refund", "confidence": 0.6}, {"name": "payment"}]
+    assert ranked(parse) == [("refund", 0.6), ("payment", 0.0)]
+    assert ranked(None) == []
 
 
 def test_counts_are_capped_and_unlikely_topics_left_out() -> None:
