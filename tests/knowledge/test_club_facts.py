@@ -284,24 +284,23 @@ def _cap(c: Club) -> dict[Language, list[str]]:
     return {"en": ["|".join(w.format(cap) for w in ways)], "zh": [f"{cap} 张"]}
 
 
-def _hold(c: Club) -> dict[Language, list[str]]:
-    minutes = c.policies.holds.minutes
-    return {"en": [f"{minutes:g} minutes"], "zh": [f"{minutes:g} 分钟"]}
+def _number(get: Callable[[Club], float], en: str, zh: str) -> Phrases:
+    """One number of the club's data as the answers write it (`{:g}` in each template)."""
+    return lambda c: {"en": [en.format(get(c))], "zh": [zh.format(get(c))]}
 
 
-def _cutoff(c: Club) -> dict[Language, list[str]]:
-    hours = c.policies.fees.cutoff_hours
-    return {"en": [f"{hours:g} hours before"], "zh": [f"前 {hours:g} 小时"]}
-
-
-def _close(c: Club) -> dict[Language, list[str]]:
-    hours = c.policies.sales.close_hours
-    return {"en": [f"{hours:g} hour before kick-off"], "zh": [f"开赛前 {hours:g} 小时"]}
-
-
-def _postponed(c: Club) -> dict[Language, list[str]]:
-    days = c.policies.fees.postponed_free_days
-    return {"en": [f"{days:g} days"], "zh": [f"{days:g} 天"]}
+_hold = _number(lambda c: c.policies.holds.minutes, "{:g} minutes", "{:g} 分钟")
+_cutoff = _number(lambda c: c.policies.fees.cutoff_hours, "{:g} hours before", "前 {:g} 小时")
+_close = _number(
+    lambda c: c.policies.sales.close_hours, "{:g} hour before kick-off", "开赛前 {:g} 小时"
+)
+_postponed = _number(lambda c: c.policies.fees.postponed_free_days, "{:g} days", "{:g} 天")
+_membership_refund = _number(
+    lambda c: c.policies.membership.refund_days, "within {:g} days of joining", "加入后 {:g} 天内"
+)
+_matchday_message = _number(
+    lambda c: c.matchday.send_hours_before, "{:g} hours before kick-off", "开赛前 {:g} 小时"
+)
 
 
 def _gates_open(c: Club) -> dict[Language, list[str]]:
@@ -312,16 +311,6 @@ def _gates_open(c: Club) -> dict[Language, list[str]]:
 def _member_discount(c: Club) -> dict[Language, list[str]]:
     percent = c.policies.member_discount.percent
     return {"en": [f"{percent}% off Category 1"], "zh": [f"{(100 - percent) / 10:g} 折"]}
-
-
-def _membership_refund(c: Club) -> dict[Language, list[str]]:
-    days = c.policies.membership.refund_days
-    return {"en": [f"within {days:g} days of joining"], "zh": [f"加入后 {days:g} 天内"]}
-
-
-def _matchday_message(c: Club) -> dict[Language, list[str]]:
-    hours = c.matchday.send_hours_before
-    return {"en": [f"{hours:g} hours before kick-off"], "zh": [f"开赛前 {hours:g} 小时"]}
 
 
 def _away_section(c: Club) -> dict[Language, list[str]]:
