@@ -2,9 +2,10 @@
 
 Confident: the entry's answer. Grey zone: "Did you mean ...?" with the top three
 questions as buttons. Unsure: the topic's general answer when the question has a
-topic, and a signal to the handoff router that the knowledge base had no answer;
-a question with no topic that the NLU's domain detector kept (`nlu_fallback`) gets
-a clarifying question instead (knowledge/clarify.py), never a refusal.
+topic; a question with no topic that the NLU's domain detector kept (`nlu_fallback`)
+gets a clarifying question (knowledge/clarify.py), never a refusal; anything else
+"Sorry, I didn't get that" and a miss reported to the handoff router
+(`{"miss": "no_answer"}`: two misses in a row offer a person).
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class ActionAnswerQuestion(Action):
         in_domain = (tracker.latest_message.get("domain") or {}).get("in_domain") is True
         if intent == FALLBACK_INTENT and in_domain:
             # In the domain (the NLU's domain detector kept it) but placed nowhere: ask,
-            # never decline; a second miss is the handoff router's (repeated fallback).
+            # never decline; a second miss in a row is the handoff router's.
             ranking = ranked(tracker.latest_message.get("intent_ranking"))
             closest = [(c.entry_id, c.question) for c in found.candidates]
             buttons = [
@@ -113,8 +114,9 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_clarify", buttons=buttons)
             return []
         if intent in TOPIC_RESPONSES:
+            # The topic's general answer: an answer, not a miss (the fan may ask again).
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
-        else:
-            dispatcher.utter_message(response="utter_default")
-        dispatcher.utter_message(json_message={"handoff": "faq_miss"})
+            return []
+        dispatcher.utter_message(response="utter_default")
+        dispatcher.utter_message(json_message={"miss": "no_answer"})
         return []

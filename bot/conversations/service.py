@@ -14,6 +14,10 @@ A payload of an older button is sent as that button's title; anything else loses
 its leading slashes and is plain text, so nobody can skip a form step or set an
 entity the desk did not offer.
 
+Fans type more than they tap: a typed message that names exactly one of the latest
+buttons (its title or a near spelling, "the second one", "cheapest", "pay now" to a
+Pay button; knowledge/typed.py) is sent as that button's payload, as if tapped.
+
 The assistant reads simplified Chinese: a fan's text reaches it through
 `to_simplified` (門票 as 门票, ＶＩＰ２張 as VIP2张), checked for `/` after that so a
 full-width slash is no way round the rule above. The transcript keeps what the fan
@@ -45,6 +49,7 @@ from bot.conversations.models import Conversation, Message
 from bot.rasa.client import RasaClient, RasaUnavailable
 from knowledge.language import Language, detect_language
 from knowledge.script import Script, script_of, to_script, to_simplified
+from knowledge.typed import Offered, match_button
 from ticketing.db import utcnow, write_session
 
 Status = Literal["bot", "queued", "with_agent", "closed"]
@@ -178,6 +183,12 @@ def _as_fan_text(text: str, offered: tuple[list[Button], list[Button]]) -> str:
             return to_simplified(button.title.strip())
     plain = to_simplified(given).lstrip(INTENT_PREFIX).strip()
     return plain or "?"
+
+
+def _typed_button(text: str, latest: list[Button]) -> str | None:
+    """The payload of the one latest button that typed `text` names (knowledge/typed.py)."""
+    found = match_button(text, [Offered(b.title, b.payload) for b in latest])
+    return found.payload if found is not None else None
 
 
 def _earlier_script(session: Session, conversation_id: str) -> Script | None:
@@ -325,8 +336,12 @@ class ConversationService:
                     conversation = session.get(Conversation, conversation_id)
                     assert conversation is not None
             for_assistant = text if composed else to_simplified(text)
-            if not composed and for_assistant.lstrip().startswith(INTENT_PREFIX):
-                for_assistant = _as_fan_text(text, _offered_buttons(session, conversation_id))
+            if not composed:
+                offered = _offered_buttons(session, conversation_id)
+                if for_assistant.lstrip().startswith(INTENT_PREFIX):
+                    for_assistant = _as_fan_text(text, offered)
+                else:
+                    for_assistant = _typed_button(for_assistant, offered[0]) or for_assistant
             stored: Language | None = conversation.language  # type: ignore[assignment]
             resolved: Language = language or stored or detect_language(text)
             script: Script = (

@@ -98,11 +98,12 @@ def _profile_of(policy: Policy, metadata: dict[str, Any] | None) -> str | None:
     return value if isinstance(value, str) and value in policy.profiles else None
 
 
-def _dialogue_reason(raw: list[dict[str, Any]]) -> str | None:
+def _dialogue_signal(raw: list[dict[str, Any]], key: str) -> str | None:
+    """What the dialogue reported under `key` in a custom reply ("handoff", "miss")."""
     for message in raw:
         custom = message.get("custom")
-        if isinstance(custom, dict) and isinstance(custom.get("handoff"), str):
-            return str(custom["handoff"])
+        if isinstance(custom, dict) and isinstance(custom.get(key), str):
+            return str(custom[key])
     return None
 
 
@@ -177,7 +178,11 @@ class HandoffDesk:
         """Run the router on the turn; on escalation, queue and tell the fan."""
         nlu = await self.tracker.latest(turn.conversation_id)
         decision, topic = await to_thread.run_sync(
-            self._remember_turn, turn, nlu, _dialogue_reason(raw)
+            self._remember_turn,
+            turn,
+            nlu,
+            _dialogue_signal(raw, "handoff"),
+            _dialogue_signal(raw, "miss"),
         )
         if not decision.escalate:
             return None
@@ -248,7 +253,7 @@ class HandoffDesk:
         return None
 
     def _remember_turn(
-        self, turn: FanTurn, nlu: Nlu | None, dialogue_reason: str | None
+        self, turn: FanTurn, nlu: Nlu | None, dialogue_reason: str | None, miss: str | None
     ) -> tuple[Decision, str | None]:
         cid = turn.conversation_id
         with write_session(self.sessions) as session:
@@ -260,7 +265,8 @@ class HandoffDesk:
                 confidence=nlu.confidence if nlu else None,
                 dialogue_reason=dialogue_reason,
                 profile=_profile_of(self.policy, turn.metadata),
-                in_form=nlu is not None and nlu.active_form is not None,
+                in_form=nlu is not None and self._in_task(nlu),
+                dialogue_miss=miss,
             )
             decision = decide(self.policy, signals, state.turns, state.profile)
             state.turns.append(decision.turn)
@@ -271,11 +277,17 @@ class HandoffDesk:
             memory.save(session, cid, state)
         return decision, topic
 
+    def _in_task(self, nlu: Nlu) -> bool:
+        """A form asks, or a purchase, refund or change waits for the fan's answer."""
+        return nlu.active_form is not None or any(
+            nlu.slots.get(name) for name in self.policy.task_slots
+        )
+
     @staticmethod
     def _topic(turns: list[dict[str, Any]]) -> str | None:
         for turn in reversed(turns):
             intent = turn.get("intent")
-            if intent and not turn.get("low"):
+            if intent and not turn.get("miss") and not turn.get("low"):
                 topic = topic_of(str(intent))
                 if topic not in _CONTROL_TOPICS:
                     return topic

@@ -45,18 +45,17 @@ class _Strict(BaseModel):
 
 
 class Thresholds(_Strict):
-    low_confidence: float = Field(ge=0, le=1)
-    low_confidence_strikes: int = Field(ge=1, le=10)
-    fallback_strikes: int = Field(ge=1, le=10)
-    fallback_window: int = Field(ge=1, le=50)
+    intent_confidence: float = Field(ge=0, le=1)
+    miss_strikes: int = Field(ge=2, le=10)  # never on the first unclear turn
     out_of_scope_confidence: float = Field(ge=0, le=1)
     negative_sentiment: float = Field(ge=-1, le=0)
 
-    @model_validator(mode="after")
-    def _window_holds_strikes(self) -> Thresholds:
-        if self.fallback_window < self.fallback_strikes:
-            raise ValueError("fallback_window must be at least fallback_strikes")
-        return self
+
+class Misses(_Strict):
+    """What makes a turn one the desk could not place."""
+
+    intents: list[str] = Field(default_factory=list)
+    signals: list[str] = Field(default_factory=list)
 
 
 class PerLanguage(_Strict):
@@ -128,6 +127,8 @@ class Policy(_Strict):
     explicit_request: ExplicitRequest
     frustration: Frustration
     dialogue_reasons: list[str] = Field(default_factory=list)
+    misses: Misses
+    task_slots: list[str] = Field(default_factory=list)
     priorities: Priorities
     profiles: dict[str, Profile] = Field(default_factory=dict)
     profile_intents: dict[str, str] = Field(default_factory=dict)

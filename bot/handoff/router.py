@@ -1,25 +1,27 @@
 """The router: after each assistant turn, should a person take over, and why?
 
 A pure function of the policy, this turn's signals (text, NLU intent and confidence,
-a reason requested by the dialogue, the fan's profile) and the router's memory of
-the previous turns. No I/O: `HandoffDesk` feeds it and persists the memory.
+what the dialogue reported, the fan's profile, whether a task is in progress) and the
+router's memory of the previous turns. No I/O: `HandoffDesk` feeds it and persists the
+memory.
 
-Order of the checks (the first that fires is the recorded reason):
+A person is offered on purpose, never by accident. In order (the first that fires is
+the recorded reason):
 
 1. explicit request: a keyword ("human", "人工" ...) or the talk_to_human intent;
 2. a reason the dialogue asked for with `{"custom": {"handoff": reason}}`
-   (payment_failed, faq_miss);
+   (payment_failed: a card declined);
 3. a confident out_of_scope text stops here: declined by the bot, never escalated;
 4. frustration: abuse words, or strongly negative English sentiment;
-5. repeated fallback (nlu_fallback 2 times in the last 5 turns);
-6. low confidence twice in a row.
+5. repeated misses: `miss_strikes` (2) turns in a row the desk could not place, the
+   first of which it answered with a clarifying question: intent nlu_fallback, or a
+   miss the dialogue reported (`{"custom": {"miss": ...}}`, e.g. no answer found).
 
-5 and 6 do not count answers given while a form is still asking (buying, refunding):
-"3", "the cheap ones", "yes" are often classified with low confidence, yet the form
-reads them from entities and the text and re-prompts what it cannot use.
-
-A fan with a priority profile (elderly, accessibility, VIP) needs one miss instead of
-two for 5 and 6 (`priority_profile`), and is always queued with the profile's priority.
+Never on the first unclear turn; never for what a fan says while a form or a purchase
+is in progress (the form reads "3", "the cheap ones", "yes" itself and re-asks what it
+cannot use, and a question in between is answered and the form goes on); never because
+a question got its topic's general answer. A fan's priority profile (elderly,
+accessibility, VIP) orders the queue; it does not make the router quicker to escalate.
 """
 
 from __future__ import annotations
@@ -34,11 +36,8 @@ from knowledge.language import Language
 Reason = Literal[
     "explicit_request",
     "payment_failed",
-    "faq_miss",
     "frustration",
-    "repeated_fallback",
-    "low_confidence",
-    "priority_profile",
+    "repeated_miss",
     "callback",
 ]
 FALLBACK_INTENT = "nlu_fallback"
@@ -55,7 +54,8 @@ class Signals:
     confidence: float | None = None
     dialogue_reason: str | None = None
     profile: str | None = None
-    in_form: bool = False  # a form is active after this turn (it handles its own answers)
+    in_form: bool = False  # a form or a purchase is in progress after this turn
+    dialogue_miss: str | None = None  # the dialogue found no answer ("faq_miss", ...)
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,19 @@ def is_command(policy: Policy, text: str) -> bool:
 def _profile(policy: Policy, signals: Signals, remembered: str | None) -> str | None:
     if signals.profile in policy.profiles:
         return signals.profile
-    confident = (signals.confidence or 0.0) >= policy.thresholds.low_confidence
+    confident = (signals.confidence or 0.0) >= policy.thresholds.intent_confidence
     if signals.intent in policy.profile_intents and confident:
         return policy.profile_intents[signals.intent]
     return remembered
+
+
+def is_miss(policy: Policy, signals: Signals) -> bool:
+    """A turn the desk could not place (outside a task): see the module."""
+    if signals.in_form:
+        return False
+    if signals.intent in policy.misses.intents:
+        return True
+    return signals.dialogue_miss is not None and signals.dialogue_miss in policy.misses.signals
 
 
 def decide(
@@ -112,12 +121,10 @@ def decide(
     resets = [i for i, past in enumerate(past_turns) if past.get("reset")]
     past_turns = past_turns[resets[-1] + 1 :] if resets else past_turns
     profile = _profile(policy, signals, remembered_profile)
-    known = signals.intent is not None and signals.confidence is not None
     confidence = signals.confidence if signals.confidence is not None else 1.0
-    fallback = signals.intent == FALLBACK_INTENT and not signals.in_form
-    low = known and not signals.in_form and (fallback or confidence < t.low_confidence)
-    turn = {"intent": signals.intent, "confidence": signals.confidence, "low": low}
-    turn["fallback"] = fallback
+    miss = is_miss(policy, signals)
+    turn: dict[str, Any] = {"intent": signals.intent, "confidence": signals.confidence}
+    turn["miss"] = miss
     if signals.in_form:
         turn["in_form"] = True
 
@@ -127,7 +134,7 @@ def decide(
     keyword = explicit_keyword(policy, signals.text)
     if keyword is not None:
         return verdict("explicit_request", f"keyword {keyword!r}")
-    if signals.intent in policy.explicit_request.intents and confidence >= t.low_confidence:
+    if signals.intent in policy.explicit_request.intents and confidence >= t.intent_confidence:
         return verdict("explicit_request", f"intent {signals.intent}")
     if signals.dialogue_reason is not None and signals.dialogue_reason in policy.dialogue_reasons:
         return verdict(signals.dialogue_reason, "requested by the dialogue")  # type: ignore[arg-type]
@@ -136,23 +143,12 @@ def decide(
     found = frustration(policy, signals.text, signals.language)
     if found is not None:
         return verdict("frustration", found.detail)
-
-    strikes_fallback = 1 if profile else t.fallback_strikes
-    strikes_low = 1 if profile else t.low_confidence_strikes
-    window = [*past_turns[-(t.fallback_window - 1) :], turn] if t.fallback_window > 1 else [turn]
-    fallbacks = sum(1 for past in window if past.get("fallback"))
-    if fallback and fallbacks >= strikes_fallback:
-        if profile:
-            return verdict("priority_profile", f"{profile}, after a fallback")
-        return verdict("repeated_fallback", f"{fallbacks} fallbacks in {len(window)} turns")
-    if low:
+    if miss:
         streak = 1
         for past in reversed(past_turns):
-            if not past.get("low"):
+            if not past.get("miss"):
                 break
             streak += 1
-        if streak >= strikes_low:
-            if profile:
-                return verdict("priority_profile", f"{profile}, confidence {confidence:.2f}")
-            return verdict("low_confidence", f"{streak} low-confidence turns in a row")
+        if streak >= t.miss_strikes:
+            return verdict("repeated_miss", f"{streak} turns in a row the desk could not place")
     return verdict(None)

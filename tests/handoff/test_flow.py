@@ -89,22 +89,26 @@ def test_queue_claim_reply_hand_back(desk: Desk, rasa: FakeRasa) -> None:
 
 def test_reasons_from_the_dialogue_and_the_nlu(desk: Desk) -> None:
     agent = desk.agent(new_id("agent"))
-    payment, low, fallback, oos, angry = (new_id(k) for k in ("pay", "low", "fb", "oos", "angry"))
+    names = ("pay", "miss", "fb", "apart", "topic", "oos", "angry")
+    payment, miss, fallback, apart, topic, oos, angry = (new_id(k) for k in names)
     assert desk.fan(payment, "pay now please")["status"] == "queued"
-    assert desk.fan(low, "hmm tickets")["status"] == "bot"
-    assert desk.fan(low, "hmm refund")["status"] == "queued"
+    assert desk.fan(miss, "hmm tickets")["status"] == "bot"  # never on the first miss
+    assert desk.fan(miss, "hmm refund")["status"] == "queued"
     assert desk.fan(fallback, "xyzzy")["status"] == "bot"
-    assert desk.fan(fallback, "hi")["status"] == "bot"
     assert desk.fan(fallback, "xyzzy again")["status"] == "queued"
+    for text in ("xyzzy", "hi", "xyzzy again", "hi"):  # misses, but never two in a row
+        assert desk.fan(apart, text)["status"] == "bot"
+    for _ in range(3):  # unsure of the intent, yet answered with the topic: no miss
+        assert desk.fan(topic, "eh refunds")["status"] == "bot"
     for _ in range(3):
         assert desk.fan(oos, "I hate this awful weather")["status"] == "bot"
     assert desk.fan(angry, "this is a useless bot")["status"] == "queued"
     reasons = {c["id"]: c["reason"] for c in agent.get("/queue").json()["conversations"]}
     assert reasons[payment] == "payment_failed"
-    assert reasons[low] == "low_confidence"
-    assert reasons[fallback] == "repeated_fallback"
+    assert reasons[miss] == "repeated_miss"
+    assert reasons[fallback] == "repeated_miss"
     assert reasons[angry] == "frustration"
-    assert oos not in reasons
+    assert not {apart, topic, oos} & set(reasons)
 
 
 def test_frustration_written_in_traditional_characters_is_heard(desk: Desk) -> None:

@@ -12,8 +12,9 @@ from bot.handoff.policy import POLICY_PATH, PolicyError, load_policy, parse_poli
 
 def test_the_shipped_files_validate() -> None:
     policy = load_policy()
-    assert policy.thresholds.low_confidence_strikes == 2
-    assert policy.thresholds.fallback_strikes == 2 and policy.thresholds.fallback_window == 5
+    assert policy.thresholds.miss_strikes == 2
+    assert policy.misses.intents == ["nlu_fallback"] and "no_answer" in policy.misses.signals
+    assert "purchase_stage" in policy.task_slots
     assert "人工" in policy.explicit_request.keywords.zh
     assert {c.id for c in load_canned()} >= {"greeting", "order_ref"}
     assert "{minutes}" in policy.messages["queued"].zh
@@ -22,10 +23,10 @@ def test_the_shipped_files_validate() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "line", "words"),
     [
-        ("low_confidence: 0.6", "low_confidence: 1.6", 8, "thresholds.low_confidence"),
-        ("fallback_window: 5 ", "fallback_window: 1 ", 8, "fallback_window"),
-        ('commands: ["/human"', 'commands: ["human"', 22, "slash"),
-        ("{minutes} min", "{mins} min", 66, "placeholder"),
+        ("intent_confidence: 0.6", "intent_confidence: 1.6", 9, "intent_confidence"),
+        ("miss_strikes: 2", "miss_strikes: 1", 12, "miss_strikes"),
+        ('commands: ["/human"', 'commands: ["human"', 36, "slash"),
+        ("{minutes} min", "{mins} min", 80, "placeholder"),
     ],
 )
 def test_mistakes_name_the_line(old: str, new: str, line: int, words: str) -> None:

@@ -23,7 +23,7 @@ def test_restart_mid_handoff(database_url: str, rasa: FakeRasa) -> None:
         agent.post(f"/conversations/{held_fan}/claim")
         agent.post(f"/conversations/{held_fan}/messages", json={"text": "Hi from Alice"})
         desk.fan(held_fan, "thanks Alice")
-        desk.fan(struggling_fan, "hmm one")  # first low-confidence turn
+        desk.fan(struggling_fan, "hmm one")  # a first miss
         before = {fan: desk.history(fan)["messages"] for fan in (queued_fan, held_fan)}
 
     with live_gateway(settings) as base_url:
