@@ -13,11 +13,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.change_requests import change_kind
 from actions.context import language_of
+from actions.purchase import wants_to_buy
 from bot.knowledge_base import SharedRetriever
 from bot.settings import get_settings
 from knowledge.clarify import choices as clarify_choices
@@ -65,6 +67,20 @@ def _chosen_entry(tracker: Tracker) -> str | None:
     return str(value) if value else None
 
 
+def _offer_change(
+    dispatcher: CollectingDispatcher, tracker: Tracker, intent: str, text: str
+) -> None:
+    """After the rules of passing on or exchanging tickets, offer to do it now.
+
+    "Can I give my ticket to my brother?" is a question and a wish at once: the answer,
+    then one button that starts the transfer (or exchange) form.
+    """
+    if intent != "exchange_transfer" or tracker.active_loop.get("name"):
+        return
+    kind = change_kind(text) or "exchange"
+    dispatcher.utter_message(response=f"utter_offer_{kind}")
+
+
 class ActionAnswerQuestion(Action):
     """Answers the question in the fan's last message from the knowledge the desk has."""
 
@@ -90,9 +106,14 @@ class ActionAnswerQuestion(Action):
             # A topic button (a clarifying reply's): the topic's answer, nothing to search.
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
             return []
+        if intent == FALLBACK_INTENT and not tracker.active_loop.get("name") and wants_to_buy(text):
+            # "ticket for Northgate pls, Premium if possible": buying, in words the
+            # classifier could not place; the buy form reads the match and the seats.
+            return [FollowupAction("buy_form")]
         found: Answer = retriever.search(text, language)
         if found.decision == "answer" and found.text:
             dispatcher.utter_message(text=found.text + (f"\n{found.note}" if found.note else ""))
+            _offer_change(dispatcher, tracker, intent, text)
             return []
         if found.decision == "suggest":
             buttons = [
@@ -100,6 +121,7 @@ class ActionAnswerQuestion(Action):
                 for c in found.candidates
             ]
             dispatcher.utter_message(response="utter_faq_suggest", buttons=buttons)
+            _offer_change(dispatcher, tracker, intent, text)
             return []
         in_domain = (tracker.latest_message.get("domain") or {}).get("in_domain") is True
         if intent == FALLBACK_INTENT and in_domain:
@@ -116,6 +138,7 @@ class ActionAnswerQuestion(Action):
         if intent in TOPIC_RESPONSES:
             # The topic's general answer: an answer, not a miss (the fan may ask again).
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
+            _offer_change(dispatcher, tracker, intent, text)
             return []
         dispatcher.utter_message(response="utter_default")
         dispatcher.utter_message(json_message={"miss": "no_answer"})

@@ -35,6 +35,25 @@ _QUESTION = re.compile(
 )
 
 
+# Looser than a request: which change a question or a wish is about, typos and all.
+_ABOUT_TRANSFER = re.compile(
+    r"\b(transfer\w*|give|giving|pass\w*|send\w*|hand)\b|转让|转给|送|给.{0,6}(朋友|弟|哥|妹|姐|"
+    r"家人|同事|老婆|老公|爸|妈|儿子|女儿)|俾|过户",
+    re.IGNORECASE,
+)
+_ABOUT_EXCHANGE = re.compile(
+    r"\b(exchange|exhange|swap|switch|change|move|upgrade)\b|换|改场|改期|改到|另一场|别的场",
+    re.IGNORECASE,
+)
+
+
+def change_kind(text: str) -> Change | None:
+    """Which change `text` is about (a request or a question), or None."""
+    if _TRANSFER.search(text) or _ABOUT_TRANSFER.search(text):
+        return "transfer"
+    return "exchange" if _EXCHANGE.search(text) or _ABOUT_EXCHANGE.search(text) else None
+
+
 def change_request(text: str) -> Change | None:
     """`exchange`/`transfer` when `text` asks to do it now; None for a question about it."""
     text = text.strip()

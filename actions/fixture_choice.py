@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from knowledge.vocabulary import vocabulary
 from knowledge.when import parse_when
 from ticketing.demo import read_club
-from ticketing.fixtures import FixtureListing, find_team, fixture_listings
+from ticketing.fixtures import FixtureListing, find_team, fixture_listings, teams_in
 from ticketing.schedule import local_window
 
 # The club's local time zone, from its data (data/demo/club.yml), read once.
@@ -42,6 +42,8 @@ def candidate_fixtures(
         nickname = vocabulary().fixture_team(text)
         if nickname:
             team_ids.add(nickname)
+        else:  # a name the entity extractor missed ("tix for northgate pls")
+            team_ids |= {t.id for t in teams_in(session, text) if t.id != HOME_TEAM}
     if team_ids:
         listings = [
             f

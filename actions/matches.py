@@ -48,8 +48,8 @@ def match_name(match: FixtureSummary, language: Language, detail: Detail = "kick
         day = f"{local.month}月{local.day}日"
         if detail == "line":
             return f"• {day}（周{_ZH_WEEKDAYS[local.weekday()]}）{local:%H:%M} {teams}"
-        if detail == "kickoff":
-            return f"{teams}（{day} {local:%H:%M}）"
+        if detail == "kickoff":  # with the weekday: "周六那场" picks it from the buttons
+            return f"{teams}（{day} 周{_ZH_WEEKDAYS[local.weekday()]} {local:%H:%M}）"
         return f"{teams} {day}"
     if detail == "line":
         return (

@@ -9,22 +9,23 @@ their price; on "yes" `action_hold_seats` holds them for the fan; on "pay"
 from __future__ import annotations
 
 import contextlib
+import re
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of, money, qr_url
 from actions.database import sessions
-from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
+from actions.fixture_choice import CLUB_TIMEZONE, HOME_TEAM, candidate_fixtures
 from actions.matches import match_name
 from bot.settings import get_settings
 from knowledge.language import Language
-from knowledge.quantities import parse_concessions, parse_number
+from knowledge.quantities import parse_concessions, parse_number, quantity_in
 from knowledge.vocabulary import vocabulary
 from ticketing.db import utcnow
 from ticketing.demo import DEMO_FILE
@@ -39,7 +40,7 @@ from ticketing.errors import (
     SoldOut,
     TicketingError,
 )
-from ticketing.fixtures import FixtureListing, section_availability
+from ticketing.fixtures import FixtureListing, section_availability, teams_in
 from ticketing.holds import create_hold, release_hold
 from ticketing.orders import pay_order
 from ticketing.policies import current_policies
@@ -66,11 +67,61 @@ FORM_ANSWERS = ("inform", "buy_tickets", "affirm", "match_availability")
 
 
 def _answers_the_form(tracker: Tracker) -> bool:
-    """A form answer: an answer-like intent, a button, or a short reply ("family", "两张")."""
+    """A form answer: an answer-like intent, a button, a short reply ("family", "两张"),
+    or a message the NLU could not place that is not a question (most likely an answer
+    in the fan's own words: "there's two of us", "doesn't matter where")."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     text = (tracker.latest_message.get("text") or "").strip()
-    short = len(text.split()) <= 3 and len(text) <= 16 and not text.endswith(("?", "？"))
-    return intent in FORM_ANSWERS or text.startswith("/") or short
+    question = text.endswith(("?", "？"))
+    short = len(text.split()) <= 3 and len(text) <= 16 and not question
+    unplaced = intent == "nlu_fallback" and not question
+    return intent in FORM_ANSWERS or text.startswith("/") or short or unplaced
+
+
+# Categories a sentence may name in passing ("my family and I"): taken from a whole
+# sentence only with a seating word beside them.
+_PASSING = ("family", "away", "accessible")
+_SEATING_WORD = re.compile(r"zone|section|stand|area|seat|block|区|席|看台|座")
+
+
+def named_category(text: str) -> str | None:
+    """The seat category a whole sentence asks for ("2 tickets in cat 2", "要两张二类席")."""
+    category = vocabulary().category(text)
+    if category in _PASSING and not _SEATING_WORD.search(text.casefold()):
+        return None
+    return category
+
+
+_BUY_WORD = re.compile(
+    r"\b(tickets?|tix|tkts?|seats?|buy|book|get|want|need|after)\b|票|张|买|订|要|想",
+    re.IGNORECASE,
+)
+
+
+_BUY_VERB = re.compile(r"\b(buy|book|purchase|order)\b|买|订|购", re.IGNORECASE)
+# "tickets plz", "tix pls", "买票", "订票啊": asking for tickets and nothing else.
+_JUST_TICKETS = re.compile(
+    r"^(?:hi|hello|hey|ok)?[\s,]*(?:(?:i\s+)?(?:want|need|buy|get|book)\s+)?(?:some\s+)?"
+    r"(?:tickets?|tix|tkts?)\s*(?:plz|pls|please|thanks|thx|now)?[\s!.]*$"
+    r"|^[你您]?好?[，,\s]*(?:我)?(?:想|要)?(?:买|订|购)?[张]?(?:票|门票|飞)(?:啊|呀|吧|了|谢谢|唔该)?[！!。\s]*$",
+    re.IGNORECASE,
+)
+
+
+def wants_to_buy(text: str) -> bool:
+    """A sentence the NLU could not place that asks for tickets to a match: a team or a
+    seat category, with a number of tickets or a buying word ("tickets plz" alone too).
+    A question counts only with a buying verb ("can I buy 2 for Northgate?")."""
+    if _JUST_TICKETS.match(text.strip()):
+        return True
+    if text.rstrip().endswith(("?", "？")) and not _BUY_VERB.search(text):
+        return False
+    with sessions()() as session:
+        team = any(t.id != HOME_TEAM for t in teams_in(session, text))
+    category = named_category(text) is not None
+    if not (team or category):
+        return False
+    return (team and category) or quantity_in(text) is not None or bool(_BUY_WORD.search(text))
 
 
 class ValidateBuyForm(FormValidationAction):
@@ -145,6 +196,8 @@ class ValidateBuyForm(FormValidationAction):
             seating = seating_of(str(value))
             if seating:
                 return {"seating": seating}
+        if not text.startswith("/") and (category := named_category(text)):
+            return {"seating": category}  # named in a sentence the extractor missed
         if tracker.get_slot("requested_slot") == "seating":
             seating = seating_of(text) or ("best" if means_any(text) else None)
             if seating:
@@ -182,6 +235,9 @@ class ValidateBuyForm(FormValidationAction):
             number = parse_number(str(value))
             if number is not None:
                 return {"quantity": float(number), "concessions": None}
+        number = quantity_in(text) if not text.startswith("/") else None
+        if number is not None:  # "2 tickets", "两张" the extractor missed
+            return {"quantity": float(number), "concessions": None}
         if tracker.get_slot("requested_slot") == "quantity":
             number = parse_number(text)
             if number is not None:
@@ -212,9 +268,36 @@ def seating_of(text: str) -> str | None:
 
 def means_any(text: str) -> bool:
     lowered = text.casefold()
-    return any(
-        w in lowered for w in ("any", "best", "don't mind", "whatever", "随便", "都行", "最好")
-    )
+    return any(w in lowered for w in _ANY_SEATS)
+
+
+# "Wherever": the best available seats.
+_ANY_SEATS = (
+    "any", "best", "don't mind", "dont mind", "doesn't matter", "doesnt matter", "whatever",
+    "no preference", "wherever", "not fussed", "up to you", "you choose", "随便", "都行",
+    "最好", "无所谓", "都可以", "哪里都行", "随意", "是但", "你决定", "你帮我选",
+)  # fmt: skip
+
+
+class ActionBareAnswer(Action):
+    """An answer given when nothing was asked ("北门联 2张 家庭区", "cat 1 for the derby"):
+    a match or seats named start buying; anything else, what the desk can do."""
+
+    def name(self) -> str:
+        return "action_bare_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        named = any(
+            next(tracker.get_latest_entity_values(name), None)
+            for name in ("team", "fixture", "category", "section")
+        )
+        if not text.startswith("/") and (named or wants_to_buy(text)):
+            return [FollowupAction("buy_form")]
+        dispatcher.utter_message(response="utter_how_can_i_help")
+        return []
 
 
 class ActionAskFixtureId(Action):

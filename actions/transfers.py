@@ -26,7 +26,7 @@ from actions.matches import match_name, match_summary
 from actions.orders import change_form_slots, changeable_orders, owns_order
 from actions.verification import offer_verification
 from knowledge.language import Language
-from ticketing.customers import EMAIL, EXTERNAL_ID
+from ticketing.customers import EMAIL, EXTERNAL_ID, email_in
 from ticketing.db import utcnow, write_session
 from ticketing.errors import (
     InvalidRequest,
@@ -75,6 +75,9 @@ def transferable_tickets(tracker: Tracker) -> list[TicketView]:
 
 def recipient_of(text: str) -> str | None:
     """The recipient's external id from what the fan wrote: an address or a channel id."""
+    address = email_in(text)
+    if address is not None and EMAIL.match(address.lower()):
+        return f"email:{address.lower()}"
     for word in text.replace("，", " ").split():
         word = word.strip(".,;:!?()<>。")
         if word.lower().startswith("email:"):

@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions.context import customer_of, language_of
 from actions.database import sessions
 from actions.matches import match_name, match_summary
-from ticketing.customers import EMAIL
+from ticketing.customers import EMAIL, email_in
 from ticketing.errors import InvalidRequest, NotFound
 from ticketing.orders import get_order
 from ticketing.verification import (
@@ -120,7 +120,9 @@ class ValidateVerifyForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != "verify_email" or _intent(tracker) == "stop":
             return {}
         text = _text(tracker)
-        found = next((w.strip(".,;:!?()<>，。") for w in text.split() if "@" in w), None)
+        found = email_in(text) or next(
+            (w.strip(".,;:!?()<>，。") for w in text.split() if "@" in w), None
+        )
         if found:
             return {"verify_email": found}
         if len(text.split()) <= 4 and _intent(tracker) not in ("deny",):

@@ -48,7 +48,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge.script import to_script  # noqa: E402
+from knowledge.script import to_script, to_simplified  # noqa: E402
 
 TEMPLATES = ROOT / "bench" / "data" / "fans"
 RESULTS = ROOT / "bench" / "results"
@@ -80,6 +80,8 @@ CUES: list[tuple[str, tuple[str, ...]]] = [
     ("agent", ("passing you to a person", "no agent is online", "转接人工", "没有人工客服在线",
                "has joined the conversation", "已加入对话")),
     ("verify_offer", ("verify it now", "现在验证吗")),
+    ("offer_transfer", ("shall i pass a ticket on for you now", "要我现在帮你把票转给别人吗")),
+    ("offer_exchange", ("shall i exchange your tickets now", "要我现在帮你换票吗")),
     ("code", ("6-digit code", "6 位验证码", "验证码是 6 位", "验证码不对", "code isn't right")),
     ("email", ("what's the e-mail address used", "购票时用的邮箱是什么")),
     ("verify_ref", ("what's the order reference", "要验证的订单号")),
@@ -88,7 +90,7 @@ CUES: list[tuple[str, tuple[str, ...]]] = [
     ("change_tickets", ("all the tickets of this order", "换全部的票")),
     ("change_order", ("which order's tickets", "要换哪一个订单")),
     ("order_ref", ("which order would you like to refund", "要退哪一个订单")),
-    ("confirm", ("shall i go ahead", "确认退票", "确认更换", "确认转让", "confirm")),
+    ("confirm", ("shall i go ahead", "确认退票吗", "确认更换吗", "确认转让吗")),
     ("pay", ("shall we pay", "现在付款", "pay now")),
     ("offer", ("shall i hold them", "要帮你锁定")),
     ("match", ("which match", "哪一场", "换到哪一场", "another match", "换一场")),
@@ -99,9 +101,22 @@ CUES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+# The questions each goal expects; any other question means the desk misunderstood.
+EXPECTED = {
+    "buy": {"match", "category", "quantity", "offer", "pay"},
+    "refund": {"order_ref", "confirm"},
+    "exchange": {"change_order", "change_tickets", "match", "category", "confirm",
+                 "offer_exchange", "pay"},
+    "transfer": {"transfer_ticket", "transfer_to", "confirm", "offer_transfer"},
+    "verify": {"verify_offer", "verify_ref", "email", "code"},
+    "faq": set(),
+    "human": set(),
+}  # fmt: skip
+
+
 def asked(text: str) -> str | None:
     """What the desk's latest replies ask the fan, or None (an answer, a statement)."""
-    lowered = text.casefold()
+    lowered = to_simplified(text).casefold()  # the desk answers in the fan's script
     found = None
     best = -1
     for name, cues in CUES:
@@ -187,6 +202,7 @@ class Fan:
         self.corrected = False
         self.rephrased = 0
         self.said_opener = False
+        self.said_children = False  # the desk asked how many, and the fan named a child
 
     # values the templates may use
     def values(self) -> dict[str, str]:
@@ -231,7 +247,8 @@ class Fan:
         g = self.goal
         self.said_opener = True
         if g.kind == "buy":
-            return self.say("openers", "buy_full" if g.long_opener else "buy")
+            full = g.long_opener and g.category in CATEGORIES  # they name their seats
+            return self.say("openers", "buy_full" if full else "buy")
         if g.kind == "faq":
             return self.say("faq")
         return self.say("openers", g.kind)
@@ -240,6 +257,9 @@ class Fan:
         """The fan's next message, given the desk's latest replies."""
         g = self.goal
         question = asked(text)
+        if question not in EXPECTED[g.kind] and question not in (None, "clarify",
+                                                                  "not_understood"):
+            question = "misunderstood"  # asked something of another task: say it again
         in_form = question in {"match", "category", "quantity", "offer", "pay"}
         if g.digression and in_form and not self.digressed and self.rng.random() < 0.5:
             self.digressed = True
@@ -250,6 +270,7 @@ class Fan:
             return self._category()
         if question == "quantity":
             if g.children:
+                self.said_children = True
                 return self.say("answers", "quantity_concession")
             return self.say("answers", "quantity")
         if question == "offer":
@@ -262,16 +283,20 @@ class Fan:
             return self.say("answers", "pay")
         if question in ("order_ref", "change_order", "verify_ref"):
             return self.say("answers", "order_ref")
-        if question == "verify_offer":
+        if question in ("verify_offer", "offer_transfer", "offer_exchange"):
             return self.say("answers", "confirm")
         if question == "email":
             return self.say("answers", "email")
         if question == "code":
             code = self.code_from_mail()
             return self.say("answers", "code", code=code) if code else "?"
-        if question == "transfer_ticket" or question == "change_tickets":
-            key = "one_ticket" if g.kind == "transfer" else "all_tickets"
-            return self.say("answers", key)
+        if question == "transfer_ticket":  # seats as buttons: by position or by seat
+            ordinals = self.t.data[g.language]["ordinals"]
+            if buttons and self.rng.random() < 0.5:
+                return buttons[0].split(" ")[0]
+            return self.say("answers", "match_ordinal", ordinal=str(ordinals[0]))
+        if question == "change_tickets":
+            return self.say("answers", "all_tickets")
         if question == "transfer_to":
             return self.say("answers", "recipient")
         if question == "confirm":
@@ -454,7 +479,8 @@ def agent_online(desk: Desk) -> Iterator[None]:
         thread.join(5)
 
 
-def judge(desk: Desk, goal: Goal, customer: str, seeded: dict[str, Any] | None) -> bool:
+def judge(desk: Desk, goal: Goal, customer: str, seeded: dict[str, Any] | None,
+          said_children: bool = False) -> bool:  # fmt: skip
     """Was the task done? Read from the engine, never from the bot's words."""
     if goal.kind == "buy":
         assert goal.fixture is not None
@@ -468,7 +494,7 @@ def judge(desk: Desk, goal: Goal, customer: str, seeded: dict[str, Any] | None) 
                 names = desk.categories(goal.fixture["id"])
                 if any(names.get(t["seat"]["section"]) != goal.category for t in live):
                     continue
-            if goal.children and sum(t["concession"] == "child" for t in live) != goal.children:
+            if said_children and sum(t["concession"] == "child" for t in live) != goal.children:
                 continue
             return True
         return False
@@ -527,12 +553,12 @@ async def run_fan(desk: Desk, goal: Goal, templates: Templates, http: httpx.Asyn
             result.done = goal.kind == "human"
             break
         if goal.kind in ("buy", "refund", "exchange", "transfer", "verify"):
-            if await asyncio.to_thread(judge, desk, goal, customer, seeded):
+            if await asyncio.to_thread(judge, desk, goal, customer, seeded, fan.said_children):
                 result.done = True
                 break
         if goal.kind == "faq":
             question = asked(said)
-            if question is None and said.strip():
+            if question in (None, "offer_transfer", "offer_exchange") and said.strip():
                 answered_faq = True  # an answer: the fan thanks and leaves
                 result.done = True
                 break

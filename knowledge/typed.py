@@ -47,6 +47,15 @@ _PRICE = re.compile(r"[¥$€£]\s?\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s?(?:�
 _BRACKETED = re.compile(r"\((?:sandbox|test)[^)]*\)")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|#")
 _INTENT = re.compile(r"^/([a-z_]+)")
+_QUESTION = re.compile(
+    r"^(?:how|what|when|where|why|which|who|can|could|do|does|is|are|will|would|should)\b"
+    r"|吗$|呢$|怎么|如何|什么|哪里|哪儿|为什么|能不能|可不可以|是不是|几时|点样|乜嘢"
+)
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|pair|couple)\b"
+    r"|[一两二俩三四五六七八九十][张個个位人]"
+)
+_ZH_DIGITS = dict(zip("123456", "一二三四五六", strict=True))
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")  # "cat2" is "cat 2"
 
 
@@ -67,6 +76,7 @@ class TypedAnswers:
     ordinals_en: dict[str, int]
     ordinals_zh: dict[str, int]
     last_zh: tuple[str, ...]
+    first_zh: tuple[str, ...]
     cheapest: dict[str, tuple[str, ...]]
     dearest: dict[str, tuple[str, ...]]
     fillers_en: frozenset[str]
@@ -78,6 +88,7 @@ def normalise(text: str) -> str:
     folded = to_simplified(unicodedata.normalize("NFKC", text)).casefold()
     folded = _BRACKETED.sub(" ", _PRICE.sub(" ", folded))
     folded = re.sub(r"[^\w\s'#\u3400-\u9fff]", " ", folded)
+    folded = re.sub(r"([1-6])\s*(?=[类等])", lambda m: _ZH_DIGITS[m.group(1)], folded)  # 2类
     return re.sub(r"\s+", " ", folded).strip()
 
 
@@ -100,6 +111,7 @@ def read_typed_answers(path: Path = TYPED_ANSWERS_FILE) -> TypedAnswers:
             ordinals_en={normalise(str(k)): int(v) for k, v in ordinals["en"].items()},
             ordinals_zh={str(k): int(v) for k, v in ordinals["zh"].items()},
             last_zh=_words(ordinals["zh_last"]),
+            first_zh=_words(ordinals["zh_first"]),
             cheapest={lang: _words(w) for lang, w in data["cheapest"].items()},
             dearest={lang: _words(w) for lang, w in data["dearest"].items()},
             fillers_en=frozenset(_words(data["fillers"]["en"])),
@@ -170,7 +182,10 @@ class _Reading:
         return len(self.tokens) > MAX_WORDS or han > MAX_HAN
 
     def question(self) -> bool:
-        return "?" in self.raw or "？" in self.raw
+        """"how do i pay", "can I pay later", "付款怎么付": asked, not answered."""
+        if "?" in self.raw or "？" in self.raw:
+            return True
+        return _QUESTION.search(self.text) is not None
 
     def languages(self) -> tuple[str, ...]:
         return ("zh", "en") if self.han else ("en",)
@@ -213,6 +228,8 @@ class _Reading:
                 index = self.words.ordinals_zh[found.group(1)]
             elif any(_has_phrase(self.text, p) for p in self.words.last_zh) and len(rest) <= 4:
                 index = -1
+            elif any(_has_phrase(self.text, p) for p in self.words.first_zh) and len(rest) <= 5:
+                index = 1
         else:
             ordinal = self._english_ordinal(rest)
             index = ordinal
@@ -223,7 +240,7 @@ class _Reading:
         return self.offered[index - 1] if 1 <= index <= len(self.offered) else None
 
     def _english_ordinal(self, rest: str) -> int | None:
-        words = rest.split()
+        words = re.sub(r"\b(\d)\s+(st|nd|rd|th)\b", r"\1\2", rest).split()  # "2 nd": 2nd
         if len(words) == 1 and words[0] in self.words.ordinals_en:
             return self.words.ordinals_en[words[0]]
         spoken = " ".join(self.tokens)
@@ -244,12 +261,14 @@ class _Reading:
         return None
 
     def action(self) -> Offered | None:
-        if any(ch.isdigit() for ch in self.text):
-            return None
-        by_intent = {}
-        for button in self.offered:
+        if _NUMBER.search(self.text):
+            return None  # "ok but 3 tickets", "其实要三张": a change, the NLU's
+        by_intent: dict[str, Offered] = {}
+        for button, title in zip(self.offered, self.titles, strict=True):
             intent = _intent_of(button.payload)
-            if intent in self.words.intents and intent not in by_intent:
+            if intent not in self.words.intents:
+                intent = self._title_intent(title)  # "Yes, pass one on now" is a yes
+            if intent is not None and intent not in by_intent:
                 by_intent[intent] = button
         negated = any(
             _has_phrase(self.text, n) for lang in self.languages() for n in self.words.negations[lang]
@@ -263,6 +282,15 @@ class _Reading:
             phrases = [p for lang in self.languages() for p in self.words.intents[intent][lang]]
             if any(_has_phrase(self.text, p) for p in phrases):
                 return button
+        return None
+
+    def _title_intent(self, title: str) -> str | None:
+        first = re.split(r"\s", title, maxsplit=1)[0] if title else ""
+        for intent in ("affirm", "deny"):
+            lists = self.words.intents[intent]
+            if any(first == p or (_HAN.search(p) and title.startswith(p)) for lang in lists
+                   for p in lists[lang]):  # fmt: skip
+                return intent
         return None
 
     def title_words(self) -> Offered | None:

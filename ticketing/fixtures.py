@@ -6,6 +6,8 @@ expires), so it is exact at the moment of the query and excludes held seats.
 
 from __future__ import annotations
 
+import re
+
 import threading
 import time
 from dataclasses import dataclass
@@ -289,6 +291,24 @@ def find_team(session: Session, name: str) -> Team | None:
         if wanted in (n.casefold() for n in names):
             return team
     return None
+
+
+def teams_in(session: Session, text: str) -> list[Team]:
+    """The teams a fan's sentence names, by name or alias ("tix for northgate pls")."""
+    lowered = text.casefold()
+    found: list[tuple[Team, str]] = []
+    for team in session.scalars(select(Team)):
+        names = sorted((team.name_en, team.name_zh, *team.aliases), key=len, reverse=True)
+        for name in (n.casefold() for n in names if n):
+            if name.isascii():
+                hit = re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered) is not None
+            else:
+                hit = name in lowered
+            if hit:
+                found.append((team, name))
+                break
+    # "United" inside "Northgate United" is not Manchester United.
+    return [t for t, n in found if not any(n != m and n in m for _, m in found)]
 
 
 def _claims_by_section(

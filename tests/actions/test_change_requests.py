@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.change_requests import change_request
+from actions.change_requests import change_kind, change_request
 from actions.language import ValidateSlotMappings
 from tests.actions.conftest import DOMAIN, tracker
 
@@ -30,6 +30,21 @@ from tests.actions.conftest import DOMAIN, tracker
 )
 def test_requests_and_questions(text: str, expected: str | None) -> None:
     assert change_request(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("can i pass on one tikcet to my brother", "transfer"),
+        ("if I can't go, can I give my ticket to a friend?", "transfer"),
+        ("我想送一张票给我弟", "transfer"),
+        ("can i exhange my tickets RA-SVGLQF", "exchange"),
+        ("RA-FNMC89这个订单可以改场次吗", "exchange"),
+        ("what time is kick-off", None),
+    ],
+)
+def test_what_a_question_about_changes_is_about(text: str, kind: str | None) -> None:
+    assert change_kind(text) == kind
 
 
 def test_the_slot_is_set_only_outside_other_processes() -> None:

@@ -29,6 +29,6 @@ def test_english() -> None:
 
 
 def test_chinese() -> None:
-    assert match_name(DERBY, "zh") == "江畔竞技 vs 港城（12月5日 15:00）"
+    assert match_name(DERBY, "zh") == "江畔竞技 vs 港城（12月5日 周六 15:00）"
     assert match_name(DERBY, "zh", "day") == "江畔竞技 vs 港城 12月5日"
     assert match_name(DERBY, "zh", "line") == "• 12月5日（周六）15:00 江畔竞技 vs 港城"

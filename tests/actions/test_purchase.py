@@ -1,4 +1,5 @@
-"""Paying in the chat: the card is the desk's choice, never the fan's text."""
+"""Buying in the chat: the card is the desk's choice, never the fan's text; buying asked for
+in words the classifier could not place."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.purchase import ActionPay
+from actions.purchase import ActionPay, named_category, wants_to_buy
 from bot.settings import get_settings
 from tests.actions.conftest import DOMAIN, responses, tracker
 from tests.ticketing.conftest import Club
@@ -45,3 +46,34 @@ def test_the_desk_configured_card_is_charged(desk: Club, monkeypatch: pytest.Mon
     assert said[0] == "utter_payment_declined"
     with desk.db() as session:
         assert tickets_of(session, FAN) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("ticket for away city pls, Premium if possible", True),
+        ("客队 2张 家庭区", True),
+        ("2 tickets in cat 1", True),
+        ("tickets plz", True),
+        ("买票", True),
+        ("can I buy 2 for Away City?", True),  # a question with a buying verb
+        ("is Away City sold out?", False),  # a question about it
+        ("my family and I love this club", False),  # "family" in passing is no category
+        ("what time do the gates open", False),
+        ("tickets for Away City", True),  # a team and a ticket word
+
+    ],
+)
+def test_buying_in_words_the_classifier_could_not_place(
+    desk: Club, text: str, wanted: bool
+) -> None:
+    assert wants_to_buy(text) is wanted
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [("2 tickets in cat 1", "cat1"), ("要两张二类席", "cat2"), ("c3 please", "cat3"),
+     ("family zone for 4", "family"), ("me and my family", None)],
+)  # fmt: skip
+def test_a_category_named_in_a_sentence(text: str, category: str | None) -> None:
+    assert named_category(text) == category

@@ -101,6 +101,40 @@ def test_an_answer_without_buttons_leaves_the_keyboard_in_force(
     assert _sent(rasa, conversation)[-1] == "/affirm"
 
 
+@pytest.mark.parametrize(
+    ("question", "typed", "sent"),
+    [
+        ("I am ready to pay", "pay now", "/affirm"),
+        ("I am ready to pay", "付款", "/affirm"),
+        ("I am ready to pay", "cancel pls", "/stop"),
+        ("which match", "the first one", '/buy_tickets{"fixture":"2"}'),
+        ("哪场", "港城那場", '/buy_tickets{"fixture":"2"}'),  # traditional, fillers aside
+    ],
+)
+def test_a_typed_reply_naming_one_offered_button_is_sent_as_its_payload(
+    gateway: str, rasa: FakeRasa, question: str, typed: str, sent: str
+) -> None:
+    conversation = f"typed-{uuid.uuid4().hex[:8]}"
+    _say(gateway, conversation, question)
+    _say(gateway, conversation, typed)
+    assert _sent(rasa, conversation)[-1] == sent
+    fan = [m["text"] for m in _transcript(gateway, conversation) if m["sender"] == "fan"]
+    assert fan[-1] == typed  # the transcript keeps what was typed
+
+
+@pytest.mark.parametrize(
+    "typed", ["can I pay with Alipay?", "no wait, make it 3 tickets", "pay now"]
+)
+def test_other_typed_text_reaches_the_assistant_as_written(
+    gateway: str, rasa: FakeRasa, typed: str
+) -> None:
+    conversation = f"untyped-{uuid.uuid4().hex[:8]}"
+    if typed != "pay now":  # "pay now" with no Pay button on offer is just text
+        _say(gateway, conversation, "I am ready to pay")
+    _say(gateway, conversation, typed)
+    assert _sent(rasa, conversation)[-1] == typed
+
+
 def test_the_transcript_keeps_what_the_fan_typed(gateway: str, rasa: FakeRasa) -> None:
     conversation = f"transcript-{uuid.uuid4().hex[:8]}"
     _say(gateway, conversation, "/stop{}")
