@@ -10,16 +10,17 @@ gets a clarifying question (knowledge/clarify.py), never a refusal; anything els
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.change_requests import change_kind
 from actions.context import language_of
-from actions.purchase import wants_to_buy
+from actions.purchase import reset_purchase, wants_to_buy
 from bot.knowledge_base import SharedRetriever
 from bot.settings import get_settings
 from knowledge.clarify import choices as clarify_choices
@@ -81,6 +82,18 @@ def _offer_change(
     dispatcher.utter_message(response=f"utter_offer_{kind}")
 
 
+# A question asked while seats are offered or held is answered, then the pending
+# question is asked again with its buttons (the form does this itself for its steps).
+_ORDER_REF = re.compile(r"\bRA-[A-Z0-9]{6}\b", re.IGNORECASE)
+_PENDING = {"offered": "utter_remind_offer", "held": "utter_remind_held"}
+
+
+def _remind_pending(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    response = _PENDING.get(str(tracker.get_slot("purchase_stage")))
+    if response is not None and not tracker.active_loop.get("name"):
+        dispatcher.utter_message(response=response)
+
+
 class ActionAnswerQuestion(Action):
     """Answers the question in the fan's last message from the knowledge the desk has."""
 
@@ -90,6 +103,12 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        events = await self._answer(dispatcher, tracker)
+        if not events:  # answered: remind the fan of seats waiting for their "yes"
+            _remind_pending(dispatcher, tracker)
+        return events
+
+    async def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         language = language_of(tracker)
         retriever = knowledge().current()
@@ -102,6 +121,15 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
             return []
         text = tracker.latest_message.get("text") or ""
+        if tracker.active_loop.get("name") == "buy_form" and _ORDER_REF.search(text):
+            # "is my order RA-7KX2QD confirmed?" while buying: the fan is about an order
+            # they have, not the purchase; stop asking about seats and look it up.
+            return [
+                ActiveLoop(None),
+                SlotSet("requested_slot", None),
+                *reset_purchase(),
+                FollowupAction("action_order_status"),
+            ]
         if text.startswith("/") and intent in TOPIC_RESPONSES:
             # A topic button (a clarifying reply's): the topic's answer, nothing to search.
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])

@@ -431,6 +431,8 @@ class ActionOfferSeats(Action):
         if not tracker.get_slot("fixture_id") or not tracker.get_slot("quantity"):
             return [SlotSet("purchase_stage", None)]
         corrected = _corrections(tracker)
+        if not corrected and not tracker.get_slot("concessions"):
+            corrected = _ticket_types(tracker)  # "成人1张 儿童1张" that filled the form
         if corrected:  # "make it 3", "cat 2 instead": apply, then offer afresh
             tracker = tracker.copy()
             for name, value in corrected.items():
@@ -462,9 +464,10 @@ class ActionOfferSeats(Action):
         ]
 
 
-def _corrections(tracker: Tracker) -> dict[str, Any]:
-    """Slot changes the fan's last message asks for while an offer is on the table."""
-    if (tracker.latest_message.get("intent") or {}).get("name") != "inform":
+def _corrections(tracker: Tracker, *, any_intent: bool = False) -> dict[str, Any]:
+    """Slot changes the fan's last message asks for while an offer is on the table
+    ("make it 3", "cat 2 instead"; with `any_intent`, also "不对，要三张", "no, 4 please")."""
+    if not any_intent and (tracker.latest_message.get("intent") or {}).get("name") != "inform":
         return {}
     text = tracker.latest_message.get("text") or ""
     changes: dict[str, Any] = {}
@@ -476,7 +479,10 @@ def _corrections(tracker: Tracker) -> dict[str, Any]:
         values = [str(v) for v in tracker.get_latest_entity_values("quantity")]
         number = parse_number(values[0]) if values else None
         if number is None and not any(tracker.get_latest_entity_values("category")):
-            number = parse_number(text)
+            # "no, not a good row" names no number: only digits or a count with a unit
+            number = quantity_in(text) if any_intent else parse_number(text)
+            if number is None and any_intent and re.search(r"\d", text):
+                number = parse_number(text)
         limit = current_policies().limits.per_order
         if number is not None and 1 <= number <= limit:
             changes.update(quantity=float(number), concessions=None)
@@ -488,7 +494,19 @@ def _corrections(tracker: Tracker) -> dict[str, Any]:
         if seating:
             changes["seating"] = seating
             break
+    if any_intent and "seating" not in changes and (category := named_category(text)):
+        changes["seating"] = category
     return changes
+
+
+def _ticket_types(tracker: Tracker) -> dict[str, Any]:
+    """The ticket types of the message that gave the number of tickets, whatever its
+    intent (a form answer classified as a question about children's prices)."""
+    counts = parse_concessions(tracker.latest_message.get("text") or "")
+    quantity = int(float(tracker.get_slot("quantity") or 0))
+    if not counts or sum(counts.values()) != quantity:
+        return {}
+    return {"concessions": [kind for kind, n in sorted(counts.items()) for _ in range(n)]}
 
 
 def _concession_note(concessions: list[str], language: Language) -> str:
@@ -623,6 +641,13 @@ class ActionCancelPurchase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        offered = tracker.get_slot("purchase_stage") == "offered"
+        if offered and _corrections(tracker, any_intent=True):
+            # "No, 3 please": a change to the offer, not a goodbye.
+            changed = tracker.copy()
+            changed.latest_message = {**tracker.latest_message,
+                                      "intent": {"name": "inform", "confidence": 1.0}}  # fmt: skip
+            return await ActionOfferSeats().run(dispatcher, changed, domain)
         hold_id = tracker.get_slot("hold_id")
         if hold_id:
             # Already expired or paid: then nothing is held any more.

@@ -54,8 +54,15 @@ TEMPLATES = ROOT / "bench" / "data" / "fans"
 RESULTS = ROOT / "bench" / "results"
 GOALS = ("buy", "refund", "exchange", "transfer", "verify", "faq", "human")
 # Share of each goal among the fans (buying is what match day is about).
-MIX = {"buy": 0.40, "refund": 0.10, "exchange": 0.10, "transfer": 0.10, "verify": 0.10,
-       "faq": 0.12, "human": 0.08}  # fmt: skip
+MIX = {
+    "buy": 0.40,
+    "refund": 0.10,
+    "exchange": 0.10,
+    "transfer": 0.10,
+    "verify": 0.10,
+    "faq": 0.12,
+    "human": 0.08,
+}
 MAX_TURNS = 14
 AGENT = "fansbench"
 AGENT_PASSWORD = "fans bench agent password 1"
@@ -77,8 +84,17 @@ WEEKDAYS = {
 # The question a reply asks, recognised as a person reads it: by its words (both
 # languages). The first that matches wins; order matters (specific before general).
 CUES: list[tuple[str, tuple[str, ...]]] = [
-    ("agent", ("passing you to a person", "no agent is online", "转接人工", "没有人工客服在线",
-               "has joined the conversation", "已加入对话")),
+    (
+        "agent",
+        (
+            "passing you to a person",
+            "no agent is online",
+            "转接人工",
+            "没有人工客服在线",
+            "has joined the conversation",
+            "已加入对话",
+        ),
+    ),
     ("verify_offer", ("verify it now", "现在验证吗")),
     ("offer_transfer", ("shall i pass a ticket on for you now", "要我现在帮你把票转给别人吗")),
     ("offer_exchange", ("shall i exchange your tickets now", "要我现在帮你换票吗")),
@@ -105,13 +121,20 @@ CUES: list[tuple[str, tuple[str, ...]]] = [
 EXPECTED = {
     "buy": {"match", "category", "quantity", "offer", "pay"},
     "refund": {"order_ref", "confirm"},
-    "exchange": {"change_order", "change_tickets", "match", "category", "confirm",
-                 "offer_exchange", "pay"},
+    "exchange": {
+        "change_order",
+        "change_tickets",
+        "match",
+        "category",
+        "confirm",
+        "offer_exchange",
+        "pay",
+    },
     "transfer": {"transfer_ticket", "transfer_to", "confirm", "offer_transfer"},
     "verify": {"verify_offer", "verify_ref", "email", "code"},
     "faq": set(),
     "human": set(),
-}  # fmt: skip
+}
 
 
 def asked(text: str) -> str | None:
@@ -203,6 +226,8 @@ class Fan:
         self.rephrased = 0
         self.said_opener = False
         self.said_children = False  # the desk asked how many, and the fan named a child
+        self.pending: str | None = None  # the desk's latest question of this task
+        self.repeated = False
 
     # values the templates may use
     def values(self) -> dict[str, str]:
@@ -233,8 +258,11 @@ class Fan:
     def say(self, section: str, key: str | None = None, **extra: str) -> str:
         lines = self.t.lines(self.goal.language, section, key)
         values = {**self.values(), **extra}
-        usable = [line for line in lines if all(
-            values.get(name) for name in re.findall(r"\{(\w+)\}", line))]  # fmt: skip
+        usable = [
+            line
+            for line in lines
+            if all(values.get(name) for name in re.findall(r"\{(\w+)\}", line))
+        ]
         line = self.rng.choice(usable or lines)
         if self.goal.typos and self.goal.language == "en" and self.rng.random() < 0.35:
             line = _typo(line, self.rng)  # in the fan's words, never in a reference or address
@@ -257,9 +285,13 @@ class Fan:
         """The fan's next message, given the desk's latest replies."""
         g = self.goal
         question = asked(text)
-        if question not in EXPECTED[g.kind] and question not in (None, "clarify",
-                                                                  "not_understood"):
+        if question not in EXPECTED[g.kind] and question not in (None, "clarify", "not_understood"):
             question = "misunderstood"  # asked something of another task: say it again
+        if question is None and self.pending and not self.repeated:
+            # An answer to the fan's question in between: back to what was being asked.
+            question, self.repeated = self.pending, True
+        elif question in EXPECTED[g.kind]:
+            self.pending, self.repeated = question, False
         in_form = question in {"match", "category", "quantity", "offer", "pay"}
         if g.digression and in_form and not self.digressed and self.rng.random() < 0.5:
             self.digressed = True
@@ -352,19 +384,24 @@ def _weekday(fixture: dict[str, Any]) -> int:
     return kickoff.astimezone(ZoneInfo("Asia/Shanghai")).weekday()
 
 
-def make_goals(count: int, languages: list[str], fixtures: list[dict[str, Any]], seed: int
-               ) -> list[Goal]:  # fmt: skip
+def make_goals(
+    count: int, languages: list[str], fixtures: list[dict[str, Any]], seed: int
+) -> list[Goal]:
     """`count` goals, split over the languages and the goal mix, reproducibly."""
     rng = random.Random(seed)
     goals: list[Goal] = []
     kinds = [k for k, share in MIX.items() for _ in range(round(share * 100))]
     for i in range(count):
         language = languages[i % len(languages)]
-        kind = kinds[(i // len(languages) * 37) % len(kinds)] if count > 20 else GOALS[
-            (i // len(languages)) % len(GOALS)]  # fmt: skip
+        kind = (
+            kinds[(i // len(languages) * 37) % len(kinds)]
+            if count > 20
+            else GOALS[(i // len(languages)) % len(GOALS)]
+        )
         fixture = rng.choice(fixtures[:6])
-        category = rng.choice(["cat1", "cat2", "cat2", "cat3", "premium", "family",
-                               "cheapest", "best"])  # fmt: skip
+        category = rng.choice(
+            ["cat1", "cat2", "cat2", "cat3", "premium", "family", "cheapest", "best"]
+        )
         quantity = rng.choice([1, 2, 2, 2, 3, 4, 5])
         children = rng.choice([0, 0, 0, 1]) if quantity >= 2 and kind == "buy" else 0
         goal = Goal(
@@ -408,13 +445,18 @@ class Desk:
 
     def buy(self, customer: str, fixture_id: int, quantity: int) -> dict[str, Any]:
         with self.client() as c:
-            hold = c.post("/api/v1/holds", json={"customer": customer, "fixture_id": fixture_id,
-                                                 "quantity": quantity})  # fmt: skip
+            hold = c.post(
+                "/api/v1/holds",
+                json={"customer": customer, "fixture_id": fixture_id, "quantity": quantity},
+            )
             hold.raise_for_status()
             order = c.post(
                 "/api/v1/orders",
-                json={"customer": customer, "hold_id": hold.json()["hold_id"],
-                      "payment": {"method": "sandbox", "token": "tok_ok"}},  # fmt: skip
+                json={
+                    "customer": customer,
+                    "hold_id": hold.json()["hold_id"],
+                    "payment": {"method": "sandbox", "token": "tok_ok"},
+                },
                 headers={"Idempotency-Key": uuid.uuid4().hex},
             )
             order.raise_for_status()
@@ -424,7 +466,8 @@ class Desk:
     def orders(self, customer: str) -> list[dict[str, Any]]:
         with self.client() as c:
             rows: list[dict[str, Any]] = c.get(
-                "/api/v1/orders", params={"customer": customer}).json()  # fmt: skip
+                "/api/v1/orders", params={"customer": customer}
+            ).json()
             return rows
 
     def order_status(self, customer: str, ref: str) -> int:
@@ -439,8 +482,12 @@ class Desk:
     def mail_code(self, address: str) -> str:
         result = subprocess.run(
             [str(ROOT / ".venv" / "bin" / "desk"), "mail", "--to", address, "--json"],
-            env=self.env, cwd=ROOT, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         for mail in json.loads(result.stdout):
             found = re.search(r"\b(\d{6})\b", mail["body"])
             if found:
@@ -452,20 +499,35 @@ class Desk:
 def agent_online(desk: Desk) -> Iterator[None]:
     """An agent signed in (the console's session) and active, as on match day."""
     subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "desk"), "users", "create", "--username", AGENT,
-         "--role", "agent", "--name", "Sam"],
-        input=AGENT_PASSWORD + "\n", env=desk.env, cwd=ROOT, capture_output=True, text=True,
+        [
+            str(ROOT / ".venv" / "bin" / "desk"),
+            "users",
+            "create",
+            "--username",
+            AGENT,
+            "--role",
+            "agent",
+            "--name",
+            "Sam",
+        ],
+        input=AGENT_PASSWORD + "\n",
+        env=desk.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )  # fmt: skip  (already there on a second run: then the sign-in below still works)
     with httpx.Client(base_url=desk.base_url, timeout=30) as c:
-        response = c.post("/api/v1/agent/session",
-                          json={"username": AGENT, "password": AGENT_PASSWORD})  # fmt: skip
+        response = c.post(
+            "/api/v1/agent/session", json={"username": AGENT, "password": AGENT_PASSWORD}
+        )
         response.raise_for_status()
         token = response.json()["token"]
     stop = threading.Event()
 
     def keep_active() -> None:
-        with httpx.Client(base_url=desk.base_url, timeout=30,
-                          headers={"Authorization": f"Bearer {token}"}) as c:  # fmt: skip
+        with httpx.Client(
+            base_url=desk.base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        ) as c:
             while not stop.is_set():
                 c.get("/api/v1/agent/queue")
                 stop.wait(20)
@@ -479,8 +541,13 @@ def agent_online(desk: Desk) -> Iterator[None]:
         thread.join(5)
 
 
-def judge(desk: Desk, goal: Goal, customer: str, seeded: dict[str, Any] | None,
-          said_children: bool = False) -> bool:  # fmt: skip
+def judge(
+    desk: Desk,
+    goal: Goal,
+    customer: str,
+    seeded: dict[str, Any] | None,
+    said_children: bool = False,
+) -> bool:
     """Was the task done? Read from the engine, never from the bot's words."""
     if goal.kind == "buy":
         assert goal.fixture is not None
@@ -500,12 +567,16 @@ def judge(desk: Desk, goal: Goal, customer: str, seeded: dict[str, Any] | None,
         return False
     if goal.kind == "refund":
         assert seeded is not None
-        return any(o["order_id"] == seeded["order_id"] and o["status"] == "refunded"
-                   for o in desk.orders(customer))  # fmt: skip
+        return any(
+            o["order_id"] == seeded["order_id"] and o["status"] == "refunded"
+            for o in desk.orders(customer)
+        )
     if goal.kind == "exchange":
         assert goal.fixture is not None
-        return any(o["origin"] == "exchange" and o["fixture_id"] == goal.fixture["id"]
-                   for o in desk.orders(customer))  # fmt: skip
+        return any(
+            o["origin"] == "exchange" and o["fixture_id"] == goal.fixture["id"]
+            for o in desk.orders(customer)
+        )
     if goal.kind == "transfer":
         return bool(desk.orders(f"email:{goal.recipient}"))
     if goal.kind == "verify":
@@ -514,8 +585,9 @@ def judge(desk: Desk, goal: Goal, customer: str, seeded: dict[str, Any] | None,
     return False  # faq and human: judged from the conversation
 
 
-async def run_fan(desk: Desk, goal: Goal, templates: Templates, http: httpx.AsyncClient,
-                  tag: str) -> Result:  # fmt: skip
+async def run_fan(
+    desk: Desk, goal: Goal, templates: Templates, http: httpx.AsyncClient, tag: str
+) -> Result:
     conversation = f"fan-{tag}-{goal.seed}"
     customer = f"api:{conversation}"
     result = Result(goal, conversation)
@@ -524,7 +596,9 @@ async def run_fan(desk: Desk, goal: Goal, templates: Templates, http: httpx.Asyn
         source = goal.fixture if goal.kind != "exchange" else None
         fixtures = desk.fixtures()
         first = source or next(f for f in fixtures if f["id"] != goal.fixture["id"])  # type: ignore[index]
-        seeded = await asyncio.to_thread(desk.buy, customer, first["id"], 2 if goal.kind == "transfer" else 1)
+        seeded = await asyncio.to_thread(
+            desk.buy, customer, first["id"], 2 if goal.kind == "transfer" else 1
+        )
         goal.ref = seeded["order_id"]
         goal.recipient = f"friend-{goal.seed}@example.com"
     if goal.kind == "verify":
@@ -538,8 +612,9 @@ async def run_fan(desk: Desk, goal: Goal, templates: Templates, http: httpx.Asyn
     for _ in range(MAX_TURNS):
         result.turns += 1
         result.transcript.append(("fan", text))
-        response = await http.post(f"/api/v1/conversations/{conversation}/messages",
-                                   json={"text": text})  # fmt: skip
+        response = await http.post(
+            f"/api/v1/conversations/{conversation}/messages", json={"text": text}
+        )
         if response.status_code != 200:
             result.note = f"HTTP {response.status_code}: {response.text[:200]}"
             break
@@ -552,10 +627,12 @@ async def run_fan(desk: Desk, goal: Goal, templates: Templates, http: httpx.Asyn
             result.escalated = True
             result.done = goal.kind == "human"
             break
-        if goal.kind in ("buy", "refund", "exchange", "transfer", "verify"):
-            if await asyncio.to_thread(judge, desk, goal, customer, seeded, fan.said_children):
-                result.done = True
-                break
+        engine_judged = goal.kind in ("buy", "refund", "exchange", "transfer", "verify")
+        if engine_judged and await asyncio.to_thread(
+            judge, desk, goal, customer, seeded, fan.said_children
+        ):
+            result.done = True
+            break
         if goal.kind == "faq":
             question = asked(said)
             if question in (None, "offer_transfer", "offer_exchange") and said.strip():
@@ -568,16 +645,18 @@ async def run_fan(desk: Desk, goal: Goal, templates: Templates, http: httpx.Asyn
     return result
 
 
-async def run_all(desk: Desk, goals: list[Goal], templates: Templates, concurrency: int,
-                  tag: str) -> list[Result]:  # fmt: skip
+async def run_all(
+    desk: Desk, goals: list[Goal], templates: Templates, concurrency: int, tag: str
+) -> list[Result]:
     queue: asyncio.Queue[Goal] = asyncio.Queue()
     for goal in goals:
         queue.put_nowait(goal)
     results: list[Result] = []
 
     async def worker() -> None:
-        async with httpx.AsyncClient(base_url=desk.base_url, headers=desk.headers,
-                                     timeout=120) as http:  # fmt: skip
+        async with httpx.AsyncClient(
+            base_url=desk.base_url, headers=desk.headers, timeout=120
+        ) as http:
             while not queue.empty():
                 goal = queue.get_nowait()
                 results.append(await run_fan(desk, goal, templates, http, tag))

@@ -7,7 +7,7 @@
 2. Router: every text of a JSONL file (`{"text": ..., "language"?: ...}` per line)
    is classified by the Rasa NLU (`/model/parse` of a running desk when `--rasa-url`
    is given) and run through the router as a conversation's first turn and as a
-   second turn after a low-confidence one; counts per reason are reported.
+   second turn after a miss; counts per reason are reported.
 
     .venv/bin/python bench/handoff.py [--escalations 100] [--texts FILE.jsonl]
         [--rasa-url http://127.0.0.1:5005 --rasa-token $MATCHDAY_RASA_TOKEN]
@@ -49,7 +49,7 @@ from ticketing.db import make_sessionmaker
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_TEXTS = Path(__file__).resolve().parent / "data" / "handoff_texts.jsonl"
 PASSWORD = "bench password 0123"
-LOW_TURN = {"intent": "faq_other", "confidence": 0.5, "low": True, "fallback": False}
+MISS_TURN: dict[str, Any] = {"intent": "nlu_fallback", "confidence": 0.4, "miss": True}
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -155,12 +155,12 @@ def router_counts(path: Path, rasa_url: str | None, token: str) -> dict[str, Any
         examples.setdefault(reason, [])
         if len(examples[reason]) < 5:
             examples[reason].append(text)
-        second[decide(policy, signals, [LOW_TURN]).reason or "none"] += 1
+        second[decide(policy, signals, [MISS_TURN]).reason or "none"] += 1
     return {
         "texts": total,
         "nlu": "rasa /model/parse" if rasa_url else "none (keywords and sentiment only)",
         "first_turn": dict(first.most_common()),
-        "after_a_low_confidence_turn": dict(second.most_common()),
+        "after_a_miss": dict(second.most_common()),
         "examples": examples,
     }
 

@@ -21,3 +21,20 @@ def detect_language(text: str, default: Language = "en") -> Language:
     if _HAN.search(text) and not _KANA_HANGUL.search(text):
         return "zh"
     return default
+
+
+_WORD = re.compile(r"[A-Za-z]{2,}")
+# English words in a row that make a message English, whatever came before ("ok",
+# "cat2" or "pay now" alone do not: Chinese fans type them too).
+ENGLISH_WORDS = 4
+
+
+def written_language(text: str) -> Language | None:
+    """The language a message is clearly written in, or None when it does not say
+    (a number, a button's text, "ok"): Han characters are Chinese; four or more
+    English words and no Han characters are English."""
+    if detect_language(text, default="en") == "zh" and _HAN.search(text):
+        return "zh"
+    if _KANA_HANGUL.search(text):
+        return None
+    return "en" if len(_WORD.findall(text)) >= ENGLISH_WORDS else None

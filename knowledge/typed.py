@@ -41,6 +41,8 @@ TYPED_ANSWERS_FILE = (
 # Longer messages are answers to more than one question, or questions: the NLU's.
 MAX_WORDS = 8
 MAX_HAN = 14
+MAX_ACTION_WORDS = 6  # a yes, a no or a cancel is short
+MAX_ACTION_HAN = 8
 NEAR = 0.8  # similarity of two spellings of one word (or title) that count as the same
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _PRICE = re.compile(r"[¥$€£]\s?\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s?(?:元|块|yuan|rmb)")
@@ -79,6 +81,7 @@ class TypedAnswers:
     first_zh: tuple[str, ...]
     cheapest: dict[str, tuple[str, ...]]
     dearest: dict[str, tuple[str, ...]]
+    title_yes: tuple[str, ...]
     fillers_en: frozenset[str]
     fillers_zh: tuple[str, ...]
 
@@ -114,6 +117,7 @@ def read_typed_answers(path: Path = TYPED_ANSWERS_FILE) -> TypedAnswers:
             first_zh=_words(ordinals["zh_first"]),
             cheapest={lang: _words(w) for lang, w in data["cheapest"].items()},
             dearest={lang: _words(w) for lang, w in data["dearest"].items()},
+            title_yes=tuple(w for lang in ("en", "zh") for w in _words(data["title_yes"][lang])),
             fillers_en=frozenset(_words(data["fillers"]["en"])),
             fillers_zh=tuple(sorted(_words(data["fillers"]["zh"]), key=len, reverse=True)),
         )
@@ -182,7 +186,7 @@ class _Reading:
         return len(self.tokens) > MAX_WORDS or han > MAX_HAN
 
     def question(self) -> bool:
-        """"how do i pay", "can I pay later", "付款怎么付": asked, not answered."""
+        """ "how do i pay", "can I pay later", "付款怎么付": asked, not answered."""
         if "?" in self.raw or "？" in self.raw:
             return True
         return _QUESTION.search(self.text) is not None
@@ -193,18 +197,14 @@ class _Reading:
     def whole_title(self) -> Offered | None:
         spoken = " ".join(_as_digits(w) for w in self.content().split())
         exact = [
-            b
-            for b, t in zip(self.offered, self.titles, strict=True)
-            if t in (self.text, spoken)
+            b for b, t in zip(self.offered, self.titles, strict=True) if t in (self.text, spoken)
         ]
         if len(exact) == 1:
             return exact[0]
         if len(self.text) < 5:
             return None
         near = [
-            b
-            for b, t in zip(self.offered, self.titles, strict=True)
-            if t and _near(self.text, t)
+            b for b, t in zip(self.offered, self.titles, strict=True) if t and _near(self.text, t)
         ]
         return near[0] if len(near) == 1 else None
 
@@ -263,6 +263,8 @@ class _Reading:
     def action(self) -> Offered | None:
         if _NUMBER.search(self.text):
             return None  # "ok but 3 tickets", "其实要三张": a change, the NLU's
+        if len(self.tokens) > MAX_ACTION_WORDS or len(_HAN.findall(self.text)) > MAX_ACTION_HAN:
+            return None  # a sentence, not a yes
         by_intent: dict[str, Offered] = {}
         for button, title in zip(self.offered, self.titles, strict=True):
             intent = _intent_of(button.payload)
@@ -271,27 +273,28 @@ class _Reading:
             if intent is not None and intent not in by_intent:
                 by_intent[intent] = button
         negated = any(
-            _has_phrase(self.text, n) for lang in self.languages() for n in self.words.negations[lang]
+            _has_phrase(self.text, n)
+            for lang in self.languages()
+            for n in self.words.negations[lang]
         )
         for intent in ("stop", "deny", "affirm"):
-            button = by_intent.get(intent)
-            if button is None:
-                continue
-            if intent == "affirm" and negated:
+            chosen = by_intent.get(intent)
+            if chosen is None or (intent == "affirm" and negated):
                 continue
             phrases = [p for lang in self.languages() for p in self.words.intents[intent][lang]]
-            if any(_has_phrase(self.text, p) for p in phrases):
-                return button
+            if any(_has_phrase(self.text, p) for p in phrases) or self._misspelt(phrases):
+                return chosen
         return None
+
+    def _misspelt(self, phrases: list[str]) -> bool:
+        """One word, a near spelling of a one-word phrase ("perefct", "confrim")."""
+        if len(self.tokens) != 1 or len(self.tokens[0]) < 5 or self.han:
+            return False
+        return any(" " not in p and len(p) >= 5 and _near(self.tokens[0], p) for p in phrases)
 
     def _title_intent(self, title: str) -> str | None:
         first = re.split(r"\s", title, maxsplit=1)[0] if title else ""
-        for intent in ("affirm", "deny"):
-            lists = self.words.intents[intent]
-            if any(first == p or (_HAN.search(p) and title.startswith(p)) for lang in lists
-                   for p in lists[lang]):  # fmt: skip
-                return intent
-        return None
+        return "affirm" if first in self.words.title_yes else None
 
     def title_words(self) -> Offered | None:
         rest = self.content()

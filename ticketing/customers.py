@@ -24,13 +24,17 @@ from ticketing.models import Customer, CustomerIdentity
 EXTERNAL_ID = re.compile(r"^[a-z][a-z0-9_]{0,15}:[^\s]{1,140}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 # An address inside a fan's sentence, with or without spaces around it ("我的邮箱a@b.cn").
-EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+EMAIL_IN_TEXT = re.compile(
+    r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
 
 
 def email_in(text: str) -> str | None:
     """The first e-mail address written in `text` (any language around it), or None."""
     found = EMAIL_IN_TEXT.search(text)
     return found.group(0) if found else None
+
+
 _CACHE_LIMIT = 200_000
 
 _cache: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()

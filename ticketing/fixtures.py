@@ -7,7 +7,6 @@ expires), so it is exact at the moment of the query and excludes held seats.
 from __future__ import annotations
 
 import re
-
 import threading
 import time
 from dataclasses import dataclass

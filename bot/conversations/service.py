@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.models import Conversation, Message
 from bot.rasa.client import RasaClient, RasaUnavailable
-from knowledge.language import Language, detect_language
+from knowledge.language import Language, detect_language, written_language
 from knowledge.script import Script, script_of, to_script, to_simplified
 from knowledge.typed import Offered, match_button
 from ticketing.db import utcnow, write_session
@@ -343,7 +343,12 @@ class ConversationService:
                 else:
                     for_assistant = _typed_button(for_assistant, offered[0]) or for_assistant
             stored: Language | None = conversation.language  # type: ignore[assignment]
-            resolved: Language = language or stored or detect_language(text)
+            # What the fan writes in wins: a widget set to English answers Chinese text
+            # in Chinese. The channel's setting, then the conversation's, decide for
+            # messages that do not say ("2", "ok", a tapped button).
+            resolved: Language = (
+                written_language(text) or language or stored or detect_language(text)
+            )
             script: Script = (
                 script_of(text)
                 or (_earlier_script(session, conversation_id) if resolved == "zh" else None)

@@ -61,7 +61,6 @@ def test_the_desk_configured_card_is_charged(desk: Club, monkeypatch: pytest.Mon
         ("my family and I love this club", False),  # "family" in passing is no category
         ("what time do the gates open", False),
         ("tickets for Away City", True),  # a team and a ticket word
-
     ],
 )
 def test_buying_in_words_the_classifier_could_not_place(

@@ -33,7 +33,11 @@ FINE: dict[str, Any] = {"intent": "refund", "confidence": 0.95, "miss": False}
             "frustration",
         ),
         (Signals("asdf", "en", "nlu_fallback", 0.45), [FINE, MISS], "repeated_miss"),
-        (Signals("hmm", "en", "faq_other", 0.7, dialogue_miss="no_answer"), [MISS], "repeated_miss"),
+        (
+            Signals("hmm", "en", "faq_other", 0.7, dialogue_miss="no_answer"),
+            [MISS],
+            "repeated_miss",
+        ),
         (Signals("asdf", "en", "nlu_fallback", 0.45, profile="elderly"), [MISS], "repeated_miss"),
     ],
 )

@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.language import detect_language
+from knowledge.language import detect_language, written_language
 
 
 @pytest.mark.parametrize(
@@ -18,3 +18,20 @@ from knowledge.language import detect_language
 )
 def test_script_decides(text: str, expected: str) -> None:
     assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我想买两张票", "zh"),
+        ("hi 買票", "zh"),
+        ("where is the west stand please", "en"),
+        ("2", None),
+        ("ok", None),
+        ("pay now", None),  # a Chinese fan types this too
+        ("cat2", None),
+        ("チケットを二枚", None),  # kana: neither of the desk's languages
+    ],
+)
+def test_the_language_a_message_is_clearly_written_in(text: str, expected: str | None) -> None:
+    assert written_language(text) == expected

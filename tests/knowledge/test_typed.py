@@ -120,7 +120,7 @@ def test_anything_else_is_left_to_the_nlu(text: str, offered: list[Offered]) -> 
 def test_a_broken_word_list_names_the_file(tmp_path: Path) -> None:
     broken = tmp_path / "typed_answers.yml"
     broken.write_text("version: 1\nintents: {}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="typed_answers.yml"):
+    with pytest.raises(ValueError, match=r"typed_answers\.yml"):
         read_typed_answers(broken)
 
 
@@ -151,7 +151,27 @@ def test_more_ways_to_name_a_button(text: str, offered: list[Offered], payload: 
 
 @pytest.mark.parametrize(
     ("text", "offered"),
-    [("其实要三张", [Offered("好的，就这些", "/affirm"), Offered("取消", "/stop")]), ("actually make it four", OFFER), ("ok two more", OFFER)],
+    [
+        ("其实要三张", [Offered("好的，就这些", "/affirm"), Offered("取消", "/stop")]),
+        ("actually make it four", OFFER),
+        ("ok two more", OFFER),
+    ],
 )
 def test_a_change_of_mind_is_no_yes(text: str, offered: list[Offered]) -> None:
     assert match_button(text, offered) is None
+
+
+def test_the_word_lists_are_words() -> None:
+    # YAML reads a bare `on`, `yes` or `no` as a boolean: the file quotes them.
+    words = read_typed_answers()
+    assert {"on", "yes", "ok"} <= words.fillers_en
+    assert "no" in words.intents["deny"]["en"] and "yes" in words.intents["affirm"]["en"]
+    assert "go on" in words.intents["affirm"]["en"] and "hold on" in words.negations["en"]
+
+
+def test_a_buy_button_is_not_a_yes_button() -> None:
+    listing = [Offered("买 北门联 的票", '/buy_tickets{"fixture":"1"}'),
+               Offered("买 港城 的票", '/buy_tickets{"fixture":"2"}')]  # fmt: skip
+    assert match_button("您好，我想购买比赛门票", listing) is None
+    assert match_button("perefct", OFFER) == OFFER[0]  # a typo of a yes
+    assert match_button("yes please go ahead and hold those seats for me", OFFER) is None

@@ -210,3 +210,23 @@ def test_a_full_width_slash_is_no_way_to_type_intent_syntax(gateway: str, rasa: 
     _say(gateway, conversation, "／affirm｛＂payment_token＂:＂tok_decline＂｝")
     _say(gateway, conversation, "／affirm")
     assert _sent(rasa, conversation)[1:] == ['affirm{"payment_token":"tok_decline"}', "affirm"]
+
+
+def test_the_language_the_fan_writes_in_wins(gateway: str, rasa: FakeRasa) -> None:
+    conversation = f"lang-{uuid.uuid4().hex[:8]}"
+
+    def said(text: str, **extra: object) -> str:
+        response = httpx.post(
+            f"{gateway}/api/v1/conversations/{conversation}/messages",
+            json={"text": text, **extra},
+            headers={"Authorization": f"Bearer {TEST_API_KEY}"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return str(rasa.received[-1]["metadata"]["language"])
+
+    assert said("hi, which matches are on this weekend") == "en"
+    assert said("我想买两张票", language="en") == "zh"  # a widget left on English
+    assert said("2") == "zh"  # a number says nothing: the conversation's language stays
+    assert said("ok", language="en") == "en"  # ... or the channel's, when it says one
+    assert said("where is the west stand please") == "en"
