@@ -108,6 +108,11 @@ _JUST_TICKETS = re.compile(
 )
 
 
+def _names_an_opponent(text: str) -> bool:
+    with sessions()() as session:
+        return any(t.id != HOME_TEAM for t in teams_in(session, text))
+
+
 def wants_to_buy(text: str) -> bool:
     """A sentence the NLU could not place that asks for tickets to a match: a team or a
     seat category, with a number of tickets or a buying word ("tickets plz" alone too).
@@ -116,8 +121,7 @@ def wants_to_buy(text: str) -> bool:
         return True
     if text.rstrip().endswith(("?", "？")) and not _BUY_VERB.search(text):
         return False
-    with sessions()() as session:
-        team = any(t.id != HOME_TEAM for t in teams_in(session, text))
+    team = _names_an_opponent(text)
     category = named_category(text) is not None
     if not (team or category):
         return False
@@ -139,10 +143,12 @@ class ValidateBuyForm(FormValidationAction):
         team_values = [str(v) for v in tracker.get_latest_entity_values("team")]
         date_values = [str(v) for v in tracker.get_latest_entity_values("date")]
         said_nothing = not (fixture_values or team_values or date_values)
+        text = tracker.latest_message.get("text") or ""
         if (
             said_nothing
             and tracker.get_slot("requested_slot") != "fixture_id"
-            and vocabulary().fixture_team(tracker.latest_message.get("text") or "") is None
+            and vocabulary().fixture_team(text) is None
+            and not _names_an_opponent(text)
         ):
             return {}
         with sessions()() as session:
