@@ -82,9 +82,10 @@ def _offer_change(
     dispatcher.utter_message(response=f"utter_offer_{kind}")
 
 
+# An order reference in a fan's message (the club's `RA-` prefix).
+_ORDER_REF = re.compile(r"\bRA-[A-Z0-9]{6}\b", re.IGNORECASE)
 # A question asked while seats are offered or held is answered, then the pending
 # question is asked again with its buttons (the form does this itself for its steps).
-_ORDER_REF = re.compile(r"\bRA-[A-Z0-9]{6}\b", re.IGNORECASE)
 _PENDING = {"offered": "utter_remind_offer", "held": "utter_remind_held"}
 
 
@@ -134,10 +135,15 @@ class ActionAnswerQuestion(Action):
             # A topic button (a clarifying reply's): the topic's answer, nothing to search.
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
             return []
-        if intent == FALLBACK_INTENT and not tracker.active_loop.get("name") and wants_to_buy(text):
-            # "ticket for Northgate pls, Premium if possible": buying, in words the
-            # classifier could not place; the buy form reads the match and the seats.
-            return [FollowupAction("buy_form")]
+        if intent == FALLBACK_INTENT and not tracker.active_loop.get("name"):
+            if wants_to_buy(text):
+                # "ticket for Northgate pls, Premium if possible": buying, in words the
+                # classifier could not place; the buy form reads the match and the seats.
+                return [FollowupAction("buy_form")]
+            kind = change_kind(text)
+            if kind is not None and _ORDER_REF.search(text):
+                # "can i exhange my tickets RA-7KX2QD": a change of an order they name.
+                return [SlotSet("change_request", kind), FollowupAction(f"{kind}_form")]
         found: Answer = retriever.search(text, language)
         if found.decision == "answer" and found.text:
             dispatcher.utter_message(text=found.text + (f"\n{found.note}" if found.note else ""))

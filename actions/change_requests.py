@@ -8,6 +8,7 @@ my ticket to a friend?" is answered from the knowledge base. Both are the
 from __future__ import annotations
 
 import re
+from difflib import get_close_matches
 from typing import Literal
 
 Change = Literal["exchange", "transfer"]
@@ -42,16 +43,28 @@ _ABOUT_TRANSFER = re.compile(
     re.IGNORECASE,
 )
 _ABOUT_EXCHANGE = re.compile(
-    r"\b(exchange|exhange|swap|switch|change|move|upgrade)\b|换|改场|改期|改到|另一场|别的场",
+    r"\b(exchange|swap|switch|change|move|upgrade)\b|换|改场|改期|改到|另一场|别的场",
     re.IGNORECASE,
 )
+# Misspelt ("exhange", "trasnfer"): a word this close to one of these counts.
+_NEAR = {"exchange": "exchange", "transfer": "transfer", "switch": "exchange"}
+
+
+def _misspelt(text: str) -> Change | None:
+    for word in re.findall(r"[a-z]{5,}", text.casefold()):
+        close = get_close_matches(word, list(_NEAR), n=1, cutoff=0.8)
+        if close:
+            return _NEAR[close[0]]  # type: ignore[return-value]
+    return None
 
 
 def change_kind(text: str) -> Change | None:
     """Which change `text` is about (a request or a question), or None."""
     if _TRANSFER.search(text) or _ABOUT_TRANSFER.search(text):
         return "transfer"
-    return "exchange" if _EXCHANGE.search(text) or _ABOUT_EXCHANGE.search(text) else None
+    if _EXCHANGE.search(text) or _ABOUT_EXCHANGE.search(text):
+        return "exchange"
+    return _misspelt(text)
 
 
 def change_request(text: str) -> Change | None:

@@ -26,6 +26,7 @@ from actions.matches import match_name
 from bot.settings import get_settings
 from knowledge.language import Language
 from knowledge.quantities import parse_concessions, parse_number, quantity_in
+from knowledge.typed import is_question
 from knowledge.vocabulary import vocabulary
 from ticketing.db import utcnow
 from ticketing.demo import DEMO_FILE
@@ -72,7 +73,7 @@ def _answers_the_form(tracker: Tracker) -> bool:
     in the fan's own words: "there's two of us", "doesn't matter where")."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     text = (tracker.latest_message.get("text") or "").strip()
-    question = text.endswith(("?", "？"))
+    question = is_question(text)
     short = len(text.split()) <= 3 and len(text) <= 16 and not question
     unplaced = intent == "nlu_fallback" and not question
     return intent in FORM_ANSWERS or text.startswith("/") or short or unplaced
@@ -119,7 +120,7 @@ def wants_to_buy(text: str) -> bool:
     A question counts only with a buying verb ("can I buy 2 for Northgate?")."""
     if _JUST_TICKETS.match(text.strip()):
         return True
-    if text.rstrip().endswith(("?", "？")) and not _BUY_VERB.search(text):
+    if is_question(text) and not _BUY_VERB.search(text):
         return False
     team = _names_an_opponent(text)
     category = named_category(text) is not None
@@ -202,7 +203,11 @@ class ValidateBuyForm(FormValidationAction):
             seating = seating_of(str(value))
             if seating:
                 return {"seating": seating}
-        if not text.startswith("/") and (category := named_category(text)):
+        if (
+            not text.startswith("/")
+            and not is_question(text)
+            and (category := named_category(text))
+        ):
             return {"seating": category}  # named in a sentence the extractor missed
         if tracker.get_slot("requested_slot") == "seating":
             seating = seating_of(text) or ("best" if means_any(text) else None)

@@ -318,6 +318,14 @@ class _Reading:
         return fits[0] if len(fits) == 1 else None
 
 
+def is_question(text: str) -> bool:
+    """Asked, not answered: a question mark, or a question word without one ("how do
+    i pay", "家庭区离厕所近吗")."""
+    if "?" in text or "？" in text:
+        return True
+    return _QUESTION.search(normalise(text)) is not None
+
+
 def match_button(text: str, offered: Sequence[Offered], words: TypedAnswers | None = None
                  ) -> Offered | None:  # fmt: skip
     """The one button of `offered` that typed `text` names, or None (see the module)."""

@@ -40,6 +40,7 @@ def test_requests_and_questions(text: str, expected: str | None) -> None:
         ("我想送一张票给我弟", "transfer"),
         ("can i exhange my tickets RA-SVGLQF", "exchange"),
         ("RA-FNMC89这个订单可以改场次吗", "exchange"),
+        ("i'd like to trasnfer one to my mate", "transfer"),  # misspelt
         ("what time is kick-off", None),
     ],
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.typed import Offered, match_button, read_typed_answers
+from knowledge.typed import Offered, is_question, match_button, read_typed_answers
 
 MATCHES = [
     Offered("Riverside Athletic v Northgate United (Sun 6 Dec 19:35)", "/m1"),
@@ -175,3 +175,12 @@ def test_a_buy_button_is_not_a_yes_button() -> None:
     assert match_button("您好，我想购买比赛门票", listing) is None
     assert match_button("perefct", OFFER) == OFFER[0]  # a typo of a yes
     assert match_button("yes please go ahead and hold those seats for me", OFFER) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [("how do i pay", True), ("家庭区离厕所近吗", True), ("is it covered", True),
+     ("二类席", False), ("pay now", False), ("ok", False), ("cheapest pls", False)],
+)  # fmt: skip
+def test_a_question_without_its_question_mark(text: str, asked: bool) -> None:
+    assert is_question(text) is asked
