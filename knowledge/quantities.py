@@ -56,7 +56,10 @@ def parse_number(text: str) -> int | None:
 
 
 _QUANTITY = re.compile(
-    rf"(?<![\w-])(\d+|{_EN_WORDS})\s*(?:x\s*)?(?:tickets?|tix|tkts?|seats?|places|people|of us)"
+    r"(?<!category )(?<!categories )(?<!cat )(?<!section )(?<!row )(?<!block )(?<!gate )"
+    r"(?<!level )(?<!stand )"
+    rf"(?<![\w-])(\d+|{_EN_WORDS})\s*(?:x\s*)?(?:(?:category|cat)\s*\d\s+|[a-z]+\s+)?"
+    r"(?:tickets?|tix|tkts?|seats?|places|people|of us)"
     r"(?![a-z])|(\d+|[一两二俩三四五六七八九十]+)\s*(?:张|个人|位|人|个座)",
     re.IGNORECASE,
 )

@@ -43,6 +43,8 @@ def test_ticket_types(text: str, counts: dict[str, int]) -> None:
         ("我们3个人", 3),
         ("the match on 13 dec at 19:35", None),  # numbers without a unit are not counts
         ("cat 2 for the derby", None),
+        ("looking for Category 1 seats", None),  # a category's number is no count
+        ("2 category 1 seats", 2),
     ],
 )
 def test_quantity_in_a_sentence(text: str, number: int | None) -> None:
