@@ -68,6 +68,9 @@ def _chosen_entry(tracker: Tracker) -> str | None:
     return str(value) if value else None
 
 
+_OFFER_CHANGE = {"transfer": "utter_offer_transfer", "exchange": "utter_offer_exchange"}
+
+
 def _offer_change(
     dispatcher: CollectingDispatcher, tracker: Tracker, intent: str, text: str
 ) -> None:
@@ -79,7 +82,7 @@ def _offer_change(
     if intent != "exchange_transfer" or tracker.active_loop.get("name"):
         return
     kind = change_kind(text) or "exchange"
-    dispatcher.utter_message(response=f"utter_offer_{kind}")
+    dispatcher.utter_message(response=_OFFER_CHANGE[kind])
 
 
 # An order reference in a fan's message (the club's `RA-` prefix).
