@@ -10,7 +10,6 @@ gets a clarifying question (knowledge/clarify.py), never a refusal; anything els
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from rasa_sdk import Action, Tracker
@@ -21,6 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions.change_requests import change_kind
 from actions.context import language_of
 from actions.purchase import reset_purchase, wants_to_buy
+from actions.verification import order_ref_in
 from bot.knowledge_base import SharedRetriever
 from bot.settings import get_settings
 from knowledge.clarify import choices as clarify_choices
@@ -85,8 +85,6 @@ def _offer_change(
     dispatcher.utter_message(response=_OFFER_CHANGE[kind])
 
 
-# An order reference in a fan's message (the club's `RA-` prefix).
-_ORDER_REF = re.compile(r"\bRA-[A-Z0-9]{6}\b", re.IGNORECASE)
 # A question asked while seats are offered or held is answered, then the pending
 # question is asked again with its buttons (the form does this itself for its steps).
 _PENDING = {"offered": "utter_remind_offer", "held": "utter_remind_held"}
@@ -125,7 +123,7 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
             return []
         text = tracker.latest_message.get("text") or ""
-        if tracker.active_loop.get("name") == "buy_form" and _ORDER_REF.search(text):
+        if tracker.active_loop.get("name") == "buy_form" and order_ref_in(text):
             # "is my order RA-7KX2QD confirmed?" while buying: the fan is about an order
             # they have, not the purchase; stop asking about seats and look it up.
             return [
@@ -144,7 +142,7 @@ class ActionAnswerQuestion(Action):
                 # classifier could not place; the buy form reads the match and the seats.
                 return [FollowupAction("buy_form")]
             kind = change_kind(text)
-            if kind is not None and _ORDER_REF.search(text):
+            if kind is not None and order_ref_in(text):
                 # "can i exhange my tickets RA-7KX2QD": a change of an order they name.
                 return [SlotSet("change_request", kind), FollowupAction(f"{kind}_form")]
         found: Answer = retriever.search(text, language)

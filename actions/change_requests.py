@@ -36,16 +36,14 @@ _QUESTION = re.compile(
 )
 
 
-# Looser than a request: which change a question or a wish is about, typos and all.
+# Looser than a request: which change a question or a wish is about, typos and all
+# (the request patterns above are the strict half of these).
 _ABOUT_TRANSFER = re.compile(
-    r"\b(transfer\w*|give|giving|pass\w*|send\w*|hand)\b|转让|转给|送|给.{0,6}(朋友|弟|哥|妹|姐|"
-    r"家人|同事|老婆|老公|爸|妈|儿子|女儿)|俾|过户",
+    rf"{_TRANSFER.pattern}|\b(transfer\w*|give|giving|hand|pass\w*|send\w*)\b|送|俾"
+    r"|给.{0,6}(朋友|弟|哥|妹|姐|家人|同事|老婆|老公|爸|妈|儿子|女儿)",
     re.IGNORECASE,
 )
-_ABOUT_EXCHANGE = re.compile(
-    r"\b(exchange|swap|switch|change|move|upgrade)\b|换|改场|改期|改到|另一场|别的场",
-    re.IGNORECASE,
-)
+_ABOUT_EXCHANGE = re.compile(rf"{_EXCHANGE.pattern}|改场|改期|另一场|别的场", re.IGNORECASE)
 # Misspelt ("exhange", "trasnfer"): a word this close to one of these counts.
 _NEAR = {"exchange": "exchange", "transfer": "transfer", "switch": "exchange"}
 
@@ -60,9 +58,9 @@ def _misspelt(text: str) -> Change | None:
 
 def change_kind(text: str) -> Change | None:
     """Which change `text` is about (a request or a question), or None."""
-    if _TRANSFER.search(text) or _ABOUT_TRANSFER.search(text):
+    if _ABOUT_TRANSFER.search(text):
         return "transfer"
-    if _EXCHANGE.search(text) or _ABOUT_EXCHANGE.search(text):
+    if _ABOUT_EXCHANGE.search(text):
         return "exchange"
     return _misspelt(text)
 

@@ -18,6 +18,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
 from actions.context import customer_of, language_of, money, qr_url
 from actions.database import sessions
@@ -109,9 +110,8 @@ _JUST_TICKETS = re.compile(
 )
 
 
-def _names_an_opponent(text: str) -> bool:
-    with sessions()() as session:
-        return any(t.id != HOME_TEAM for t in teams_in(session, text))
+def _names_an_opponent(session: Session, text: str) -> bool:
+    return any(t.id != HOME_TEAM for t in teams_in(session, text))
 
 
 def wants_to_buy(text: str) -> bool:
@@ -122,7 +122,8 @@ def wants_to_buy(text: str) -> bool:
         return True
     if is_question(text) and not _BUY_VERB.search(text):
         return False
-    team = _names_an_opponent(text)
+    with sessions()() as session:
+        team = _names_an_opponent(session, text)
     category = named_category(text) is not None
     if not (team or category):
         return False
@@ -145,20 +146,20 @@ class ValidateBuyForm(FormValidationAction):
         date_values = [str(v) for v in tracker.get_latest_entity_values("date")]
         said_nothing = not (fixture_values or team_values or date_values)
         text = tracker.latest_message.get("text") or ""
-        if (
-            said_nothing
-            and tracker.get_slot("requested_slot") != "fixture_id"
-            and vocabulary().fixture_team(text) is None
-            and not _names_an_opponent(text)
-        ):
-            return {}
         with sessions()() as session:
+            if (
+                said_nothing
+                and tracker.get_slot("requested_slot") != "fixture_id"
+                and vocabulary().fixture_team(text) is None
+                and not _names_an_opponent(session, text)
+            ):
+                return {}
             found = candidate_fixtures(
                 session,
                 fixture_values=fixture_values,
                 team_values=team_values,
                 date_values=date_values,
-                text=tracker.latest_message.get("text") or "",
+                text=text,
                 now=utcnow(),
             )
         if len(found) == 1:
@@ -438,41 +439,48 @@ class ActionOfferSeats(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        language = language_of(tracker)
-        if not tracker.get_slot("fixture_id") or not tracker.get_slot("quantity"):
-            return [SlotSet("purchase_stage", None)]
         corrected = _corrections(tracker)
         if not corrected and not tracker.get_slot("concessions"):
             corrected = _ticket_types(tracker)  # "成人1张 儿童1张" that filled the form
-        if corrected:  # "make it 3", "cat 2 instead": apply, then offer afresh
-            tracker = tracker.copy()
-            for name, value in corrected.items():
-                tracker.slots[name] = value
-        options, quantity = _offer(tracker)
-        if not options:
-            dispatcher.utter_message(response="utter_no_seats_together", quantity=quantity)
-            return [SlotSet("seating", None), SlotSet("purchase_stage", None)]
-        best = options[0]
-        corrections = [SlotSet(name, value) for name, value in corrected.items()]
-        stand = best.stand_zh if language == "zh" else best.stand_en
-        concessions = tracker.get_slot("concessions") or []
-        dispatcher.utter_message(
-            response="utter_offer_seats",
-            quantity=quantity,
-            stand=stand,
-            section=best.section,
-            row=best.row,
-            seats=", ".join(best.labels),
-            total=money(best.total, best.currency),
-            each=money(best.price_each, best.currency),
-            note=_concession_note(concessions, language),
-            buttons=_yes_no(language),
-        )
-        return [
-            *corrections,
-            SlotSet("offer", [str(i) for i in best.seat_ids]),
-            SlotSet("purchase_stage", "offered"),
-        ]
+        return offer_seats(dispatcher, tracker, corrected)
+
+
+def offer_seats(
+    dispatcher: CollectingDispatcher, tracker: Tracker, corrected: dict[str, Any]
+) -> list[EventType]:
+    """Offer the best seats for the purchase's slots, with `corrected` applied first
+    ("make it 3", "cat 2 instead", "不对，要三张")."""
+    language = language_of(tracker)
+    if not tracker.get_slot("fixture_id") or not tracker.get_slot("quantity"):
+        return [SlotSet("purchase_stage", None)]
+    if corrected:
+        tracker = tracker.copy()
+        for name, value in corrected.items():
+            tracker.slots[name] = value
+    options, quantity = _offer(tracker)
+    if not options:
+        dispatcher.utter_message(response="utter_no_seats_together", quantity=quantity)
+        return [SlotSet("seating", None), SlotSet("purchase_stage", None)]
+    best = options[0]
+    stand = best.stand_zh if language == "zh" else best.stand_en
+    concessions = tracker.get_slot("concessions") or []
+    dispatcher.utter_message(
+        response="utter_offer_seats",
+        quantity=quantity,
+        stand=stand,
+        section=best.section,
+        row=best.row,
+        seats=", ".join(best.labels),
+        total=money(best.total, best.currency),
+        each=money(best.price_each, best.currency),
+        note=_concession_note(concessions, language),
+        buttons=_yes_no(language),
+    )
+    return [
+        *(SlotSet(name, value) for name, value in corrected.items()),
+        SlotSet("offer", [str(i) for i in best.seat_ids]),
+        SlotSet("purchase_stage", "offered"),
+    ]
 
 
 def _corrections(tracker: Tracker, *, any_intent: bool = False) -> dict[str, Any]:
@@ -563,7 +571,7 @@ class ActionHoldSeats(Action):
             )  # fmt: skip
         except SeatUnavailable:  # someone was faster: offer the next best seats at once
             dispatcher.utter_message(response="utter_seats_just_taken")
-            return await ActionOfferSeats().run(dispatcher, tracker, domain)
+            return offer_seats(dispatcher, tracker, {})
         except PurchaseLimitReached as exc:
             dispatcher.utter_message(response="utter_purchase_limit", detail=str(exc))
             return reset_purchase()
@@ -652,13 +660,10 @@ class ActionCancelPurchase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        offered = tracker.get_slot("purchase_stage") == "offered"
-        if offered and _corrections(tracker, any_intent=True):
-            # "No, 3 please": a change to the offer, not a goodbye.
-            changed = tracker.copy()
-            changed.latest_message = {**tracker.latest_message,
-                                      "intent": {"name": "inform", "confidence": 1.0}}  # fmt: skip
-            return await ActionOfferSeats().run(dispatcher, changed, domain)
+        if tracker.get_slot("purchase_stage") == "offered":
+            corrected = _corrections(tracker, any_intent=True)
+            if corrected:  # "No, 3 please": a change to the offer, not a goodbye.
+                return offer_seats(dispatcher, tracker, corrected)
         hold_id = tracker.get_slot("hold_id")
         if hold_id:
             # Already expired or paid: then nothing is held any more.

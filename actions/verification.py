@@ -47,13 +47,15 @@ def reset_verification() -> list[EventType]:
 _REF = re.compile(r"\bRA-?([2-9A-HJ-NP-Z]{6})\b")
 
 
+def order_ref_in(text: str) -> str | None:
+    """The order reference written in `text` ("is RA-7kx2qd confirmed?"), or None."""
+    found = _REF.search(text.upper())
+    return f"RA-{found.group(1)}" if found else None
+
+
 def order_ref_of(value: str, text: str = "") -> str:
     """The order reference in an entity value, else in the message text (as typed if none)."""
-    for source in (value, text):
-        found = _REF.search(source.upper())
-        if found:
-            return f"RA-{found.group(1)}"
-    return value.strip().upper()
+    return order_ref_in(value) or order_ref_in(text) or value.strip().upper()
 
 
 def offer_verification(

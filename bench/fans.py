@@ -36,11 +36,13 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import yaml
@@ -49,6 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from knowledge.script import to_script, to_simplified  # noqa: E402
+from tests.support.orders import buy  # noqa: E402
+from ticketing.demo import read_club  # noqa: E402
 
 TEMPLATES = ROOT / "bench" / "data" / "fans"
 RESULTS = ROOT / "bench" / "results"
@@ -217,14 +221,15 @@ def _typo(text: str, rng: random.Random) -> str:
 class Fan:
     """One simulated fan: types what its goal needs, reading the desk's replies."""
 
-    def __init__(self, goal: Goal, templates: Templates) -> None:
+    def __init__(
+        self, goal: Goal, templates: Templates, read_code: Callable[[], str] = lambda: ""
+    ) -> None:
         self.goal = goal
         self.t = templates
+        self.read_code = read_code  # the fan's mailbox: the verification code sent there
         self.rng = random.Random(goal.seed)
         self.digressed = False
         self.corrected = False
-        self.rephrased = 0
-        self.said_opener = False
         self.said_children = False  # the desk asked how many, and the fan named a child
         self.pending: str | None = None  # the desk's latest question of this task
         self.repeated = False
@@ -273,7 +278,6 @@ class Fan:
 
     def opener(self) -> str:
         g = self.goal
-        self.said_opener = True
         if g.kind == "buy":
             full = g.long_opener and g.category in CATEGORIES  # they name their seats
             return self.say("openers", "buy_full" if full else "buy")
@@ -320,7 +324,7 @@ class Fan:
         if question == "email":
             return self.say("answers", "email")
         if question == "code":
-            code = self.code_from_mail()
+            code = self.read_code()
             return self.say("answers", "code", code=code) if code else "?"
         if question == "transfer_ticket":  # seats as buttons: by position or by seat
             ordinals = self.t.data[g.language]["ordinals"]
@@ -337,7 +341,6 @@ class Fan:
             return self.say("answers", "thanks")
         # Not understood, a clarifying question, or an answer that is not what the fan
         # wanted: say it again in other words.
-        self.rephrase_count = getattr(self, "rephrase_count", 0) + 1
         if g.kind == "faq":
             return self.say("faq")
         opener = self.opener()
@@ -369,19 +372,17 @@ class Fan:
             return self.say("answers", "category_short")
         return self.say("answers", "category")
 
-    code_from_mail: Any = staticmethod(lambda: "")
-
 
 def _short(name: str, language: str) -> str:
     return name if language == "zh" else name.split()[0]
 
 
-def _weekday(fixture: dict[str, Any]) -> int:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+CLUB_ZONE = ZoneInfo(read_club().venue.timezone)  # the weekday fans see on the site
 
+
+def _weekday(fixture: dict[str, Any]) -> int:
     kickoff = datetime.fromisoformat(fixture["kickoff"].replace("Z", "+00:00"))
-    return kickoff.astimezone(ZoneInfo("Asia/Shanghai")).weekday()
+    return kickoff.astimezone(CLUB_ZONE).weekday()
 
 
 def make_goals(
@@ -445,23 +446,7 @@ class Desk:
 
     def buy(self, customer: str, fixture_id: int, quantity: int) -> dict[str, Any]:
         with self.client() as c:
-            hold = c.post(
-                "/api/v1/holds",
-                json={"customer": customer, "fixture_id": fixture_id, "quantity": quantity},
-            )
-            hold.raise_for_status()
-            order = c.post(
-                "/api/v1/orders",
-                json={
-                    "customer": customer,
-                    "hold_id": hold.json()["hold_id"],
-                    "payment": {"method": "sandbox", "token": "tok_ok"},
-                },
-                headers={"Idempotency-Key": uuid.uuid4().hex},
-            )
-            order.raise_for_status()
-            body: dict[str, Any] = order.json()
-            return body
+            return buy(c, customer, fixture_id, quantity)
 
     def orders(self, customer: str) -> list[dict[str, Any]]:
         with self.client() as c:
@@ -605,8 +590,7 @@ async def run_fan(
         goal.email = f"fan-{goal.seed}@example.com"
         seeded = await asyncio.to_thread(desk.buy, f"email:{goal.email}", goal.fixture["id"], 1)  # type: ignore[index]
         goal.ref = seeded["order_id"]
-    fan = Fan(goal, templates)
-    fan.code_from_mail = lambda: desk.mail_code(goal.email or "")
+    fan = Fan(goal, templates, read_code=lambda: desk.mail_code(goal.email or ""))
     text = fan.opener()
     answered_faq = False
     for _ in range(MAX_TURNS):

@@ -33,8 +33,8 @@ def written_language(text: str) -> Language | None:
     """The language a message is clearly written in, or None when it does not say
     (a number, a button's text, "ok"): Han characters are Chinese; four or more
     English words and no Han characters are English."""
-    if detect_language(text, default="en") == "zh" and _HAN.search(text):
-        return "zh"
     if _KANA_HANGUL.search(text):
         return None
+    if _HAN.search(text):
+        return "zh"
     return "en" if len(_WORD.findall(text)) >= ENGLISH_WORDS else None

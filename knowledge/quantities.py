@@ -13,6 +13,8 @@ _EN = {
 _ZH = {"零": 0, "一": 1, "两": 2, "二": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6,
        "七": 7, "八": 8, "九": 9, "十": 10}  # fmt: skip
 _EN_WORDS = "|".join(sorted(_EN, key=len, reverse=True))
+_ZH_DIGITS = "[零一两二俩三四五六七八九十]+"
+_ZH_NUM = rf"\d+|{_ZH_DIGITS}"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
 # concession kind -> words that name it (English and Chinese)
@@ -47,7 +49,7 @@ def parse_number(text: str) -> int | None:
     for word in re.findall(r"[a-z]+", cleaned):
         if word in _EN and word not in ("a", "an"):
             return _EN[word]
-    chinese = re.search(r"[零一两二俩三四五六七八九十]+", cleaned)
+    chinese = re.search(_ZH_DIGITS, cleaned)
     if chinese:
         return _zh_number(chinese.group())
     if re.search(r"\b(a|an)\b", cleaned):
@@ -60,7 +62,7 @@ _QUANTITY = re.compile(
     r"(?<!level )(?<!stand )"
     rf"(?<![\w-])(\d+|{_EN_WORDS})\s*(?:x\s*)?(?:(?:category|cat)\s*\d\s+|[a-z]+\s+)?"
     r"(?:tickets?|tix|tkts?|seats?|places|people|of us)"
-    r"(?![a-z])|(\d+|[一两二俩三四五六七八九十]+)\s*(?:张|个人|位|人|个座)",
+    rf"(?![a-z])|({_ZH_NUM})\s*(?:张|个人|位|人|个座)",
     re.IGNORECASE,
 )
 
@@ -74,7 +76,6 @@ def quantity_in(text: str) -> int | None:
     return parse_number(found.group(1) or found.group(2))
 
 
-_ZH_NUM = r"\d+|[零一两二俩三四五六七八九十]+"
 _ASCII_KINDS = sorted({w for words in CONCESSION_WORDS.values() for w in words if w.isascii()})
 
 
@@ -109,7 +110,7 @@ def parse_concessions(text: str) -> dict[str, int]:
             pattern = (
                 rf"\b(\d+|{_EN_WORDS})\s+(?:[a-z-]+\s+)?{re.escape(word)}\b"
                 if word.isascii()
-                else rf"(\d+|[零一两二俩三四五六七八九十]+)\s*(?:个|位|张|名)?{re.escape(word)}"
+                else rf"({_ZH_NUM})\s*(?:个|位|张|名)?{re.escape(word)}"
             )
             matches = list(re.finditer(pattern, lowered))
             if not word.isascii() and not matches:  # the word first: 成人1张, 小孩1个

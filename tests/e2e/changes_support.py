@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import uuid
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Stack
+from tests.support.orders import buy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,23 +18,7 @@ def buy_by_api(stack: Stack, customer: str, quantity: int = 1) -> dict[str, Any]
     with stack.client() as client:
         fixtures = client.get("/api/v1/fixtures").json()
         fixture = next(f for f in fixtures if f["sale"] == "on_sale" and f["available"] > 10)
-        hold = client.post(
-            "/api/v1/holds",
-            json={"customer": customer, "fixture_id": fixture["id"], "quantity": quantity},
-        )
-        assert hold.status_code == 201, hold.text
-        order = client.post(
-            "/api/v1/orders",
-            json={
-                "customer": customer,
-                "hold_id": hold.json()["hold_id"],
-                "payment": {"method": "sandbox", "token": "tok_ok"},
-            },
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
-    assert order.status_code == 201, order.text
-    body: dict[str, Any] = order.json()
-    return body
+        return buy(client, customer, fixture["id"], quantity)
 
 
 def order_of(stack: Stack, customer: str, ref: str) -> int:
