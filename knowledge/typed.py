@@ -131,7 +131,11 @@ def typed_answers() -> TypedAnswers:
     return read_typed_answers()
 
 
-def _has_phrase(text: str, phrase: str) -> bool:
+def _has_phrase(text: str, phrase: str, *, whole_char: bool = False) -> bool:
+    if whole_char and len(phrase) == 1 and _HAN.match(phrase):
+        # "好", "要", "退": the whole reply (with a particle), never part of a sentence
+        # ("我想退票" is no yes).
+        return re.fullmatch(rf"{phrase}[吧啊呀了的嘛哦喔啦]*", text.replace(" ", "")) is not None
     if _HAN.search(phrase):
         return phrase in text
     return re.search(rf"(?<![\w']){re.escape(phrase)}(?![\w'])", text) is not None
@@ -282,7 +286,8 @@ class _Reading:
             if chosen is None or (intent == "affirm" and negated):
                 continue
             phrases = [p for lang in self.languages() for p in self.words.intents[intent][lang]]
-            if any(_has_phrase(self.text, p) for p in phrases) or self._misspelt(phrases):
+            said = any(_has_phrase(self.text, p, whole_char=True) for p in phrases)
+            if said or self._misspelt(phrases):
                 return chosen
         return None
 

@@ -14,9 +14,11 @@ A payload of an older button is sent as that button's title; anything else loses
 its leading slashes and is plain text, so nobody can skip a form step or set an
 entity the desk did not offer.
 
-Fans type more than they tap: a typed message that names exactly one of the latest
-buttons (its title or a near spelling, "the second one", "cheapest", "pay now" to a
-Pay button; knowledge/typed.py) is sent as that button's payload, as if tapped.
+Fans type more than they tap: a typed message that names exactly one of the buttons
+of the desk's last turn (its title or a near spelling, "the second one", "cheapest",
+"pay now" to a Pay button; knowledge/typed.py) is sent as that button's payload, as if
+tapped. Only the last turn's: once the desk has said something else ("Paid!"), typed
+words answer that, not an older question.
 
 The assistant reads simplified Chinese: a fan's text reaches it through
 `to_simplified` (門票 as 门票, ＶＩＰ２張 as VIP2张), checked for `/` after that so a
@@ -38,7 +40,7 @@ import asyncio
 import weakref
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from anyio import to_thread
 from sqlalchemy import select
@@ -146,7 +148,15 @@ BUTTON_LOOKBACK = 50
 SCRIPT_LOOKBACK = 20
 
 
-def _offered_buttons(session: Session, conversation_id: str) -> tuple[list[Button], list[Button]]:
+class Keyboard(NamedTuple):
+    """The desk's buttons in a conversation, as the fan's screen shows them."""
+
+    latest: list[Button]  # of the most recent desk turn that had any (still in force)
+    earlier: list[Button]  # of the turns before that
+    fresh: bool  # `latest` came with the desk's very last turn
+
+
+def _offered_buttons(session: Session, conversation_id: str) -> Keyboard:
     """The desk's latest buttons in this conversation, and those of earlier turns.
 
     The latest are those of the most recent desk turn that had any: an answer without
@@ -168,13 +178,14 @@ def _offered_buttons(session: Session, conversation_id: str) -> tuple[list[Butto
             turns[-1].append(Button(str(b.get("title", "")), str(b.get("payload", ""))))
     with_buttons = [turn for turn in turns if turn]
     if not with_buttons:
-        return [], []
-    return with_buttons[0], [b for turn in with_buttons[1:] for b in turn]
+        return Keyboard([], [], fresh=False)
+    earlier = [b for turn in with_buttons[1:] for b in turn]
+    return Keyboard(with_buttons[0], earlier, fresh=bool(turns[0]))
 
 
-def _as_fan_text(text: str, offered: tuple[list[Button], list[Button]]) -> str:
+def _as_fan_text(text: str, offered: Keyboard) -> str:
     """What the assistant is sent for a fan's text that starts with `/` (see the module)."""
-    latest, earlier = offered
+    latest, earlier, _ = offered
     given = text.strip()
     if any(button.payload == given for button in latest):
         return given
@@ -340,8 +351,8 @@ class ConversationService:
                 offered = _offered_buttons(session, conversation_id)
                 if for_assistant.lstrip().startswith(INTENT_PREFIX):
                     for_assistant = _as_fan_text(text, offered)
-                else:
-                    for_assistant = _typed_button(for_assistant, offered[0]) or for_assistant
+                elif offered.fresh:  # typed words are read against the question just asked
+                    for_assistant = _typed_button(for_assistant, offered.latest) or for_assistant
             stored: Language | None = conversation.language  # type: ignore[assignment]
             # What the fan writes in wins: a widget set to English answers Chinese text
             # in Chinese. The channel's setting, then the conversation's, decide for

@@ -36,6 +36,7 @@ PAY = [Offered("Pay ¥1,140 (sandbox card)", "/affirm"), Offered("Cancel", "/sto
 PAY_ZH = [Offered("付款 ¥1,140 (sandbox card)", "/affirm"), Offered("取消", "/stop")]
 OFFER = [Offered("Yes, hold them", "/affirm"), Offered("Other seats", "/deny"),
          Offered("Cancel", "/stop")]  # fmt: skip
+OFFER_ZH = [Offered("好的，就这些", "/affirm"), Offered("取消", "/stop")]
 REFUND_ZH = [Offered("确认退票", "/affirm"), Offered("不退了", "/deny")]
 QUANTITY = [Offered(str(n), f"/q{n}") for n in range(1, 7)]
 
@@ -81,6 +82,7 @@ QUANTITY = [Offered(str(n), f"/q{n}") for n in range(1, 7)]
         ("sounds good", OFFER, "/affirm"),
         ("nah other seats", OFFER, "/deny"),
         ("好的，退吧", REFUND_ZH, "/affirm"),
+        ("要", OFFER_ZH, "/affirm"),
         # a number button, in words or with a unit
         ("two please", QUANTITY, "/q2"),
         ("2 tickets", QUANTITY, "/q2"),
@@ -105,6 +107,7 @@ def test_a_typed_reply_names_one_button(text: str, offered: list[Offered], paylo
         ("付款怎么付", PAY_ZH),
         ("no wait", PAY),  # a negation is no yes
         ("不要付款", PAY_ZH),
+        ("我想退票", REFUND_ZH),  # a one-character yes ("退") only as the whole reply
         ("yes but make it 3", OFFER),  # a change of mind
         ("2 adults and 1 child", QUANTITY),
         ("the seventh one", MATCHES),

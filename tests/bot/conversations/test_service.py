@@ -135,6 +135,14 @@ def test_other_typed_text_reaches_the_assistant_as_written(
     assert _sent(rasa, conversation)[-1] == typed
 
 
+def test_typed_words_answer_the_last_turn_only(gateway: str, rasa: FakeRasa) -> None:
+    conversation = f"stale-typed-{uuid.uuid4().hex[:8]}"
+    _say(gateway, conversation, "I am ready to pay")
+    _say(gateway, conversation, "hi")  # answered without buttons: the Pay button is old
+    _say(gateway, conversation, "cancel pls")
+    assert _sent(rasa, conversation)[-1] == "cancel pls"  # the NLU's, not the old /stop
+
+
 def test_the_transcript_keeps_what_the_fan_typed(gateway: str, rasa: FakeRasa) -> None:
     conversation = f"transcript-{uuid.uuid4().hex[:8]}"
     _say(gateway, conversation, "/stop{}")
