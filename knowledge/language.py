@@ -23,7 +23,9 @@ def detect_language(text: str, default: Language = "en") -> Language:
     return default
 
 
-_WORD = re.compile(r"[A-Za-z]{2,}")
+_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
+# An e-mail address, a link or a code says nothing about the language around it.
+_NOT_WORDS = re.compile(r"\S+@\S+|\w+://\S+|www\.\S+|\S*\d\S*")
 # English words in a row that make a message English, whatever came before ("ok",
 # "cat2" or "pay now" alone do not: Chinese fans type them too).
 ENGLISH_WORDS = 4
@@ -37,4 +39,4 @@ def written_language(text: str) -> Language | None:
         return None
     if _HAN.search(text):
         return "zh"
-    return "en" if len(_WORD.findall(text)) >= ENGLISH_WORDS else None
+    return "en" if len(_WORD.findall(_NOT_WORDS.sub(" ", text))) >= ENGLISH_WORDS else None
