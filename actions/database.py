@@ -6,9 +6,8 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.database import engine_for
-from bot.settings import get_settings
-from ticketing.db import make_sessionmaker
+from core.db import engine_for, make_sessionmaker
+from core.settings import get_settings
 
 
 @lru_cache(maxsize=1)

@@ -14,8 +14,8 @@ from actions.database import sessions
 from actions.fixture_choice import CLUB_TIMEZONE
 from actions.language import language_of
 from actions.matches import match_name
+from core.clock import utcnow
 from knowledge.when import DateRange, parse_when
-from ticketing.db import utcnow
 from ticketing.fixtures import find_team, list_fixtures
 from ticketing.schedule import local_window
 

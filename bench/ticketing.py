@@ -50,8 +50,14 @@ import psycopg  # noqa: E402
 import uvloop  # noqa: E402
 from sqlalchemy import Engine, event, select, update  # noqa: E402
 
-from bot.database import engine_for, migrate  # noqa: E402
-from ticketing.db import make_engine, make_sessionmaker, utcnow, write_session  # noqa: E402
+from bot.database import migrate  # noqa: E402
+from core.clock import utcnow  # noqa: E402
+from core.db import (  # noqa: E402
+    engine_for,
+    make_engine,
+    make_sessionmaker,
+    write_session,
+)
 from ticketing.demo import load_demo_data  # noqa: E402
 from ticketing.gate import revoked_set, validate_code  # noqa: E402
 from ticketing.holds import create_hold  # noqa: E402

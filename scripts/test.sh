@@ -26,6 +26,7 @@ stage "system packages" scripts/system-packages.sh
 stage "train (if changed)" .venv/bin/desk rasa train
 stage "lint: ruff" bash -c '.venv/bin/ruff check . && .venv/bin/ruff format --check .'
 stage "lint: mypy" .venv/bin/mypy
+stage "lint: layers" .venv/bin/lint-imports --no-cache
 stage "rasa data validate" .venv/bin/desk rasa validate
 stage "FAQ index" .venv/bin/desk knowledge build
 stage "pytest" .venv/bin/pytest "$@"

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ticketing.db import utcnow
+from core.clock import utcnow
 from ticketing.errors import DemoDataError
 from ticketing.fixtures import create_fixture
 from ticketing.models import Competition, Fixture, Team, Venue

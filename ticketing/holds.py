@@ -18,20 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    bindparam,
-    delete,
-    insert,
-    literal,
-    select,
-    text,
-    true,
-    union_all,
-    update,
-)
+from sqlalchemy import bindparam, delete, insert, literal, select, text, true, union_all, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
+from core.db import autocommit_session, engine_of, retrying, write_session
 from ticketing.customers import (
     check_external_id,
     create_customer,
@@ -42,16 +34,11 @@ from ticketing.customers import (
 from ticketing.db import (
     aborted,
     array_literal,
-    autocommit_session,
     driver_rows,
-    engine_of,
     insert_for,
     prepared,
-    retrying,
     rowcount,
     table_of,
-    utcnow,
-    write_session,
 )
 from ticketing.errors import (
     HoldExpired,

@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Engine, and_, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from ticketing.db import driver_rows, prepared, table_of, utcnow
+from core.clock import utcnow
+from ticketing.db import driver_rows, prepared, table_of
 from ticketing.errors import InvalidQuantity, NotFound
 from ticketing.fixtures import FixtureRow, get_fixture, prices_of
 from ticketing.models import Fixture, Seat, SeatClaim, Ticket

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 import psycopg
 
-from bot.database import engine_for, migrate
+from bot.database import migrate
+from core.db import engine_for
 
 # The PostgreSQL server running on every developer and CI machine (trust auth).
 PG_ADMIN_URL = os.environ.get(

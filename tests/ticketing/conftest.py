@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.database import engine_for
-from ticketing.db import make_sessionmaker, utcnow, write_session
+from core.clock import utcnow
+from core.db import engine_for, make_sessionmaker, write_session
 from ticketing.demo import load_demo_data
 from ticketing.keys import KeyRing, keyring_at
 from ticketing.models import Fixture, Section

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     )
     log_dir: Path = Field(VAR / "log", alias="MATCHDAY_LOG_DIR")
     faq_dir: Path = Field(ROOT / "models" / "faq", alias="MATCHDAY_FAQ_DIR")
+    keys_dir: Path = Field(VAR / "keys", alias="MATCHDAY_KEYS_DIR")
+    policies_file: Path = Field(ROOT / "data" / "demo" / "policies.yml", alias="MATCHDAY_POLICIES")
     telegram_bot_token: str = Field("", alias="TELEGRAM_BOT_TOKEN")
     telegram_api_server: str = Field("", alias="TELEGRAM_API_SERVER")
     telegram_mode: Literal["polling", "webhook"] = Field("polling", alias="TELEGRAM_MODE")
