@@ -90,12 +90,10 @@ def _generic_plans(engine: Engine) -> None:
     only the engine's repeated statements (the match-day hot paths) are prepared.
     PostgreSQL then still plans them anew for each set of values while it judges a
     custom plan cheaper, which it does for the hold's and the payment's multi-CTE
-    statements: their bind steps took 1.5 ms per purchase in PostgreSQL's log against
-    0.16 ms with the generic plan (statement logging on, which inflates both), whose
-    execution was at most 0.2 ms slower and stayed flat over 12,000 seats sold in one
-    fixture. Every hot statement looks rows up by key, so one plan
-    serves all values. Set with SET on connect, not a startup option, so that
-    PgBouncer, which refuses unknown startup options, still works.
+    statements, and planning them costs more than the generic plan's slightly slower
+    execution (figures in docs/ticketing.md). Every hot statement looks rows up by key,
+    so one plan serves all values. Set with SET on connect, not a startup option, so
+    that PgBouncer, which refuses unknown startup options, still works.
     """
 
     @event.listens_for(engine, "connect")
@@ -393,7 +391,7 @@ def driver_rows(
     (or on a connection, e.g. `own_transaction`'s).
 
     The hot paths' statements are built once (`prepared`); executing them through
-    SQLAlchemy still costs ~0.1 ms of Python each (cache lookups, execution context,
+    SQLAlchemy still costs Python work on every call (cache lookups, execution context,
     result set-up). Here the statement is compiled once, its parameters go through
     the same type processing (UTC timestamps, JSON) and the rows come back as tuples
     with the same result processing. Cursor events still fire, so statement counters
