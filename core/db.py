@@ -94,12 +94,10 @@ def _generic_plans(engine: Engine) -> None:
     only the engine's repeated statements (the match-day hot paths) are prepared.
     PostgreSQL then still plans them anew for each set of values while it judges a
     custom plan cheaper, which it does for the hold's and the payment's multi-CTE
-    statements: their bind steps took 1.5 ms per purchase in PostgreSQL's log against
-    0.16 ms with the generic plan (statement logging on, which inflates both), whose
-    execution was at most 0.2 ms slower and stayed flat over 12,000 seats sold in one
-    fixture. Every hot statement looks rows up by key, so one plan
-    serves all values. Set with SET on connect, not a startup option, so that
-    PgBouncer, which refuses unknown startup options, still works.
+    statements, and planning them costs more than the generic plan's slightly slower
+    execution (figures in docs/ticketing.md). Every hot statement looks rows up by key,
+    so one plan serves all values. Set with SET on connect, not a startup option, so
+    that PgBouncer, which refuses unknown startup options, still works.
     """
 
     @event.listens_for(engine, "connect")

@@ -128,7 +128,7 @@ def driver_rows(
     (or on a connection, e.g. `own_transaction`'s).
 
     The hot paths' statements are built once (`prepared`); executing them through
-    SQLAlchemy still costs ~0.1 ms of Python each (cache lookups, execution context,
+    SQLAlchemy still costs Python work on every call (cache lookups, execution context,
     result set-up). Here the statement is compiled once, its parameters go through
     the same type processing (UTC timestamps, JSON) and the rows come back as tuples
     with the same result processing. Cursor events still fire, so statement counters

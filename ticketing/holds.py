@@ -420,8 +420,8 @@ def _build_claim_and_hold(dialect: str, new_fan: bool, all_or_nothing: bool = Fa
     claim, and their payment, which moves that claim, would wait for this transaction.
     That test is a correlated scalar subquery, not NOT EXISTS: one primary-key probe
     per seat. As an anti-join, with the statistics of a table that grew since it was
-    last analysed, PostgreSQL read every claim of the fixture per hold (2.5 ms after
-    3,000 sales, growing with each sale, instead of 0.3 ms).
+    last analysed, PostgreSQL read every claim of the fixture per hold, a cost that grew
+    with each sale (figures in docs/ticketing.md).
     """
     fan = "(SELECT id FROM fan)" if new_fan else ":b_customer"
     new = (

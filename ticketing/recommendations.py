@@ -214,7 +214,7 @@ def _build_free(dialect: str, limited: bool) -> Any:
     # anti-join, so each candidate seat is one primary-key probe of seat_claims and the
     # scan stops after `b_limit` free seats. (With NOT EXISTS and the statistics of a
     # young seat_claims table, PostgreSQL chose a nested loop over every claim of the
-    # fixture: 30 ms per hold after 1,200 sales instead of 0.3 ms.)
+    # fixture, growing with each sale: see docs/ticketing.md.)
     taken = (
         select(literal_column("1"))
         .where(
