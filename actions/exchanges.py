@@ -30,6 +30,7 @@ from actions.orders import (
 )
 from actions.purchase import means_any, seating_buttons, seating_of
 from actions.verification import offer_verification, order_ref_of
+from core.texts import text
 from knowledge.language import Language
 from ticketing.db import utcnow
 from ticketing.errors import (
@@ -278,7 +279,7 @@ class ActionAskChangeTickets(Action):
         language = language_of(tracker)
         order = _order(tracker)
         tickets = live_tickets(order) if order else []
-        everything = f"全部 {len(tickets)} 张" if language == "zh" else f"All {len(tickets)}"
+        everything = text("exchanges.all_tickets", language, count=len(tickets))
         buttons = [{"title": everything, "payload": '/inform{"ticket":"all"}'}]
         buttons += [
             {"title": t.seat.label, "payload": f'/inform{{"ticket":"{t.id}"}}'} for t in tickets
@@ -307,7 +308,7 @@ class ActionAskExchangeFixture(Action):
         buttons = []
         if order is not None and any(f.summary.id == order.fixture_id for f in on_sale):
             buttons.append(
-                {"title": "同一场，换座位" if language == "zh" else "Same match, other seats",
+                {"title": text("exchanges.same_match", language),
                  "payload": f'/inform{{"fixture":"{order.fixture_id}"}}'}
             )  # fmt: skip
         buttons += [

@@ -18,6 +18,7 @@ from actions.context import customer_of, language_of, money
 from actions.database import sessions
 from actions.matches import match_name, match_summary
 from actions.verification import offer_verification, order_ref_of
+from core.texts import text
 from knowledge.language import Language
 from ticketing.db import utcnow
 from ticketing.errors import (
@@ -237,8 +238,8 @@ class ActionQuoteRefund(Action):
             fee=money(quote.fee, quote.currency),
             amount=money(quote.refund_amount, quote.currency),
             buttons=[
-                {"title": "确认退票" if language == "zh" else "Yes, refund", "payload": "/affirm"},
-                {"title": "不退了" if language == "zh" else "No, keep them", "payload": "/deny"},
+                {"title": text("refunds.confirm", language), "payload": "/affirm"},
+                {"title": text("refunds.keep", language), "payload": "/deny"},
             ],
         )
         return [SlotSet("refund_quote", quote.id), SlotSet("refund_stage", "quoted")]

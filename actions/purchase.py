@@ -25,6 +25,7 @@ from actions.database import sessions
 from actions.fixture_choice import CLUB_TIMEZONE, HOME_TEAM, candidate_fixtures
 from actions.matches import match_name
 from bot.settings import get_settings
+from core.texts import text
 from knowledge.language import Language
 from knowledge.quantities import parse_concessions, parse_number, quantity_in
 from knowledge.typed import is_question
@@ -390,7 +391,7 @@ def seating_buttons(fixture_id: int, language: Language) -> list[dict[str, str]]
         if left > 0
     ]
     buttons.append(
-        {"title": "最好的位置" if language == "zh" else "Best available",
+        {"title": text("purchase.best_available", language),
          "payload": '/inform{"category":"best"}'}
     )  # fmt: skip
     return buttons
@@ -585,16 +586,16 @@ class ActionHoldSeats(Action):
             dispatcher.utter_message(response="utter_hold_refused_rate_limited")
             return reset_purchase()
         local = hold.expires_at.astimezone(ZoneInfo(CLUB_TIMEZONE))
-        pay = "付款" if language == "zh" else "Pay"
         dispatcher.utter_message(
             response="utter_seats_held",
             seats=", ".join(s.label for s in hold.seats),
             total=money(hold.total, hold.currency),
             until=f"{local:%H:%M}",
             buttons=[
-                {"title": f"{pay} {money(hold.total, hold.currency)} (sandbox card)",
+                {"title": text("purchase.pay", language,
+                               amount=money(hold.total, hold.currency)),
                  "payload": "/affirm"},
-                {"title": "取消" if language == "zh" else "Cancel", "payload": "/stop"},
+                {"title": text("common.cancel", language), "payload": "/stop"},
             ],
         )  # fmt: skip
         return [SlotSet("hold_id", hold.id), SlotSet("purchase_stage", "held")]

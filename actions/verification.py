@@ -20,6 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions.context import customer_of, language_of
 from actions.database import sessions
 from actions.matches import match_name, match_summary
+from core.texts import text
 from ticketing.customers import EMAIL, email_in
 from ticketing.errors import InvalidRequest, NotFound
 from ticketing.orders import get_order
@@ -75,8 +76,8 @@ def offer_verification(
         response="utter_offer_verification",
         order_ref=ref,
         buttons=[
-            {"title": "验证订单" if language == "zh" else "Verify it", "payload": "/affirm"},
-            {"title": "不用了" if language == "zh" else "No thanks", "payload": "/deny"},
+            {"title": text("verification.verify", language), "payload": "/affirm"},
+            {"title": text("verification.no_thanks", language), "payload": "/deny"},
         ],
     )
     return {"verification": "offered", "verify_order_ref": ref}
@@ -200,7 +201,7 @@ class ActionAskVerifyEmail(Action):
         dispatcher.utter_message(
             response="utter_ask_verify_email",
             order_ref=tracker.get_slot("verify_order_ref"),
-            buttons=[{"title": "取消" if language == "zh" else "Cancel", "payload": "/stop"}],
+            buttons=[{"title": text("common.cancel", language), "payload": "/stop"}],
         )
         return []
 

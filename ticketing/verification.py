@@ -29,11 +29,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Index, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from ticketing.club import club_name
 from ticketing.customers import emails_of, lookup_customer, normalize_email, resolve_customer
 from ticketing.db import utcnow, write_session
 from ticketing.errors import InvalidRequest, NotFound, RateLimited, TicketingError
 from ticketing.holds import new_id
-from ticketing.mail import Mailer, MailMessage, deliver
+from ticketing.mail import Mailer, MailMessage, bilingual_mail, deliver
 from ticketing.models import Base, Order, SeatClaim, Ticket
 from ticketing.orders import REF_ALPHABET
 
@@ -152,15 +153,16 @@ def _hash_code(code: str, salt: str) -> str:
 
 
 def _mail(email: str, ref: str, code: str, minutes: int) -> MailMessage:
-    return MailMessage(
-        to_address=email,
-        subject=f"Your code for order {ref} / 订单 {ref} 的验证码",
-        body=(
-            f"Your Riverside Athletic ticket desk code for order {ref} is {code}.\n"
-            f"It works for {minutes} minutes. If you did not ask for it, ignore this e-mail.\n\n"
-            f"你的江畔竞技票务验证码（订单 {ref}）：{code}，{minutes} 分钟内有效。"
-            "如果不是你本人操作，请忽略此邮件。\n"
-        ),
+    return bilingual_mail(
+        email,
+        subject_key="verification.mail_subject",
+        body_key="verification.mail_body",
+        values=lambda language: {
+            "club": club_name(language),
+            "order_ref": ref,
+            "code": code,
+            "minutes": minutes,
+        },
     )
 
 

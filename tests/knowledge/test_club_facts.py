@@ -5,7 +5,7 @@ derived here, answer by answer, from `data/demo/` through the engine's own loade
 prices and demand multipliers (`ticketing.pricing`), concessions, the members' discount,
 the fee rules and membership (`ticketing.policies`). So are the numbers of days, hours,
 tickets, seats and gates that answers rely on (gates and the match-day pack come from
-`data/notifications/notices.yml`, as the desk sends them), and the things the club does
+the notices of `data/texts/`, as the desk sends them), and the things the club does
 not offer (season tickets, ballots, a box office, a resale marketplace). Change a fact in
 the data and the answers that state it fail here until they are changed too; an answer
 with a new amount in yuan fails until its amounts are added to `AMOUNTS`.
@@ -22,7 +22,7 @@ from functools import cache
 import pytest
 import yaml
 
-from bot.notifications.content import MatchdayPack, load_notice_texts
+from bot.notifications.content import MatchdayPack, load_notices
 from bot.settings import ROOT
 from knowledge.corpus import Corpus
 from ticketing.demo import DEMO_FILE, ClubSpec, read_club
@@ -104,7 +104,7 @@ def club() -> Club:
         prices=read_price_list(DATA / "pricing.yml"),
         policies=load_policies(POLICIES_FILE),
         stadium=read_stadium(DATA / "stadium.yml"),
-        matchday=load_notice_texts().matchday,
+        matchday=load_notices().matchday,
     )
 
 
