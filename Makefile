@@ -26,8 +26,9 @@ lint: setup ## ruff and mypy
 format: setup ## apply ruff's fixes and formatting
 	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .
 
-validate: setup ## check the Rasa domain, stories, rules and NLU data
+validate: setup ## check the Rasa domain, stories, rules and NLU data, and the text catalogue
 	@$(DESK) rasa validate
+	@$(DESK) texts check
 
 bench: prepare ## run the benchmarks (results in bench/results/*.json)
 	@scripts/bench.sh

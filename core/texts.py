@@ -258,7 +258,7 @@ def used_keys(paths: Iterable[Path]) -> list[KeyUse]:
                 uses.extend(_python_keys(path))
             elif path.name == "widget.js":
                 uses.extend(_widget_keys(path))
-    return uses
+    return sorted(uses, key=lambda use: (str(use.path), use.line))
 
 
 def check_code(folder: Path, paths: Iterable[Path]) -> list[str]:

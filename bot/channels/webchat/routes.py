@@ -69,8 +69,9 @@ def widget_script_source(texts: Catalogue | None = None) -> str:
     source = (STATIC / "widget.js").read_text(encoding="utf-8")
     if source.count(TEXTS_MARKER) != 1:
         raise RuntimeError(f"{STATIC / 'widget.js'}: expected {TEXTS_MARKER!r} once")
-    # ensure_ascii: no character of a text can end a string or a line in the script.
-    return source.replace(TEXTS_MARKER, json.dumps(table, ensure_ascii=True, sort_keys=True))
+    # ASCII only, and no "<": no text can end a line or the script (even pasted in a page).
+    table_json = json.dumps(table, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
+    return source.replace(TEXTS_MARKER, table_json)
 
 
 def _gate(request: Request | WebSocket) -> WidgetSessions:
