@@ -415,24 +415,18 @@ class ActionQuoteExchange(Action):
 
 
 def _balance(amount_due: int, currency: str, language: Language) -> str:
-    if language == "zh":
-        if amount_due > 0:
-            return f"需补 {money(amount_due, currency)}（从原支付方式扣款）"
-        if amount_due < 0:
-            return f"退还 {money(-amount_due, currency)}（退回原支付方式）"
-        return "无需补差价"
     if amount_due > 0:
-        return f"you pay {money(amount_due, currency)} (charged to your original payment method)"
+        return text("exchanges.pay_more", language, amount=money(amount_due, currency))
     if amount_due < 0:
-        return f"you get {money(-amount_due, currency)} back (to your original payment method)"
-    return "nothing more to pay"
+        return text("exchanges.money_back", language, amount=money(-amount_due, currency))
+    return text("exchanges.nothing_to_pay", language)
 
 
 def _confirm_buttons(language: Language) -> list[dict[str, str]]:
-    if language == "zh":
-        return [{"title": "确认", "payload": "/affirm"}, {"title": "算了", "payload": "/deny"}]
-    return [{"title": "Yes, go ahead", "payload": "/affirm"},
-            {"title": "No, keep mine", "payload": "/deny"}]  # fmt: skip
+    return [
+        {"title": text("exchanges.confirm", language), "payload": "/affirm"},
+        {"title": text("exchanges.keep", language), "payload": "/deny"},
+    ]
 
 
 class ActionConfirmExchange(Action):

@@ -18,7 +18,7 @@ from actions.context import customer_of, language_of, money
 from actions.database import sessions
 from actions.matches import match_name, match_summary
 from actions.verification import offer_verification, order_ref_of
-from core.texts import text
+from core.texts import catalogue, text
 from knowledge.language import Language
 from ticketing.db import utcnow
 from ticketing.errors import (
@@ -101,16 +101,14 @@ def _match(fixture_id: int, language: Language) -> str:
 
 def _order_line(order: OrderView, language: Language) -> str:
     live = [t for t in order.tickets if t.status in ("valid", "used")]
-    status_zh = {"paid": "已付款", "pending": "处理中", "refunded": "已退款",
-                 "partially_refunded": "部分退款", "failed": "未成功"}  # fmt: skip
-    if language == "zh":
-        return (
-            f"• {order.ref}：{_match(order.fixture_id, language)}，{len(live)} 张票，"
-            f"{status_zh.get(order.status, order.status)}"
-        )
-    return (
-        f"• {order.ref}: {_match(order.fixture_id, language)}, {len(live)} ticket(s), "
-        f"{order.status.replace('_', ' ')}"
+    status = f"orders.status.{order.status}"  # one text per status of ticketing.models.Order
+    return text(
+        "orders.line",
+        language,
+        order_ref=order.ref,
+        match=_match(order.fixture_id, language),
+        count=len(live),
+        status=text(status, language) if status in catalogue() else order.status.replace("_", " "),
     )
 
 

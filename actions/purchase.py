@@ -533,20 +533,15 @@ def _concession_note(concessions: list[str], language: Language) -> str:
     reduced = [c for c in concessions if c != "adult"]
     if not reduced:
         return ""
-    return (
-        "（优惠票价在付款时计算）" if language == "zh"
-        else " (concession prices are applied when the seats are held)"
-    )  # fmt: skip
+    return text("purchase.concession_note", language)
 
 
 def _yes_no(language: Language) -> list[dict[str, str]]:
-    if language == "zh":
-        return [{"title": "好的，就这些", "payload": "/affirm"},
-                {"title": "换别的位置", "payload": "/deny"},
-                {"title": "取消", "payload": "/stop"}]  # fmt: skip
-    return [{"title": "Yes, hold them", "payload": "/affirm"},
-            {"title": "Other seats", "payload": "/deny"},
-            {"title": "Cancel", "payload": "/stop"}]  # fmt: skip
+    return [
+        {"title": text("purchase.hold", language), "payload": "/affirm"},
+        {"title": text("purchase.other_seats", language), "payload": "/deny"},
+        {"title": text("common.cancel", language), "payload": "/stop"},
+    ]
 
 
 class ActionHoldSeats(Action):
