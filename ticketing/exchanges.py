@@ -31,7 +31,7 @@ from ticketing.errors import (
 )
 from ticketing.fees import check_change_window, fee_terms
 from ticketing.fixtures import get_fixture
-from ticketing.holds import HeldSeat, _seats_by_id, check_for_sale, place_hold, seats_of_choice
+from ticketing.holds import HeldSeat, check_for_sale, place_hold, seats_by_id, seats_of_choice
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Hold, Order, Payment, Quote, Refund, SeatClaim
 from ticketing.orders import OrderView, find_order, new_order_ref, order_view
@@ -115,7 +115,7 @@ def quote_exchange(
         credit = len(tickets) if fixture_id == order.fixture_id else 0
         check_hold(standing, len(tickets), now, policies, credit=credit)
         if seat_ids is not None:
-            seats = _seats_by_id(session, fixture, seat_ids)
+            seats = seats_by_id(session, fixture, seat_ids)
         else:
             chosen = choose_seats(
                 session,

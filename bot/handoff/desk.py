@@ -41,10 +41,10 @@ from bot.handoff.queue import (
     HandoffQueue,
     QueueItem,
     Transition,
-    _set_status,
-    _system_message,
-    _username,
+    add_system_message,
     open_handoff,
+    set_conversation_status,
+    username_of,
 )
 from bot.handoff.router import RESET, Decision, Signals, decide, is_command
 from bot.settings import Settings
@@ -213,7 +213,7 @@ class HandoffDesk:
                 )
                 return _Early("to_agent", turn.status, [], event)
             if turn.status == "closed":
-                _set_status(session, cid, "bot")  # a fan writing again starts afresh
+                set_conversation_status(session, cid, "bot")  # a fan writing again starts afresh
             state = memory.load(session, cid)
             state.customer = customer_id(turn.channel, cid, turn.metadata)
             state.profile = _profile_of(self.policy, turn.metadata) or state.profile
@@ -228,7 +228,7 @@ class HandoffDesk:
                 key = "leave_message_prompt" if state.awaiting_callback else "continue"
                 text = self.policy.text(key, lang)
                 return _Early(
-                    "reply", messages=[_system_message(session, cid, text, turn.message_id)]
+                    "reply", messages=[add_system_message(session, cid, text, turn.message_id)]
                 )
             if state.awaiting_callback:
                 state.awaiting_callback = False
@@ -241,7 +241,7 @@ class HandoffDesk:
                 )
                 row = callbacks.leave(session, cid, lang, reason or "explicit_request", turn.text)
                 text = self.policy.text("callback_saved", lang)
-                message = _system_message(session, cid, text, turn.message_id)
+                message = add_system_message(session, cid, text, turn.message_id)
                 event = Event(
                     "callback",
                     cid,
@@ -579,7 +579,7 @@ class HandoffDesk:
             orders = orders_for(session, customer)
             owner = None
             if handoff is not None and handoff.owner_id is not None:
-                owner = _username(session, handoff.owner_id)
+                owner = username_of(session, handoff.owner_id)
             intents = [
                 {"intent": t.get("intent"), "confidence": t.get("confidence")}
                 for t in state.turns[-RECENT_INTENTS:]
