@@ -50,11 +50,6 @@ def engine_for(url: str) -> Engine:
     return make_engine(url, pool_size=GATEWAY_THREADS // 2, max_overflow=GATEWAY_THREADS // 2)
 
 
-def get_engine() -> Engine:
-    """The engine for the configured DATABASE_URL."""
-    return engine_for(get_settings().database_url)
-
-
 @lru_cache(maxsize=4)
 def _sessions(url: str) -> sessionmaker[Session]:
     return make_sessionmaker(engine_for(url))

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketing import ledger
@@ -312,8 +312,3 @@ def _transfer(
         return TransferResult(
             ticket=view, old_ticket_id=ticket.id, fee=quote.fee, currency=order.currency
         )
-
-
-def transfer_quote_of(session: Session, quote_id: str) -> Quote | None:
-    """The stored transfer quote, if any."""
-    return session.scalar(select(Quote).where(Quote.id == quote_id, Quote.kind == "transfer"))

@@ -94,9 +94,3 @@ class EventBus:
             if subscription.loop.is_closed():
                 continue
             subscription.loop.call_soon_threadsafe(subscription._deliver, event)
-
-    @property
-    def subscriber_count(self) -> int:
-        """How many subscribers are listening."""
-        with self._lock:
-            return len(self._subscribers)
