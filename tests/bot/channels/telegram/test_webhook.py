@@ -14,7 +14,7 @@ import pytest
 from bot.database import engine_for
 from bot.handoff.agents import create_agent
 from tests.bot.channels.telegram.conftest import WEBHOOK_SECRET, TelegramDesk, telegram_desk
-from tests.bot.channels.telegram.scripted_rasa import ScriptedRasa
+from tests.support.fake_rasa import FakeRasa
 from tests.support.telegram_api import (
     button_press,
     photo_message,
@@ -29,7 +29,7 @@ _updates = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def webhook(module_db: str, rasa: ScriptedRasa) -> Iterator[TelegramDesk]:
+def webhook(module_db: str, rasa: FakeRasa) -> Iterator[TelegramDesk]:
     with telegram_desk(
         module_db,
         rasa,
