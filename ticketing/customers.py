@@ -264,7 +264,7 @@ def link_identity(db: sessionmaker[Session], customer: str, other_external_id: s
 
 
 def set_member(db: sessionmaker[Session], customer: str, member: bool = True) -> None:
-    """Mark the fan as a Riverside Member (presale access, members' discount) or not."""
+    """Mark the fan as a member of the club (presale access, members' discount) or not."""
     customer_id = resolve_customer(db, customer)
     with write_session(db) as session:
         session.execute(update(Customer).where(Customer.id == customer_id).values(is_member=member))

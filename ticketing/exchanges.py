@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketing import ledger
+from ticketing.club import current_club
 from ticketing.customers import lookup_customer
 from ticketing.db import dialect_insert, rowcount, utcnow, write_session
 from ticketing.errors import (
@@ -314,7 +315,7 @@ def _finish(
             .values(status="sold")
         )
         new_order = Order(
-            ref=new_order_ref(),
+            ref=new_order_ref(current_club(session).order_prefix),
             customer_id=order.customer_id,
             fixture_id=hold.fixture_id,
             hold_id=hold.id,
