@@ -20,8 +20,8 @@ run: prepare ## set up everything and start the desk (Ctrl-C stops it)
 test: ## lint, validate and run every test, as CI does
 	@scripts/test.sh
 
-lint: setup ## ruff and mypy
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+lint: setup ## ruff, mypy and the layer contract (import-linter)
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/lint-imports --no-cache
 
 format: setup ## apply ruff's fixes and formatting
 	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .

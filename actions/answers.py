@@ -22,11 +22,11 @@ from actions.context import language_of
 from actions.database import club
 from actions.purchase import reset_purchase, wants_to_buy
 from actions.verification import order_ref_in
-from bot.knowledge_base import SharedRetriever
-from bot.settings import get_settings
+from core.settings import get_settings
 from knowledge.clarify import choices as clarify_choices
 from knowledge.clarify import ranked
 from knowledge.retriever import Answer
+from knowledge.shared import SharedRetriever
 
 # The topic's general answer in domain.yml, for when no FAQ entry fits.
 TOPIC_RESPONSES = {

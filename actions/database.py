@@ -6,10 +6,9 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.database import engine_for
-from bot.settings import get_settings
+from core.db import engine_for, make_sessionmaker
+from core.settings import get_settings
 from ticketing.club import Club, current_club
-from ticketing.db import make_sessionmaker
 
 
 @lru_cache(maxsize=1)

@@ -21,17 +21,12 @@ from actions.context import customer_of, language_of, money, qr_url
 from actions.database import club, sessions
 from actions.fixture_choice import candidate_fixtures
 from actions.matches import match_name, match_summary
-from actions.orders import (
-    change_form_slots,
-    changeable_orders,
-    order_buttons,
-    owns_order,
-)
+from actions.orders import change_form_slots, changeable_orders, order_buttons, owns_order
 from actions.purchase import means_any, seating_buttons, seating_of
 from actions.verification import offer_verification, order_ref_of
+from core.clock import utcnow
 from knowledge.language import Language
 from ticketing.club import current_club
-from ticketing.db import utcnow
 from ticketing.errors import (
     PaymentDeclined,
     PaymentTimeout,

@@ -12,9 +12,9 @@ from rasa_sdk.types import DomainDict
 from actions.database import sessions
 from actions.language import language_of
 from actions.matches import match_name
+from core.clock import utcnow
 from knowledge.when import DateRange, parse_when
 from ticketing.club import Club, current_club
-from ticketing.db import utcnow
 from ticketing.fixtures import find_team, list_fixtures
 from ticketing.schedule import local_window
 

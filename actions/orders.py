@@ -18,8 +18,8 @@ from actions.context import customer_of, language_of, money
 from actions.database import club, sessions
 from actions.matches import match_name, match_summary
 from actions.verification import offer_verification, order_ref_of
+from core.clock import utcnow
 from knowledge.language import Language
-from ticketing.db import utcnow
 from ticketing.errors import (
     AlreadyRefunded,
     NotFound,

@@ -22,13 +22,13 @@ from actions.context import customer_of, language_of, money, qr_url
 from actions.database import club, sessions
 from actions.fixture_choice import candidate_fixtures
 from actions.matches import match_name
-from bot.settings import get_settings
+from core.clock import utcnow
+from core.settings import get_settings
 from knowledge.language import Language
 from knowledge.quantities import parse_concessions, parse_number, quantity_in
 from knowledge.typed import is_question
 from knowledge.vocabulary import vocabulary
 from ticketing.club import current_club
-from ticketing.db import utcnow
 from ticketing.errors import (
     HoldExpired,
     PaymentDeclined,

@@ -17,7 +17,9 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketing.db import engine_of, prepared, table_of, utcnow, write_session
+from core.clock import utcnow
+from core.db import engine_of, write_session
+from ticketing.db import prepared, table_of
 from ticketing.errors import InvalidRequest, NotFound
 from ticketing.models import Customer, CustomerIdentity
 

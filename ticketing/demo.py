@@ -27,9 +27,9 @@ from pydantic import (
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bot.settings import get_settings
+from core.clock import utcnow
+from core.settings import get_settings
 from ticketing.club import forget_club
-from ticketing.db import utcnow
 from ticketing.errors import DemoDataError
 from ticketing.fixtures import create_fixture
 from ticketing.models import ClubRecord, Competition, Fixture, PriceCategory, Team, Venue

@@ -16,10 +16,12 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
+from core.db import write_session
 from ticketing import ledger
 from ticketing.club import current_club
 from ticketing.customers import lookup_customer
-from ticketing.db import dialect_insert, rowcount, utcnow, write_session
+from ticketing.db import dialect_insert, rowcount
 from ticketing.errors import (
     InvalidRequest,
     NotRefundable,

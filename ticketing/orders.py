@@ -39,22 +39,18 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
+from core.db import engine_of, own_transaction, read_session, retrying, write_session
 from ticketing.club import current_club
 from ticketing.customers import lookup_customer, resolve_customer
 from ticketing.db import (
     aborted,
     array_literal,
     driver_rows,
-    engine_of,
     insert_for,
-    own_transaction,
     prepared,
-    read_session,
-    retrying,
     rowcount,
     table_of,
-    utcnow,
-    write_session,
 )
 from ticketing.errors import (
     HoldAlreadyOrdered,

@@ -11,10 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.settings import get_settings
+from core.loading import DataFileError, load_model
+from core.settings import get_settings
 from ticketing.errors import PolicyError
 
 
@@ -139,16 +139,9 @@ class Policies(_Strict):
 def load_policies(path: Path) -> Policies:
     """Read and validate a policy file; errors name the file and the field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return Policies.model_validate(raw)
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise PolicyError(f"{path}: {where}: {first['msg']}", field=where) from exc
+        return load_model(path, Policies, default={})
+    except DataFileError as exc:
+        raise PolicyError(str(exc), field=exc.field) from exc
 
 
 @lru_cache(maxsize=8)
@@ -157,5 +150,7 @@ def _cached(path: str) -> Policies:
 
 
 def current_policies() -> Policies:
-    """The policies in force: the configured data folder's `policies.yml` (read once)."""
-    return _cached(str(get_settings().data_dir / "policies.yml"))
+    """The policies in force: the data folder's `policies.yml`, or the file
+    `$MATCHDAY_POLICIES` names (read once)."""
+    settings = get_settings()
+    return _cached(str(settings.policies_file or settings.data_dir / "policies.yml"))

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.loading import DataFileError, load_model
 from ticketing.errors import DemoDataError, InvalidRequest
 from ticketing.models import PriceCategory
 from ticketing.policies import Policies
@@ -47,15 +47,9 @@ class PriceList(BaseModel):
 def read_price_list(path: Path) -> PriceList:
     """Parse and validate a pricing file; errors name the file and the field."""
     try:
-        return PriceList.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except OSError as exc:
-        raise DemoDataError(f"{path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise DemoDataError(f"{path}: not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise DemoDataError(f"{path}: {where}: {first['msg']}", field=where) from exc
+        return load_model(path, PriceList)
+    except DataFileError as exc:
+        raise DemoDataError(str(exc), field=exc.field) from exc
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
+from core.db import write_session
 from ticketing import ledger
 from ticketing.club import current_club
 from ticketing.customers import check_external_id, lookup_customer, resolve_customer
-from ticketing.db import dialect_insert, utcnow, write_session
+from ticketing.db import dialect_insert
 from ticketing.errors import (
     AlreadyRefunded,
     InvalidRequest,

@@ -29,12 +29,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Index, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from core.clock import utcnow
+from core.db import Base, write_session
 from ticketing.customers import emails_of, lookup_customer, normalize_email, resolve_customer
-from ticketing.db import utcnow, write_session
 from ticketing.errors import InvalidRequest, NotFound, RateLimited, TicketingError
 from ticketing.holds import new_id
 from ticketing.mail import Mailer, MailMessage, deliver
-from ticketing.models import Base, Order, SeatClaim, Ticket
+from ticketing.models import Order, SeatClaim, Ticket
 from ticketing.orders import REF_ALPHABET, order_prefix
 
 _HASH_ROUNDS = 120_000

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from ticketing.db import UTCDateTime
+from core.db import UTCDateTime
 from ticketing.orders import free_order_ref
 
 revision: str = "0005"

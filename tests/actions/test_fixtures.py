@@ -14,10 +14,10 @@ from actions.database import sessions
 from actions.fixture_choice import candidate_fixtures
 from actions.fixtures import ActionListFixtures
 from actions.purchase import seating_buttons
-from bot.settings import get_settings
+from core.clock import utcnow
+from core.settings import get_settings
 from tests.actions.conftest import DOMAIN, tracker
 from tests.ticketing.conftest import load_second_club
-from ticketing.db import utcnow
 
 
 @pytest.fixture

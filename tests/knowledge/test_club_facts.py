@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from bot.notifications.content import MatchdayPack, load_notice_texts
-from bot.settings import ROOT
+from core.settings import ROOT
 from knowledge.corpus import Corpus
 from ticketing.demo import ClubSpec, read_club
 from ticketing.fees import FeeTerms

@@ -12,10 +12,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.database import engine_for, migrate
+from bot.database import migrate
+from core.db import UTCDateTime, engine_for, write_session
 from tests.support.databases import downgrade, fresh_postgres_database
 from tests.ticketing.conftest import Club, load_club
-from ticketing.db import UTCDateTime, table_of, write_session
+from ticketing.db import table_of
 from ticketing.ledger import book_problems
 from ticketing.models import (
     Customer,

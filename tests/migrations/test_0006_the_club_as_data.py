@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.database import engine_for, migrate
+from bot.database import migrate
+from core.db import engine_for, write_session
 from tests.support.databases import downgrade, fresh_postgres_database
 from tests.ticketing.conftest import load_club
 from tests.ticketing.helpers import buy
 from ticketing.club import current_club, forget_club
-from ticketing.db import write_session
 from ticketing.demo import load_demo_data
 from ticketing.errors import ClubNotLoaded
 from ticketing.orders import get_order

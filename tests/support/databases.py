@@ -11,8 +11,9 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 
-from bot.database import engine_for, migrate
-from bot.settings import ROOT
+from bot.database import migrate
+from core.db import engine_for
+from core.settings import ROOT
 
 # The PostgreSQL server running on every developer and CI machine (trust auth).
 PG_ADMIN_URL = os.environ.get(

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.database import engine_for
-from ticketing.db import make_sessionmaker, utcnow, write_session
+from core.clock import utcnow
+from core.db import engine_for, make_sessionmaker, write_session
 from ticketing.demo import load_demo_data
 from ticketing.keys import KeyRing, keyring_at
 from ticketing.models import Fixture, Section
@@ -127,7 +127,7 @@ def lite(sqlite_url: str, tmp_path: Path) -> Club:
 def load_second_club(url: str, monkeypatch: pytest.MonkeyPatch) -> sessionmaker[Session]:
     """The Harbourside club loaded into the (migrated, empty) database at `url` as a desk
     does it: its folder is the configured data folder, loaded by the normal loader."""
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     monkeypatch.setenv("MATCHDAY_DATA_DIR", str(HARBOURSIDE))
     get_settings.cache_clear()
@@ -140,7 +140,7 @@ def load_second_club(url: str, monkeypatch: pytest.MonkeyPatch) -> sessionmaker[
 @pytest.fixture
 def second_club(database_url: str) -> Iterator[sessionmaker[Session]]:
     """The Harbourside club on SQLite and PostgreSQL, its data folder configured meanwhile."""
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     with pytest.MonkeyPatch.context() as patch:
         yield load_second_club(database_url, patch)

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.database import engine_for
+from core.clock import utcnow
+from core.db import engine_for, make_sessionmaker, read_session, write_session
 from tests.ticketing.conftest import HARBOURSIDE, Club, write_club
 from ticketing.club import current_club
-from ticketing.db import make_sessionmaker, read_session, utcnow, write_session
 from ticketing.demo import load_demo_data
 from ticketing.errors import ClubNotLoaded, DemoDataError
 from ticketing.fixtures import fixture_listings

@@ -12,7 +12,7 @@ from bot.api.routes.agent_deps import DeskDep, IpDep, SupervisorDep, translated
 from bot.api.schemas import CONVERSATION_ID, StrictBody
 from bot.handoff.agents import list_agents
 from bot.handoff.events import iso
-from ticketing.db import read_session
+from core.db import read_session
 
 router = APIRouter()
 
