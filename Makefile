@@ -23,8 +23,8 @@ test: ## lint, validate and run every test, as CI does
 test-fast: setup ## the inner loop: ruff, then pytest without e2e, stopping at the first failure
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/pytest -m "not e2e" -x
 
-lint: setup ## ruff and mypy
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+lint: setup ## ruff, mypy and the layer contract (import-linter)
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/lint-imports --no-cache
 
 format: setup ## apply ruff's fixes and formatting
 	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .

@@ -25,9 +25,10 @@ from actions.exchanges import reset_exchange
 from actions.matches import match_name, match_summary
 from actions.orders import change_form_slots, changeable_orders, owns_order
 from actions.verification import offer_verification
+from core.clock import utcnow
+from core.db import write_session
 from knowledge.language import Language
 from ticketing.customers import EMAIL, EXTERNAL_ID, email_in
-from ticketing.db import utcnow, write_session
 from ticketing.errors import (
     InvalidRequest,
     PaymentDeclined,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from core.settings import Settings, get_settings
 from tests.support.databases import fresh_postgres_database, migrated
 
 TEST_API_KEY = "test-key-0123456789"
@@ -67,6 +67,15 @@ def faq_dir_for_tests() -> Path:
     if source.is_dir():
         shutil.copytree(source, folder / "faq")
     return folder / "faq"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Each test reads the settings from its own environment (fixtures set variables such
+    as MATCHDAY_KEYS_DIR with monkeypatch; the process-wide cache must not outlive them)."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

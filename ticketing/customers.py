@@ -16,7 +16,9 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketing.db import engine_of, prepared, table_of, utcnow, write_session
+from core.clock import utcnow
+from core.db import engine_of, write_session
+from ticketing.db import prepared, table_of
 from ticketing.errors import InvalidRequest
 from ticketing.models import Customer, CustomerIdentity
 
@@ -199,7 +201,7 @@ def create_customer(session: Session, external_id: str, now: datetime) -> int:
 
 
 def set_member(db: sessionmaker[Session], customer: str, member: bool = True) -> None:
-    """Mark the fan as a Riverside Member (presale access, members' discount) or not."""
+    """Mark the fan as a member of the club (presale access, members' discount) or not."""
     customer_id = resolve_customer(db, customer)
     with write_session(db) as session:
         session.execute(update(Customer).where(Customer.id == customer_id).values(is_member=member))

@@ -16,9 +16,12 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
+from core.db import write_session
 from ticketing import ledger
+from ticketing.club import current_club
 from ticketing.customers import lookup_customer
-from ticketing.db import dialect_insert, rowcount, utcnow, write_session
+from ticketing.db import dialect_insert, rowcount
 from ticketing.errors import (
     InvalidRequest,
     NotRefundable,
@@ -314,7 +317,7 @@ def _finish(
             .values(status="sold")
         )
         new_order = Order(
-            ref=new_order_ref(),
+            ref=new_order_ref(current_club(session).order_prefix),
             customer_id=order.customer_id,
             fixture_id=hold.fixture_id,
             hold_id=hold.id,

@@ -18,20 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    bindparam,
-    delete,
-    insert,
-    literal,
-    select,
-    text,
-    true,
-    union_all,
-    update,
-)
+from sqlalchemy import bindparam, delete, insert, literal, select, text, true, union_all, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
+from core.db import autocommit_session, engine_of, retrying, write_session
 from ticketing.customers import (
     check_external_id,
     create_customer,
@@ -42,16 +34,11 @@ from ticketing.customers import (
 from ticketing.db import (
     aborted,
     array_literal,
-    autocommit_session,
     driver_rows,
-    engine_of,
     insert_for,
     prepared,
-    retrying,
     rowcount,
     table_of,
-    utcnow,
-    write_session,
 )
 from ticketing.errors import (
     HoldExpired,
@@ -436,8 +423,8 @@ def _build_claim_and_hold(dialect: str, new_fan: bool, all_or_nothing: bool = Fa
     claim, and their payment, which moves that claim, would wait for this transaction.
     That test is a correlated scalar subquery, not NOT EXISTS: one primary-key probe
     per seat. As an anti-join, with the statistics of a table that grew since it was
-    last analysed, PostgreSQL read every claim of the fixture per hold (2.5 ms after
-    3,000 sales, growing with each sale, instead of 0.3 ms).
+    last analysed, PostgreSQL read every claim of the fixture per hold, a cost that grew
+    with each sale (figures in docs/ticketing.md).
     """
     fan = "(SELECT id FROM fan)" if new_fan else ":b_customer"
     new = (

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Index, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ticketing.models import Base
+from core.db import Base
 
 
 class OutboxMail(Base):

@@ -20,7 +20,8 @@ from bot.handoff.errors import Conflict, Forbidden, NotFound
 from bot.handoff.models import Callback, Handoff
 from bot.handoff.policy import Policy
 from bot.handoff.queue import open_handoff, set_conversation_status
-from ticketing.db import read_session, utcnow, write_session
+from core.clock import utcnow
+from core.db import read_session, write_session
 
 
 @dataclass(frozen=True)

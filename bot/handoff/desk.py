@@ -19,14 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.models import Conversation, Message
-from bot.conversations.service import (
-    Button,
-    FanTurn,
-    Outcome,
-    Reply,
-    Status,
-    customer_id,
-)
+from bot.conversations.service import Button, FanTurn, Outcome, Reply, Status, customer_id
 from bot.handoff import audit, callbacks, drafts, memory, notes
 from bot.handoff.auth import Principal
 from bot.handoff.canned import CannedReply, load_canned
@@ -59,10 +52,10 @@ from bot.handoff.schemas import (
     QueueEntry,
     RecentIntent,
 )
-from bot.settings import Settings
+from core.db import read_session, write_session
+from core.settings import Settings
 from knowledge.script import to_simplified
 from knowledge.topics import topic_of
-from ticketing.db import read_session, write_session
 
 log = logging.getLogger("matchday.handoff")
 _CONTROL_TOPICS = frozenset(

@@ -30,7 +30,8 @@ from bot.handoff.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.handoff.memory import KEEP_TURNS
 from bot.handoff.models import OPEN_STATES, Agent, Handoff, RouterMemory
 from bot.handoff.policy import Policy
-from ticketing.db import read_session, utcnow, write_session
+from core.clock import utcnow
+from core.db import read_session, write_session
 
 RESOLUTIONS = ("resolved", "duplicate", "no_response", "other")
 

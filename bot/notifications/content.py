@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from knowledge.language import Language
 from ticketing.customers import lookup_customer
 from ticketing.models import Fixture, Order, Ticket

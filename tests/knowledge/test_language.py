@@ -35,7 +35,10 @@ def test_script_decides(text: str, expected: str) -> None:
         ("mary.ann.smith-jones@mail.example.co.uk", None),
         ("https://tickets.example.com/my/orders", None),
         ("RA-7F3K-Q9 RA-2B4C-D1", None),
-        ("send it to mary@example.com please, thanks a lot", "en"),  # kana: neither of the desk's languages
+        (
+            "send it to mary@example.com please, thanks a lot",
+            "en",
+        ),  # kana: neither of the desk's languages
     ],
 )
 def test_the_language_a_message_is_clearly_written_in(text: str, expected: str | None) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 import ticketing.db
+from core.db import make_engine
 from tests.support.databases import PG_ADMIN_URL
-from ticketing.db import make_engine
 
 
 def _backend_pid(engine: Engine) -> int:
@@ -65,7 +65,8 @@ def test_driver_rows_behave_like_sqlalchemy_execute(database_url: str) -> None:
     from sqlalchemy import bindparam, event, select
     from sqlalchemy.exc import IntegrityError, StatementError
 
-    from ticketing.db import UTCDateTime, driver_rows, make_sessionmaker, write_session
+    from core.db import UTCDateTime, make_sessionmaker, write_session
+    from ticketing.db import driver_rows
     from ticketing.models import Customer
 
     engine = make_engine(database_url)

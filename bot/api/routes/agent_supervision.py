@@ -13,7 +13,7 @@ from bot.api.schemas import CONVERSATION_ID, StrictBody
 from bot.handoff.agents import list_agents
 from bot.handoff.events import iso
 from bot.handoff.schemas import AuditRecord, ClaimOut
-from ticketing.db import read_session
+from core.db import read_session
 
 router = APIRouter()
 

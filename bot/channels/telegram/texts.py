@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from knowledge.language import Language
 
 TEXTS_FILE = ROOT / "data" / "channels" / "telegram.yml"

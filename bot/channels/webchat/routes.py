@@ -21,7 +21,7 @@ from bot.channels.webchat.sessions import WidgetRefused, WidgetSessions
 from bot.channels.webchat.socket import HELLO_TIMEOUT_S, UNAUTHORISED, WidgetSocket
 from bot.conversations.service import ConversationService
 from bot.handoff.desk import HandoffDesk
-from bot.settings import Settings
+from core.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 PREFIX = "/api/v1/widget"

@@ -20,7 +20,7 @@ from bot.api.paging import MAX_OFFSET, MAX_PAGE
 from bot.api.routes.gate import MAX_REVOCATIONS
 from bot.api.schemas import MAX_ID
 from bot.handoff.agents import create_agent
-from bot.media import signed_path, ticket_qr_path
+from core.media import signed_path, ticket_qr_path
 from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.databases import fresh_postgres_database, migrated
 from tests.support.server import live_gateway

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.database import engine_for
 from bot.handoff.agents import create_agent
+from core.db import engine_for, make_sessionmaker
 from tests.bot.channels.telegram.conftest import WEBHOOK_SECRET, TelegramDesk, telegram_desk
 from tests.support.fake_rasa import FakeRasa
 from tests.support.telegram_api import (
@@ -20,7 +20,6 @@ from tests.support.telegram_api import (
     photo_message,
     text_message,
 )
-from ticketing.db import make_sessionmaker
 
 WEBHOOK_URL = "https://desk.example.org/telegram/webhook"
 PASSWORD = "agent password 123"
