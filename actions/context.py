@@ -7,8 +7,8 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.language import language_of
-from bot.media import signed_path, ticket_qr_path
-from bot.settings import get_settings
+from core.media import signed_path, ticket_qr_path
+from core.settings import get_settings
 from knowledge.language import Language
 
 __all__ = ["customer_of", "language_of", "money", "qr_url", "utter_kwargs"]

@@ -11,7 +11,6 @@ Only the conversation's own orders are offered or accepted.
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -19,20 +18,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of, money, qr_url
-from actions.database import sessions
-from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
+from actions.database import club, sessions
+from actions.fixture_choice import candidate_fixtures
 from actions.matches import match_name, match_summary
-from actions.orders import (
-    change_form_slots,
-    changeable_orders,
-    order_buttons,
-    owns_order,
-)
+from actions.orders import change_form_slots, changeable_orders, order_buttons, owns_order
 from actions.purchase import means_any, seating_buttons, seating_of
 from actions.verification import offer_verification, order_ref_of
+from core.clock import utcnow
 from core.texts import text
 from knowledge.language import Language
-from ticketing.db import utcnow
+from ticketing.club import current_club
 from ticketing.errors import (
     PaymentDeclined,
     PaymentTimeout,
@@ -126,7 +121,8 @@ class ValidateExchangeForm(FormValidationAction):
     ) -> dict[str, Any]:
         value = next(tracker.get_latest_entity_values("order_ref"), None)
         if value:
-            return {"change_order": order_ref_of(str(value), _text(tracker))}
+            prefix = club().order_prefix
+            return {"change_order": order_ref_of(str(value), _text(tracker), prefix)}
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("change_order"):
             orders = changeable_orders(tracker)
             if len(orders) == 1:  # the only candidate: no need to ask
@@ -397,7 +393,7 @@ class ActionQuoteExchange(Action):
             return reset_exchange()
         with sessions()() as session:
             match = match_name(match_summary(session, quote.fixture_id), language)
-        local = quote.expires_at.astimezone(ZoneInfo(CLUB_TIMEZONE))
+            local = quote.expires_at.astimezone(current_club(session).zone)
         dispatcher.utter_message(
             response="utter_exchange_quote",
             count=len(quote.ticket_ids),

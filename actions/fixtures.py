@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.database import sessions
-from actions.fixture_choice import CLUB_TIMEZONE
 from actions.language import language_of
 from actions.matches import match_name
+from core.clock import utcnow
 from core.texts import text
 from knowledge.when import DateRange, parse_when
-from ticketing.db import utcnow
+from ticketing.club import Club, current_club
 from ticketing.fixtures import find_team, list_fixtures
 from ticketing.schedule import local_window
 
@@ -34,13 +33,14 @@ class ActionListFixtures(Action):
         said = tracker.latest_message.get("text") or ""
         dates = " ".join(str(e) for e in tracker.get_latest_entity_values("date"))
         now = utcnow()
-        today = now.astimezone(ZoneInfo(CLUB_TIMEZONE)).date()
-        period = parse_when(dates, today) or parse_when(said, today)
         team_names = list(tracker.get_latest_entity_values("team"))
         with sessions()() as session:
+            club = current_club(session)
+            today = now.astimezone(club.zone).date()
+            period = parse_when(dates, today) or parse_when(said, today)
             team = next((t for n in team_names if (t := find_team(session, n))), None)
-            team_id = team.id if team is not None and team.id != "riverside" else None
-            after, before = _bounds(period, now)
+            team_id = team.id if team is not None and team.id != club.home_team_id else None
+            after, before = _bounds(period, now, club)
             fixtures = list_fixtures(session, after=after, before=before, team_id=team_id, limit=6)
             upcoming = None if fixtures else list_fixtures(session, after=now, limit=1)
         label = period.label(language) if period else text("fixtures.coming_up", language)
@@ -67,8 +67,8 @@ class ActionListFixtures(Action):
         return []
 
 
-def _bounds(period: DateRange | None, now: datetime) -> tuple[datetime, datetime]:
+def _bounds(period: DateRange | None, now: datetime, club: Club) -> tuple[datetime, datetime]:
     if period is None:
         return now, now + timedelta(days=60)
-    lower, upper = local_window(period.start, period.end, CLUB_TIMEZONE)
+    lower, upper = local_window(period.start, period.end, club.time_zone)
     return max(lower, now), upper

@@ -15,12 +15,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of, money
-from actions.database import sessions
+from actions.database import club, sessions
 from actions.matches import match_name, match_summary
 from actions.verification import offer_verification, order_ref_of
+from core.clock import utcnow
 from core.texts import catalogue, text
 from knowledge.language import Language
-from ticketing.db import utcnow
 from ticketing.errors import (
     AlreadyRefunded,
     NotFound,
@@ -125,7 +125,8 @@ class ActionOrderStatus(Action):
         orders = _orders(tracker)
         wanted = next(tracker.get_latest_entity_values("order_ref"), None)
         if wanted:
-            wanted = order_ref_of(str(wanted), tracker.latest_message.get("text") or "")
+            text = tracker.latest_message.get("text") or ""
+            wanted = order_ref_of(str(wanted), text, club().order_prefix)
             orders = [o for o in orders if o.ref == wanted]
             if not orders:  # bought elsewhere, or not theirs: the same offer either way
                 offered = offer_verification(dispatcher, tracker, str(wanted))
@@ -166,7 +167,8 @@ class ValidateRefundForm(FormValidationAction):
     ) -> dict[str, Any]:
         value = next(tracker.get_latest_entity_values("order_ref"), None)
         if value:
-            return {"order_ref": order_ref_of(str(value), tracker.latest_message.get("text") or "")}
+            text = tracker.latest_message.get("text") or ""
+            return {"order_ref": order_ref_of(str(value), text, club().order_prefix)}
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("order_ref"):
             refundable = [o for o in _orders(tracker) if o.status in REFUNDABLE]
             if len(refundable) == 1:  # the only candidate: no need to ask

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -21,17 +19,17 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.context import customer_of, language_of, money, qr_url
-from actions.database import sessions
-from actions.fixture_choice import CLUB_TIMEZONE, HOME_TEAM, candidate_fixtures
+from actions.database import club, sessions
+from actions.fixture_choice import candidate_fixtures
 from actions.matches import match_name
-from bot.settings import get_settings
+from core.clock import utcnow
+from core.settings import get_settings
 from core.texts import text
 from knowledge.language import Language
 from knowledge.quantities import parse_concessions, parse_number, quantity_in
 from knowledge.typed import is_question
 from knowledge.vocabulary import vocabulary
-from ticketing.db import utcnow
-from ticketing.demo import DEMO_FILE
+from ticketing.club import current_club
 from ticketing.errors import (
     HoldExpired,
     PaymentDeclined,
@@ -43,11 +41,11 @@ from ticketing.errors import (
     SoldOut,
     TicketingError,
 )
-from ticketing.fixtures import FixtureListing, section_availability, teams_in
+from ticketing.fixtures import FixtureListing, currency_of, section_availability, teams_in
 from ticketing.holds import create_hold, release_hold
 from ticketing.orders import pay_order
 from ticketing.policies import current_policies
-from ticketing.pricing import read_price_list
+from ticketing.pricing import category_names
 from ticketing.recommendations import SeatOption, recommend_seats
 
 PURCHASE_SLOTS = (
@@ -112,7 +110,8 @@ _JUST_TICKETS = re.compile(
 
 
 def _names_an_opponent(session: Session, text: str) -> bool:
-    return any(t.id != HOME_TEAM for t in teams_in(session, text))
+    home = current_club(session).home_team_id
+    return any(t.id != home for t in teams_in(session, text))
 
 
 def wants_to_buy(text: str) -> bool:
@@ -375,16 +374,18 @@ def seating_buttons(fixture_id: int, language: Language) -> list[dict[str, str]]
     then "best available". Shared by the buy and the exchange forms."""
     with sessions()() as session:
         sections = section_availability(session, fixture_id)
+        names = category_names(session)
+        currency = currency_of(session, fixture_id)
     by_category: dict[str, tuple[int, int]] = {}
     for section in sections:
         if section.category == "away":
             continue  # away tickets are sold to the visiting club's fans
         price, left = by_category.get(section.category, (section.price, 0))
         by_category[section.category] = (min(price, section.price), left + section.available)
-    names = category_names(language)
     buttons = [
         {
-            "title": f"{names.get(category, category)} {money(price)}",
+            "title": f"{names[category].name(language) if category in names else category}"
+            f" {money(price, currency)}",
             "payload": f'/inform{{"category":"{category}"}}',
         }
         for category, (price, left) in sorted(by_category.items(), key=lambda kv: -kv[1][0])
@@ -395,16 +396,6 @@ def seating_buttons(fixture_id: int, language: Language) -> list[dict[str, str]]
          "payload": '/inform{"category":"best"}'}
     )  # fmt: skip
     return buttons
-
-
-@lru_cache(maxsize=2)
-def category_names(language: Language) -> dict[str, str]:
-    """Category names in the fan's language, from the price list (read once)."""
-    prices = read_price_list(DEMO_FILE.parent / "pricing.yml")
-    return {
-        key: (spec.name_zh if language == "zh" else spec.name_en)
-        for key, spec in prices.categories.items()
-    }
 
 
 def _offer(tracker: Tracker) -> tuple[list[SeatOption], int]:
@@ -580,7 +571,7 @@ class ActionHoldSeats(Action):
         except RateLimited:
             dispatcher.utter_message(response="utter_hold_refused_rate_limited")
             return reset_purchase()
-        local = hold.expires_at.astimezone(ZoneInfo(CLUB_TIMEZONE))
+        local = hold.expires_at.astimezone(club().zone)
         dispatcher.utter_message(
             response="utter_seats_held",
             seats=", ".join(s.label for s in hold.seats),

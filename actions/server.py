@@ -28,7 +28,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.settings import get_settings
+from core.settings import get_settings
 
 log = logging.getLogger("matchday.actions")
 

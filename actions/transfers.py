@@ -20,16 +20,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of, money, qr_url
-from actions.database import sessions
+from actions.database import club, sessions
 from actions.exchanges import reset_exchange
 from actions.matches import match_name, match_summary
 from actions.orders import change_form_slots, changeable_orders, owns_order
 from actions.verification import offer_verification
+from core.clock import utcnow
+from core.db import write_session
 from core.texts import text
 from knowledge.language import LANGUAGES, Language
-from ticketing.club import club_name
 from ticketing.customers import EMAIL, EXTERNAL_ID, email_in
-from ticketing.db import utcnow, write_session
 from ticketing.errors import (
     InvalidRequest,
     PaymentDeclined,
@@ -294,7 +294,7 @@ def _ticket_mail(
         subject_key="transfers.mail_subject",
         body_key="transfers.mail_body",
         values=lambda language: {
-            "club": club_name(language),
+            "club": club().name(language),
             "match": matches.get(language, matches["en"]),
             "seat": ticket.seat.label,
             "order_ref": ticket.order_ref,

@@ -36,7 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.settings import get_settings  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 from knowledge.topics import TICKET_TOPICS  # noqa: E402
 
 BLIND = ROOT / "bench" / "data" / "domain_blind"

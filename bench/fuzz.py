@@ -32,15 +32,14 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.database import engine_for
 from bot.handoff.agents import create_agent
-from bot.settings import get_settings
+from core.db import engine_for, make_sessionmaker, write_session
+from core.settings import get_settings
 from tests.conftest import TEST_API_KEY, make_settings
-from tests.handoff.fake_rasa import fake_rasa
 from tests.support.databases import fresh_postgres_database, migrated
+from tests.support.fake_rasa import fake_rasa
 from tests.support.fuzz import fuzz
 from tests.support.server import live_gateway
-from ticketing.db import make_sessionmaker, write_session
 from ticketing.demo import load_demo_data
 from ticketing.ledger import book_problems
 from ticketing.models import Fixture

@@ -35,16 +35,15 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.database import engine_for
 from bot.handoff.agents import create_agent
 from bot.handoff.policy import load_policy
 from bot.handoff.router import Signals, decide
 from bot.rasa.auth import RasaAuth
+from core.db import engine_for, make_sessionmaker
 from knowledge.language import detect_language
 from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.databases import migrated
 from tests.support.server import free_port, live_gateway
-from ticketing.db import make_sessionmaker
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_TEXTS = Path(__file__).resolve().parent / "data" / "handoff_texts.jsonl"

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.rasa.environment import RASA_BIN, rasa_env
 from bot.rasa.evaluation import entity_f1, intent_scores
-from bot.settings import ROOT, get_settings
 from bot.triage import decide_route, resolve_intent
+from core.settings import ROOT, get_settings
 from knowledge.topics import TICKET_TOPICS
 
 PIPELINES = Path(__file__).resolve().parent / "pipelines"

@@ -50,8 +50,14 @@ import psycopg  # noqa: E402
 import uvloop  # noqa: E402
 from sqlalchemy import Engine, event, select, update  # noqa: E402
 
-from bot.database import engine_for, migrate  # noqa: E402
-from ticketing.db import make_engine, make_sessionmaker, utcnow, write_session  # noqa: E402
+from bot.database import migrate  # noqa: E402
+from core.clock import utcnow  # noqa: E402
+from core.db import (  # noqa: E402
+    engine_for,
+    make_engine,
+    make_sessionmaker,
+    write_session,
+)
 from ticketing.demo import load_demo_data  # noqa: E402
 from ticketing.gate import revoked_set, validate_code  # noqa: E402
 from ticketing.holds import create_hold  # noqa: E402
@@ -120,9 +126,8 @@ def buyer_engine(url: str, threads: int) -> Engine:
     """The engine of one buyer process; buyers beyond the pool queue for a connection.
 
     A pool of at most `BUYER_POOL` connections per process: PostgreSQL on 2 cores does
-    its best work with a few busy backends, not with one per waiting buyer. (Measured
-    with 2 buyer processes, purchases/s at 32 / 128 buyers: 8 connections each 275 /
-    263 and 278 / 272, 4 each 348 / 327 and 337 / 319, 2 each 372 / 309.)
+    its best work with a few busy backends, not with one per waiting buyer (the runs
+    that chose 4 are in docs/ticketing.md).
     """
     if url.startswith("sqlite"):
         return make_engine(url, pool_size=max(5, threads), pool_timeout=600)
@@ -227,8 +232,9 @@ def _buyer_process(
     engine = buyer_engine(url, threads)
     # The engine runs in one thread per pooled connection, as the gateway runs it (one
     # request thread per connection); buyers wait their turn in order of arrival, and
-    # their latency counts the wait. (64 buyer threads calling the engine directly
-    # each queued for the pool 4 times per purchase: p95 1.1 s against 0.4 s here.)
+    # their latency counts the wait. (Buyer threads calling the engine directly each
+    # queued for the pool at every checkout of a purchase, and SQLAlchemy's pool queue
+    # is not first come, first served: see docs/ticketing.md for the p95 it cost.)
     serving = ThreadPoolExecutor(max_workers=engine.pool.size())
     db = make_sessionmaker(engine)
     keys = keyring_at(Path(keys_dir))

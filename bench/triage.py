@@ -26,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.settings import get_settings
+from core.settings import get_settings
 from tests.support.stack import running_desk
 
 RESULTS = Path(__file__).resolve().parent / "results"

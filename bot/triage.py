@@ -27,7 +27,6 @@ from typing import Any, Literal
 
 from anyio import to_thread
 
-from bot.knowledge_base import SharedRetriever
 from bot.rasa.client import RasaClient
 from bot.rasa.responses import response_text
 from knowledge.clarify import Choice, ranked
@@ -35,6 +34,7 @@ from knowledge.clarify import choices as clarify_choices
 from knowledge.language import Language, detect_language
 from knowledge.retriever import Answer
 from knowledge.script import Script, script_of, to_script, to_simplified
+from knowledge.shared import SharedRetriever
 from knowledge.topics import Topic, topic_of
 
 Route = Literal["intent", "faq", "handoff", "clarify", "out_of_scope"]

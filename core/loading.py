@@ -17,10 +17,11 @@ class DataFileError(ValueError):
 
     The message starts with the file's path, then the field (`a.b.0.c: problem`)."""
 
-    def __init__(self, path: Path | str, problem: str) -> None:
+    def __init__(self, path: Path | str, problem: str, field: str | None = None) -> None:
         super().__init__(f"{path}: {problem}")
         self.path = Path(path)
         self.problem = problem
+        self.field = field  # the first bad field (`a.b.0.c`), None for an unreadable file
 
 
 def read_yaml(path: Path, *, default: Any = None) -> Any:
@@ -43,8 +44,9 @@ def validated(path: Path, model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise DataFileError(path, problems) from exc
+        errors = exc.errors()
+        problems = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors)
+        raise DataFileError(path, problems, _where(errors[0]["loc"])) from exc
 
 
 def load_model(path: Path, model: type[M], *, default: Any = None) -> M:

@@ -13,8 +13,8 @@ One class per entry plus an "out of scope" class trained on `knowledge/out_of_sc
 (football talk, general knowledge, small talk), so a question like those takes
 probability away from every entry and the retriever abstains.
 
-Trained by `FaqIndex.build` (about 20 s of CPU for the shipped corpus) and stored
-beside the index. Entries added later (the learning loop) are *imprinted*: their class
+Trained by `FaqIndex.build` (its cost for the shipped corpus is in docs/faq.md) and
+stored beside the index. Entries added later (the learning loop) are *imprinted*: their class
 weights are the mean of their own wordings' features, scaled like the trained classes,
 so they are answerable at once; the next `desk knowledge build` trains them properly.
 """
@@ -42,8 +42,8 @@ _C: Final = 10.0
 # The embedding view is multiplied by this before fitting (its weights are divided by
 # it again, so predicting is unchanged): with one C for both views, the 512 dense
 # features are regularised less than the ~25,000 character n-grams. Chosen by cross-validation
-# over the corpus's own wordings (a quarter held out, two folds, full retriever): top-1
-# 0.857 at 1, 0.870 at 2, 0.874 at 3, 0.882 at 4, 0.876 at 6.
+# over the corpus's own wordings (a quarter held out, two folds, full retriever); the
+# scores of each scale tried are in docs/faq.md ("What was tried").
 _DENSE_SCALE: Final = 4.0
 _MAX_ITER: Final = 200
 

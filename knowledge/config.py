@@ -1,6 +1,6 @@
 """Where the knowledge base lives and which encoder builds it (`knowledge/config.yml`).
 
-Plain data so the lead can map `bot.settings` onto it later: every field can be
+Plain data so the lead can map `core.settings` onto it later: every field can be
 overridden by keyword when constructing `KnowledgeConfig`.
 """
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from alembic import context
 
-# Imported for their tables, which join the gateway's or the engine's metadata.
+# Imported for their tables, which join the one metadata of `core.db.Base`.
 import bot.channels.telegram.models
+import bot.conversations.models
 import bot.handoff.models
 import bot.notifications.models  # noqa: F401
 import ticketing.mail
+import ticketing.models
 import ticketing.verification  # noqa: F401
-from bot.conversations.models import Base as GatewayBase
-from bot.settings import get_settings
-from ticketing.db import UTCDateTime, is_sqlite, make_engine
-from ticketing.models import Base as EngineBase
+from core.db import Base, UTCDateTime, is_sqlite, make_engine
+from core.settings import get_settings
 
-target_metadata = [EngineBase.metadata, GatewayBase.metadata]
+target_metadata = Base.metadata
 
 
 def run_migrations() -> None:

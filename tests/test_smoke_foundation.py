@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import inspect
 
-from bot.database import engine_for
+from core.db import engine_for
 from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.server import live_gateway
 

@@ -16,7 +16,8 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from ticketing.db import prepared, table_of, utcnow
+from core.clock import utcnow
+from ticketing.db import prepared, table_of
 from ticketing.errors import NotFound
 from ticketing.models import Fixture, FixturePrice, Seat, SeatClaim, Section, Team
 from ticketing.policies import Policies, current_policies

@@ -18,7 +18,9 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketing.db import prepared, table_of, utcnow, write_session
+from core.clock import utcnow
+from core.db import write_session
+from ticketing.db import prepared, table_of
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Revocation, Seat, Section, Ticket
 from ticketing.signing import TicketClaims, verify_code

@@ -18,20 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    bindparam,
-    delete,
-    insert,
-    literal,
-    select,
-    text,
-    true,
-    union_all,
-    update,
-)
+from sqlalchemy import bindparam, delete, insert, literal, select, text, true, union_all, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
+from core.db import autocommit_session, engine_of, retrying, write_session
 from ticketing.customers import (
     check_external_id,
     create_customer,
@@ -42,16 +34,11 @@ from ticketing.customers import (
 from ticketing.db import (
     aborted,
     array_literal,
-    autocommit_session,
     driver_rows,
-    engine_of,
     insert_for,
     prepared,
-    retrying,
     rowcount,
     table_of,
-    utcnow,
-    write_session,
 )
 from ticketing.errors import (
     HoldExpired,
@@ -133,7 +120,9 @@ def _view(hold: Hold | Any, currency: str) -> HoldView:
 
 
 @dataclass(frozen=True)
-class _SeatRow:
+class SeatRow:
+    """A seat with its section, ready to hold."""
+
     id: int
     section_id: int
     section: str
@@ -142,9 +131,10 @@ class _SeatRow:
     number: int
 
 
-def _seats_by_id(
+def seats_by_id(
     session: Session, fixture: Fixture | FixtureRow, seat_ids: list[int]
-) -> list[_SeatRow]:
+) -> list[SeatRow]:
+    """The seats `seat_ids`, in that order; `NotFound` if one is not at the fixture's ground."""
     rows = session.execute(
         select(
             Seat.id,
@@ -158,16 +148,16 @@ def _seats_by_id(
         .join(Section, Section.id == Seat.section_id)
         .where(Seat.id.in_(seat_ids))
     ).tuples()
-    found = {row[0]: _SeatRow(*row[:6]) for row in rows if row[6] == fixture.venue_id}
+    found = {row[0]: SeatRow(*row[:6]) for row in rows if row[6] == fixture.venue_id}
     missing = [sid for sid in seat_ids if sid not in found]
     if missing:
         raise NotFound(f"no seat {missing[0]} at this fixture's ground", field="seat_ids")
     return [found[sid] for sid in seat_ids]
 
 
-def seats_of_choice(choice: SectionChoice, seats: list[FreeSeat]) -> list[_SeatRow]:
+def seats_of_choice(choice: SectionChoice, seats: list[FreeSeat]) -> list[SeatRow]:
     """The seats picked by `choose_seats`, ready to hold."""
-    return [_SeatRow(s.id, choice.id, choice.code, choice.category, s.row, s.number) for s in seats]
+    return [SeatRow(s.id, choice.id, choice.code, choice.category, s.row, s.number) for s in seats]
 
 
 def check_for_sale(fixture: Fixture | FixtureRow, now: datetime, *, member: bool) -> None:
@@ -188,7 +178,7 @@ def claim_seats(
     session: Session,
     *,
     fixture_id: int,
-    seats: list[_SeatRow],
+    seats: list[SeatRow],
     hold_id: str,
     customer_id: int,
     expires_at: datetime,
@@ -256,7 +246,7 @@ def place_hold(
     fixture: Fixture | FixtureRow,
     customer_id: int,
     member: bool,
-    seats: list[_SeatRow],
+    seats: list[SeatRow],
     concessions: list[str],
     now: datetime,
     policies: Policies,
@@ -293,7 +283,7 @@ def _place(
     fixture: Fixture | FixtureRow,
     customer_id: int,
     member: bool,
-    seats: list[_SeatRow],
+    seats: list[SeatRow],
     concessions: list[str],
     now: datetime,
     policies: Policies,
@@ -433,8 +423,8 @@ def _build_claim_and_hold(dialect: str, new_fan: bool, all_or_nothing: bool = Fa
     claim, and their payment, which moves that claim, would wait for this transaction.
     That test is a correlated scalar subquery, not NOT EXISTS: one primary-key probe
     per seat. As an anti-join, with the statistics of a table that grew since it was
-    last analysed, PostgreSQL read every claim of the fixture per hold (2.5 ms after
-    3,000 sales, growing with each sale, instead of 0.3 ms).
+    last analysed, PostgreSQL read every claim of the fixture per hold, a cost that grew
+    with each sale (figures in docs/ticketing.md).
     """
     fan = "(SELECT id FROM fan)" if new_fan else ":b_customer"
     new = (
@@ -772,13 +762,13 @@ def _options(
     now: datetime,
     policies: Policies,
     customer_id: int | None,
-) -> list[list[_SeatRow]]:
+) -> list[list[SeatRow]]:
     """After the sale and risk checks, the blocks of seats to try, in order."""
     quantity, seat_ids, section_id = request.quantity, request.seat_ids, request.section_id
     check_for_sale(fixture, now, member=standing.is_member)
     check_hold(standing, quantity, now, policies)
     if seat_ids is not None:
-        seats = _seats_by_id(session, fixture, seat_ids)
+        seats = seats_by_id(session, fixture, seat_ids)
         if section_id is not None and any(s.section_id != section_id for s in seats):
             raise InvalidRequest("seat_ids must lie in section_id", field="seat_ids")
         return [seats]

@@ -23,9 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from core.settings import get_settings
 from ticketing.errors import KeyStoreError
-
-DEFAULT_KEYS_DIR = Path(__file__).resolve().parent.parent / "var" / "keys"
 
 
 @dataclass(frozen=True)
@@ -214,6 +213,5 @@ def keyring_at(directory: Path) -> KeyRing:
 
 
 def default_keyring() -> KeyRing:
-    """The key ring of `$MATCHDAY_KEYS_DIR` (default `var/keys/` in the project)."""
-    configured = os.environ.get("MATCHDAY_KEYS_DIR")
-    return keyring_at(Path(configured) if configured else DEFAULT_KEYS_DIR)
+    """The key ring of the settings' keys folder (`$MATCHDAY_KEYS_DIR`, default `var/keys/`)."""
+    return keyring_at(get_settings().keys_dir)

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import Index, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.db import Base
 from core.texts import catalogue
-from ticketing.models import Base
 
 
 class OutboxMail(Base):

@@ -10,7 +10,7 @@ whose primary key (fixture_id, seat_id) makes selling a seat twice impossible.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -19,30 +19,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ticketing.db import UTCDateTime
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the engine's tables."""
-
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
-
+from core.db import Base
 
 # --- the ground ---------------------------------------------------------------------------
 
@@ -77,6 +60,35 @@ class Venue(Base):
     name_zh: Mapped[str] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class ClubRecord(Base):
+    """The club the desk sells for: its names, order prefix, own team and home ground.
+
+    One row, loaded from the club's data folder (`club` in club.yml); read through
+    `ticketing.club.current_club`. Its time zone is its ground's (`venues.timezone`).
+    """
+
+    __tablename__ = "clubs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    short_name_en: Mapped[str] = mapped_column(String(60))
+    short_name_zh: Mapped[str] = mapped_column(String(60))
+    order_prefix: Mapped[str] = mapped_column(String(4))
+    home_team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    venue_id: Mapped[str] = mapped_column(ForeignKey("venues.id"))
+
+
+class PriceCategory(Base):
+    """A seating category's names (`fixture_prices.category`, `sections.category`)."""
+
+    __tablename__ = "price_categories"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
 
 
 class Stand(Base):
@@ -263,8 +275,9 @@ class SeatClaim(Base):
 
 
 class Order(Base):
-    """A fan's purchase, or a ticket received from another fan; `ref` (RA-7KX2QD) is what
-    fans and the API see. `hold_id` is the paid hold, or for a transfer its quote's id."""
+    """A fan's purchase, or a ticket received from another fan; `ref` (the club's order
+    prefix and six characters, RA-7KX2QD) is what fans and the API see. `hold_id` is the
+    paid hold, or for a transfer its quote's id."""
 
     __tablename__ = "orders"
 

@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
+from core.db import write_session
 from ticketing import ledger
 from ticketing.customers import primary_external_id
-from ticketing.db import utcnow, write_session
 from ticketing.errors import InvalidRequest
 from ticketing.fixtures import active_claim, get_fixture
 from ticketing.holds import release_expired_holds

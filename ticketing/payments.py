@@ -19,15 +19,9 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketing.db import (
-    dialect_insert,
-    insert_for,
-    own_transaction,
-    prepared,
-    table_of,
-    utcnow,
-    write_session,
-)
+from core.clock import utcnow
+from core.db import own_transaction, write_session
+from ticketing.db import dialect_insert, insert_for, prepared, table_of
 from ticketing.errors import InvalidRequest
 from ticketing.models import SandboxCharge, SandboxRefund
 

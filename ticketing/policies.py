@@ -1,23 +1,21 @@
-"""The club's selling, risk and fee rules, read from `data/demo/policies.yml`.
+"""The club's selling, risk and fee rules, read from `policies.yml` in the club's data
+folder (the setting `MATCHDAY_DATA_DIR`, by default `data/demo/`).
 
 Rules are data: a club changes its hold time, purchase cap or fee formula by
-editing the file (or pointing `MATCHDAY_POLICIES` at another one), not the code.
+editing the file, not the code.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.loading import DataFileError, load_model
+from core.settings import get_settings
 from ticketing.errors import PolicyError
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
-POLICIES_FILE = DATA_DIR / "policies.yml"
 
 
 class _Strict(BaseModel):
@@ -61,7 +59,7 @@ class MemberDiscount(_Strict):
 
 
 class Membership(_Strict):
-    """Riverside Membership: one kind, per fan, per season, and never needed to buy.
+    """The club's membership: one kind, per fan, per season, and never needed to buy.
 
     Its presale is `SaleWindows.presale_days` and its discount `MemberDiscount`.
     """
@@ -138,19 +136,12 @@ class Policies(_Strict):
         return Policies.model_validate(data)
 
 
-def load_policies(path: Path = POLICIES_FILE) -> Policies:
+def load_policies(path: Path) -> Policies:
     """Read and validate a policy file; errors name the file and the field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return Policies.model_validate(raw)
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise PolicyError(f"{path}: {where}: {first['msg']}", field=where) from exc
+        return load_model(path, Policies, default={})
+    except DataFileError as exc:
+        raise PolicyError(str(exc), field=exc.field) from exc
 
 
 @lru_cache(maxsize=8)
@@ -159,5 +150,7 @@ def _cached(path: str) -> Policies:
 
 
 def current_policies() -> Policies:
-    """The policies in force: `$MATCHDAY_POLICIES` or the demo club's file (read once)."""
-    return _cached(os.environ.get("MATCHDAY_POLICIES", str(POLICIES_FILE)))
+    """The policies in force: the data folder's `policies.yml`, or the file
+    `$MATCHDAY_POLICIES` names (read once)."""
+    settings = get_settings()
+    return _cached(str(settings.policies_file or settings.data_dir / "policies.yml"))

@@ -20,9 +20,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
+from core.db import write_session
 from ticketing import ledger
 from ticketing.customers import lookup_customer
-from ticketing.db import rowcount, utcnow, write_session
+from ticketing.db import rowcount
 from ticketing.errors import (
     AlreadyRefunded,
     NotFound,

@@ -16,7 +16,8 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from ticketing.db import prepared, table_of, write_session
+from core.db import write_session
+from ticketing.db import prepared, table_of
 from ticketing.errors import PurchaseLimitReached, RateLimited
 from ticketing.models import Customer, Hold, RiskCounter, SeatClaim
 from ticketing.policies import Policies

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from core.loading import DataFileError, load_model
 from ticketing.errors import DemoDataError
 from ticketing.models import Seat, SeatRow, Section, Stand
 
@@ -71,16 +71,9 @@ class StadiumSpec(_Strict):
 def read_stadium(path: Path) -> StadiumSpec:
     """Parse and validate a layout file; errors name the file and the field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec = StadiumSpec.model_validate(raw)
-    except OSError as exc:
-        raise DemoDataError(f"{path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise DemoDataError(f"{path}: not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise DemoDataError(f"{path}: {where}: {first['msg']}", field=where) from exc
+        spec = load_model(path, StadiumSpec)
+    except DataFileError as exc:
+        raise DemoDataError(str(exc), field=exc.field) from exc
     codes = [s.code for stand in spec.stands for s in stand.sections]
     duplicates = sorted({c for c in codes if codes.count(c) > 1})
     if duplicates:

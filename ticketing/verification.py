@@ -29,14 +29,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Index, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from ticketing.club import club_name
+from core.clock import utcnow
+from core.db import Base, write_session
+from ticketing.club import Club, current_club
 from ticketing.customers import emails_of, lookup_customer, normalize_email, resolve_customer
-from ticketing.db import utcnow, write_session
 from ticketing.errors import InvalidRequest, NotFound, RateLimited, TicketingError
 from ticketing.holds import new_id
 from ticketing.mail import Mailer, MailMessage, bilingual_mail, deliver
-from ticketing.models import Base, Order, SeatClaim, Ticket
-from ticketing.orders import REF_ALPHABET
+from ticketing.models import Order, SeatClaim, Ticket
+from ticketing.orders import REF_ALPHABET, order_prefix
 
 _HASH_ROUNDS = 120_000
 
@@ -125,15 +126,18 @@ class Verified:
     customer_id: int
 
 
-def check_order_ref(text: str) -> str:
-    """An order reference as stored (`RA-` and six characters, upper case)."""
+def check_order_ref(text: str, prefix: str) -> str:
+    """An order reference as stored: the club's order `prefix`, a dash and six characters,
+    upper case (typed in lower case, without the dash or without the prefix is fine)."""
     ref = text.strip().upper() if isinstance(text, str) else ""
-    if not ref.startswith("RA-"):
-        ref = "RA-" + ref.removeprefix("RA")
-    body = ref[3:]
+    body = ref.removeprefix(f"{prefix}-") if ref.startswith(f"{prefix}-") else ref
+    if len(body) == len(prefix) + 6:
+        body = body.removeprefix(prefix)
     if len(body) != 6 or any(c not in REF_ALPHABET for c in body):
-        raise InvalidRequest("order_ref: expected a reference such as RA-7KX2QD", field="order_ref")
-    return ref
+        raise InvalidRequest(
+            f"order_ref: expected a reference such as {prefix}-7KX2QD", field="order_ref"
+        )
+    return f"{prefix}-{body}"
 
 
 def check_code(text: str) -> str:
@@ -152,13 +156,13 @@ def _hash_code(code: str, salt: str) -> str:
     return hashlib.pbkdf2_hmac("sha256", code.encode(), bytes.fromhex(salt), _HASH_ROUNDS).hex()
 
 
-def _mail(email: str, ref: str, code: str, minutes: int) -> MailMessage:
+def _mail(email: str, ref: str, code: str, minutes: int, club: Club) -> MailMessage:
     return bilingual_mail(
         email,
         subject_key="verification.mail_subject",
         body_key="verification.mail_body",
         values=lambda language: {
-            "club": club_name(language),
+            "club": club.name(language),
             "order_ref": ref,
             "code": code,
             "minutes": minutes,
@@ -185,7 +189,7 @@ def start_verification(
     rules = rules or VerificationRules()
     now = now or utcnow()
     mailer = mailer or deliver
-    ref = check_order_ref(order_ref)
+    ref = check_order_ref(order_ref, order_prefix(db))
     address = normalize_email(email)
     customer_id = resolve_customer(db, customer)
     hour_ago = now - timedelta(hours=1)
@@ -230,7 +234,9 @@ def start_verification(
             code = f"{secrets.randbelow(10**6):06d}"
             challenge.order_id = order.id
             challenge.code_hash = _hash_code(code, salt)
-            mailer(session, _mail(address, ref, code, rules.code_minutes), now)
+            mailer(
+                session, _mail(address, ref, code, rules.code_minutes, current_club(session)), now
+            )
         session.add(challenge)
         return Challenge(
             id=challenge.id,

@@ -32,12 +32,12 @@ from bot.channels.telegram.config import telegram_config
 from bot.channels.webchat import routes as webchat
 from bot.console import routes as console
 from bot.conversations.service import ConversationService
-from bot.database import engine_for
 from bot.handoff.desk import HandoffDesk
-from bot.knowledge_base import SharedRetriever, publish
+from bot.knowledge_base import publish
 from bot.rasa.client import RasaClient
-from bot.settings import Settings, get_settings
-from ticketing.db import make_sessionmaker
+from core.db import engine_for, make_sessionmaker
+from core.settings import Settings, get_settings
+from knowledge.shared import SharedRetriever
 
 MAX_BODY_BYTES = 64 * 1024
 # uvicorn's cap on one WebSocket message (`ws_max_size`, default 16 MiB): a bigger one

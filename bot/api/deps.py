@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.api.errors import ApiError
 from bot.conversations.service import ConversationService
 from bot.rasa.client import RasaClient
-from bot.settings import Settings
+from core.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="The server-to-server key, MATCHDAY_API_KEY.")
 

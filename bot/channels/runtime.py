@@ -16,7 +16,7 @@ from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.notices import TelegramNoticeSender
 from bot.notifications.dispatcher import NoticeDispatcher
 from bot.notifications.senders import NoticeSender, WebSender
-from bot.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger("matchday.channels")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.database import migrate as run_migrations
-from bot.settings import get_settings
+from core.settings import get_settings
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.settings import get_settings
+from core.settings import get_settings
 from knowledge.calibration import (
     HELD_OUT_FOLDS,
     TARGET_REJECTION,

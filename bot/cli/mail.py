@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from bot.database import get_sessionmaker, migrate
-from ticketing.db import read_session
+from core.db import read_session
 from ticketing.mail import outbox
 
 

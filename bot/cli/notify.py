@@ -8,7 +8,9 @@ import typer
 from sqlalchemy import update
 
 from bot.database import get_sessionmaker, migrate
-from ticketing.db import rowcount, utcnow, write_session
+from core.clock import utcnow
+from core.db import write_session
+from ticketing.db import rowcount
 
 app = typer.Typer(help="Proactive notices: match-day packs, the outbox.", no_args_is_help=True)
 

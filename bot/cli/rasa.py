@@ -22,7 +22,7 @@ from bot.rasa.environment import (
     training_fingerprint,
 )
 from bot.rasa.evaluation import THRESHOLDS, entity_f1, intent_scores, threshold_failures
-from bot.settings import ROOT, get_settings
+from core.settings import ROOT, get_settings
 
 app = typer.Typer(help="The Rasa NLU and dialogue model.", no_args_is_help=True)
 

@@ -12,11 +12,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.database import migrate
-from bot.files import append_private, create_private, tighten
 from bot.rasa.auth import RasaAuth
 from bot.rasa.environment import MODEL_FILE, RASA_PYTHON, rasa_env, tracker_store_url
-from bot.settings import ROOT, VAR, Settings, get_settings
 from bot.supervisor import PortTaken, Service, Supervisor
+from core.files import append_private, create_private, tighten
+from core.settings import ROOT, VAR, Settings, get_settings
 
 ENV_FILE = ROOT / ".env"
 
@@ -39,8 +39,9 @@ def prepare() -> None:
     from bot.cli.knowledge import build as knowledge_build
     from bot.cli.rasa import train
     from bot.database import get_sessionmaker
-    from bot.knowledge_base import SharedRetriever, index_is_current, sync_published
+    from bot.knowledge_base import sync_published
     from knowledge.config import DEFAULT_CONFIG as DEFAULT_KNOWLEDGE_CONFIG
+    from knowledge.shared import SharedRetriever, index_is_current
     from ticketing.demo import load_demo_data
 
     VAR.mkdir(parents=True, exist_ok=True)

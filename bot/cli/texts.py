@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from core.texts import TEXTS_DIR, check_code, used_keys
 
 # Where the code that asks for texts lives (widget.js is under bot/).

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.database import get_sessionmaker, migrate
-from ticketing.db import write_session
+from core.db import write_session
 
 if TYPE_CHECKING:
     from ticketing.operations import FixtureChange

@@ -19,7 +19,7 @@ from bot.database import get_sessionmaker, migrate
 from bot.handoff.agents import create_agent, list_agents
 from bot.handoff.errors import HandoffError
 from bot.handoff.policy import load_policy
-from ticketing.db import read_session
+from core.db import read_session
 
 app = typer.Typer(help="Console accounts (agents, supervisors, admins).", no_args_is_help=True)
 

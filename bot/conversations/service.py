@@ -49,10 +49,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.models import Conversation, Message
 from bot.rasa.client import RasaClient, RasaUnavailable
+from core.clock import utcnow
+from core.db import write_session
 from knowledge.language import Language, detect_language, written_language
 from knowledge.script import Script, script_of, to_script, to_simplified
 from knowledge.typed import Offered, match_button
-from ticketing.db import utcnow, write_session
 
 Status = Literal["bot", "queued", "with_agent", "closed"]
 

@@ -19,8 +19,9 @@ from bot.handoff import audit
 from bot.handoff.auth import Role, hash_password
 from bot.handoff.errors import Conflict, InvalidInput, NotFound
 from bot.handoff.models import ROLES, Agent, AgentSession, Handoff
+from core.clock import utcnow
+from core.db import write_session
 from knowledge.language import LANGUAGES
-from ticketing.db import utcnow, write_session
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 

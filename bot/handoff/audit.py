@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.handoff.models import AuditEntry
-from ticketing.db import utcnow
+from core.clock import utcnow
 
 # Never written into an audit row, whatever a caller passes.
 _SECRET_KEYS = frozenset({"password", "token", "csrf_token", "password_hash"})

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.handoff import audit
 from bot.handoff.errors import Forbidden, NotAuthenticated, RateLimited
 from bot.handoff.models import ROLES, Agent, AgentSession
-from ticketing.db import read_session, utcnow, write_session
+from core.clock import utcnow
+from core.db import read_session, write_session
 
 log = logging.getLogger("matchday.handoff")
 Role = Literal["agent", "supervisor", "admin"]

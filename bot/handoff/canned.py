@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from bot.handoff.policy import PolicyError
-from bot.settings import ROOT
+from core.loading import DataFileError, load_model
+from core.settings import ROOT
 
 CANNED_PATH = ROOT / "data" / "handoff" / "canned.yml"
 
@@ -24,13 +24,16 @@ class CannedReply(BaseModel):
     zh: str = Field(min_length=1)
 
 
+class CannedReplies(RootModel[list[CannedReply]]):
+    """The file: a list of canned replies."""
+
+
 def load_canned(path: Path = CANNED_PATH) -> list[CannedReply]:
     """Read and validate the canned replies (ids must be unique)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        replies = TypeAdapter(list[CannedReply]).validate_python(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise PolicyError(f"{path}: invalid canned replies: {exc}") from exc
+        replies = load_model(path, CannedReplies, default=[]).root
+    except DataFileError as exc:
+        raise PolicyError(f"{exc.path}: invalid canned replies: {exc.problem}") from exc
     ids = [r.id for r in replies]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -17,9 +17,10 @@ from bot.handoff import audit
 from bot.handoff.auth import Principal
 from bot.handoff.errors import Conflict, InvalidInput, NotFound
 from bot.handoff.models import Agent, KnowledgeDraft
+from core.clock import utcnow
+from core.db import read_session, write_session
 from knowledge.language import LANGUAGES
 from knowledge.topics import TOPICS
-from ticketing.db import read_session, utcnow, write_session
 
 
 @dataclass(frozen=True)

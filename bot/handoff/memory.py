@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.handoff.models import RouterMemory
-from ticketing.db import utcnow
+from core.clock import utcnow
 
 KEEP_TURNS = 20
 

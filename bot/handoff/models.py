@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.conversations.models import Base
-from ticketing.db import utcnow
+from core.clock import utcnow
+from core.db import Base
 
 ROLES = ("agent", "supervisor", "admin")
 OPEN_STATES = ("queued", "with_agent")

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from knowledge.language import LANGUAGES, Language
 
 POLICY_PATH = ROOT / "data" / "handoff" / "routing.yml"

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.settings import ROOT
 from core.loading import DataFileError, load_model
+from core.settings import ROOT
 from core.texts import TEXTS_DIR, Catalogue, catalogue, placeholders
 from knowledge.language import Language
 from ticketing.customers import lookup_customer

@@ -32,17 +32,12 @@ from bot.notifications.content import (
     default_notices,
     render,
 )
-from bot.notifications.outbox import (
-    NoticeView,
-    claim_due,
-    mark_failed,
-    mark_sent,
-    mark_skipped,
-)
+from bot.notifications.outbox import NoticeView, claim_due, mark_failed, mark_sent, mark_skipped
 from bot.notifications.senders import NoticeSender, PermanentFailure
 from bot.notifications.sources import enqueue_due_matchday_packs, enqueue_order_confirmations
+from core.clock import utcnow
+from core.db import read_session
 from knowledge.language import Language
-from ticketing.db import read_session, utcnow
 
 log = logging.getLogger("matchday.notifications")
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.conversations.models import Base
-from ticketing.db import utcnow
+from core.clock import utcnow
+from core.db import Base
 
 
 class Notice(Base):

@@ -18,7 +18,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.notifications.models import Notice
-from ticketing.db import dialect_insert, read_session, rowcount, table_of, utcnow, write_session
+from core.clock import utcnow
+from core.db import read_session, write_session
+from ticketing.db import dialect_insert, rowcount, table_of
 
 Channel = Literal["telegram", "web", "api"]
 LEASE = timedelta(minutes=5)

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.conversations.models import Conversation, Message
 from bot.handoff.desk import message_json
 from bot.handoff.events import Event, EventBus
-from bot.media import signed_path, ticket_qr_path
 from bot.notifications.content import Rendered
 from bot.notifications.outbox import NoticeView
-from ticketing.db import utcnow, write_session
+from core.clock import utcnow
+from core.db import write_session
+from core.media import signed_path, ticket_qr_path
 
 SENDER = "system"
 

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.notifications.content import MatchdayPack
 from bot.notifications.models import Notice
 from bot.notifications.outbox import enqueue
+from core.clock import utcnow
+from core.db import read_session, write_session
 from ticketing.customers import primary_external_id
-from ticketing.db import read_session, utcnow, write_session
 from ticketing.models import Fixture, Order, Ticket
 from ticketing.operations import FixtureChange
 from ticketing.policies import current_policies

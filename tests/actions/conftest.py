@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.database import sessions
-from bot.settings import get_settings
+from core.settings import get_settings
 from tests.ticketing.conftest import Club, load_club
 
 DOMAIN: dict[str, Any] = {"forms": {}, "slots": {}, "responses": {}}

@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.purchase import ActionPay, named_category, wants_to_buy
-from bot.settings import get_settings
+from core.settings import get_settings
 from tests.actions.conftest import DOMAIN, responses, tracker
 from tests.ticketing.conftest import Club
 from ticketing.holds import create_hold

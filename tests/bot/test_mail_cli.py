@@ -7,9 +7,9 @@ import os
 import subprocess
 from datetime import timedelta
 
-from bot.database import engine_for
-from bot.settings import ROOT
-from ticketing.db import make_sessionmaker, utcnow, write_session
+from core.clock import utcnow
+from core.db import engine_for, make_sessionmaker, write_session
+from core.settings import ROOT
 from ticketing.mail import MailMessage, deliver
 
 DESK = str(ROOT / ".venv" / "bin" / "desk")

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import yaml
 
-from bot.database import engine_for
-from bot.settings import ROOT
+from core.clock import utcnow
+from core.db import engine_for, make_sessionmaker
+from core.settings import ROOT
 from knowledge.when import parse_when
 from tests.e2e.conftest import Stack
-from ticketing.db import make_sessionmaker, utcnow
 from ticketing.fixtures import list_fixtures
 from ticketing.schedule import local_window
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from tests.e2e.conftest import Stack
 
 ARTIFACTS = ROOT / "test-artifacts"

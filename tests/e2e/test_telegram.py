@@ -19,9 +19,9 @@ import yaml
 from sqlalchemy import select
 
 from bot.channels.telegram.models import TelegramChat
-from bot.database import engine_for
 from bot.notifications.models import Notice
-from bot.settings import ROOT
+from core.db import engine_for, make_sessionmaker
+from core.settings import ROOT
 from tests.support.stack import Stack, running_desk
 from tests.support.telegram_api import (
     BOT_TOKEN,
@@ -32,7 +32,6 @@ from tests.support.telegram_api import (
     photo_message,
     text_message,
 )
-from ticketing.db import make_sessionmaker
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 PASSWORD = "e2e telegram agent password"

@@ -28,7 +28,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from tests.support.server import free_port
 from tests.support.stack import Stack, running_desk
 

@@ -10,13 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.database import engine_for
 from bot.handoff.agents import create_agent
-from bot.settings import Settings
+from core.db import engine_for, make_sessionmaker
+from core.settings import Settings
 from tests.conftest import TEST_API_KEY, make_settings
-from tests.handoff.fake_rasa import FakeRasa, fake_rasa
+from tests.support.fake_rasa import FakeRasa, fake_rasa
 from tests.support.server import live_gateway
-from ticketing.db import make_sessionmaker
 
 PASSWORD = "correct horse battery staple"
 

@@ -6,10 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from bot.database import engine_for
 from bot.handoff.auth import login
-from bot.settings import ROOT
-from ticketing.db import make_sessionmaker
+from core.db import engine_for, make_sessionmaker
+from core.settings import ROOT
 
 DESK = str(ROOT / ".venv" / "bin" / "desk")
 

@@ -23,15 +23,15 @@ import pytest
 import yaml
 
 from bot.notifications.content import MatchdayPack, load_notices
-from bot.settings import ROOT
+from core.settings import ROOT
 from knowledge.corpus import Corpus
-from ticketing.demo import DEMO_FILE, ClubSpec, read_club
+from ticketing.demo import ClubSpec, read_club
 from ticketing.fees import FeeTerms
-from ticketing.policies import POLICIES_FILE, Policies, load_policies
+from ticketing.policies import Policies, load_policies
 from ticketing.pricing import PriceList, fixture_prices, read_price_list, ticket_price
 from ticketing.venues import StadiumSpec, read_stadium
 
-DATA = DEMO_FILE.parent
+DATA = ROOT / "data" / "demo"
 Language = str
 
 
@@ -100,9 +100,9 @@ class Club:
 @cache
 def club() -> Club:
     return Club(
-        club=read_club(DEMO_FILE),
+        club=read_club(DATA / "club.yml"),
         prices=read_price_list(DATA / "pricing.yml"),
-        policies=load_policies(POLICIES_FILE),
+        policies=load_policies(DATA / "policies.yml"),
         stadium=read_stadium(DATA / "stadium.yml"),
         matchday=load_notices().matchday,
     )
@@ -542,7 +542,7 @@ def test_the_desk_sells_home_matches_at_its_own_ground_only(corpus: Corpus) -> N
     # The away-match and other-events answers say the desk sells only Riverside's home
     # matches (league, cup and friendlies) at its own ground.
     spec = club().club
-    assert {f.home for f in spec.fixtures} == {spec.club}
+    assert {f.home for f in spec.fixtures} == {spec.club.home_team}
     assert {c.id for c in spec.competitions} == {"League", "Cup", "Friendly"}
     _say(
         corpus,

@@ -1,6 +1,6 @@
 import yaml
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from knowledge.topics import TOPICS, topic_of
 
 

@@ -13,7 +13,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from bot.api.app import MAX_WS_MESSAGE_BYTES, create_app
-from bot.settings import Settings
+from core.settings import Settings
 
 
 def free_port() -> int:

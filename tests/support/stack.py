@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from tests.support.server import free_port
 
 READY_TIMEOUT_S = 300

@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import app as desk
-from bot.database import engine_for
+from core.db import engine_for, make_sessionmaker, write_session
 from tests.ticketing.conftest import DEMO
-from ticketing.db import make_sessionmaker, write_session
 from ticketing.demo import load_demo_data
 from ticketing.errors import DemoDataError, PolicyError
 from ticketing.models import Fixture, FixturePrice, Seat, Section, Team
@@ -49,7 +48,7 @@ def test_bad_data_files_name_the_file_and_field(tmp_path: Path) -> None:
     stadium = tmp_path / "stadium.yml"
     stadium.write_text(stadium.read_text().replace("zone: away", "zone: visitors"))
     engine = engine_for(f"sqlite:///{tmp_path / 'x.db'}")
-    from ticketing.models import Base
+    from core.db import Base
 
     Base.metadata.create_all(engine)
     with (
@@ -60,7 +59,7 @@ def test_bad_data_files_name_the_file_and_field(tmp_path: Path) -> None:
 
 
 def test_cli_commands(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     get_settings.cache_clear()

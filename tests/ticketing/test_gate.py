@@ -126,7 +126,7 @@ def test_qr_images(lite: Club) -> None:
 def test_a_batch_names_every_admitted_seat_with_one_query(club: Club) -> None:
     from sqlalchemy import event
 
-    from ticketing.db import engine_of
+    from core.db import engine_of
 
     tickets = [*buy(club, "tg:1", 3).tickets, *buy(club, "tg:2", 2, section="B").tickets]
     statements: list[str] = []

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from core.clock import utcnow
+from core.db import engine_of, write_session
 from tests.ticketing.conftest import Club
 from ticketing.customers import resolve_customer, set_member
-from ticketing.db import engine_of, utcnow, write_session
 from ticketing.errors import (
     HoldExpired,
     InvalidQuantity,

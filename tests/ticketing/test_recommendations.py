@@ -45,7 +45,7 @@ def test_disjoint_blocks_never_overlap(numbers: list[int], quantity: int, limit:
 def test_blocks_found_by_the_database_are_those_found_in_python(club: Club) -> None:
     from datetime import timedelta
 
-    from ticketing.db import utcnow
+    from core.clock import utcnow
     from ticketing.holds import create_hold
     from ticketing.recommendations import free_blocks, free_seats
 

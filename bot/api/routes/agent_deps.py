@@ -27,7 +27,7 @@ from bot.handoff.errors import (
     NotFound,
     RateLimited,
 )
-from bot.settings import Settings
+from core.settings import Settings
 
 COOKIE = "matchday_console"
 CSRF_HEADER = "x-csrf-token"

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from bot.api.deps import Sessions, SettingsDep
 from bot.api.errors import ApiError
-from bot.media import ticket_qr_path, verify
+from core.media import ticket_qr_path, verify
 from ticketing.qr import qr_png
 from ticketing.tickets import ticket_views
 
@@ -29,13 +29,14 @@ async def ticket_qr(
     settings: SettingsDep,
     exp: Annotated[int, Query(ge=0, le=MAX_EXPIRES)],
     sig: Annotated[str, Query(max_length=64)],
+    v: Annotated[str | None, Query(max_length=8, description="link format (2)")] = None,
 ) -> Response:
     """The QR image of a ticket, for a link the desk sent the fan."""
     match = _TICKET_PNG.match(name)
     if match is None:
         raise ApiError(404, "not_found", "No such media.")
     ticket_id, version = int(match.group(1)), int(match.group(2))
-    if not verify(settings.media_secret, ticket_qr_path(ticket_id, version), exp, sig):
+    if not verify(settings.media_secret, ticket_qr_path(ticket_id, version), exp, sig, version=v):
         raise ApiError(403, "link_expired", "This link is invalid or has expired.")
 
     def load() -> bytes | None:

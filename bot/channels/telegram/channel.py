@@ -40,7 +40,7 @@ from bot.handoff.events import Event, EventBus
 from bot.rasa.client import RasaUnavailable
 from core.texts import Catalogue, catalogue
 from knowledge.language import Language
-from ticketing.club import club_name
+from ticketing.club import club_names
 
 log = logging.getLogger("matchday.telegram")
 
@@ -227,7 +227,9 @@ class TelegramChannel:
 
     def text(self, key: str, language: Language | None) -> str:
         """One of the channel's own texts (`telegram.*` in the catalogue) in `language`."""
-        return self.texts.text(key, language, club=club_name(language))
+        with self.sessions() as session:  # the club record is read once per process
+            names = club_names(session)
+        return self.texts.text(key, language, club=names.get(language or "en", ""))
 
     async def say(self, chat_id: int, key: str, language: Language | None, **extra: Any) -> None:
         """One of the channel's own texts (help, refusals) to the chat."""

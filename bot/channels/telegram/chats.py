@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram.models import TelegramChat
+from core.clock import utcnow
+from core.db import read_session, write_session
 from knowledge.language import Language
-from ticketing.db import read_session, utcnow, write_session
 
 
 def conversation_id(chat_id: int) -> str:

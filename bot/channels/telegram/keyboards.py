@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram.models import CallbackToken
 from bot.conversations.service import Button
-from ticketing.db import read_session, utcnow, write_session
+from core.clock import utcnow
+from core.db import read_session, write_session
 
 CALLBACK_LIMIT = 64
 TOKEN_TTL = timedelta(days=30)

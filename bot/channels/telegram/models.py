@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.conversations.models import Base
-from ticketing.db import utcnow
+from core.clock import utcnow
+from core.db import Base
 
 
 class TelegramChat(Base):

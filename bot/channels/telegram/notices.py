@@ -13,10 +13,10 @@ from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.chats import chat_of
 from bot.channels.telegram.delivery import Blocked, Outgoing
 from bot.channels.telegram.photos import ticket_png
-from bot.media import signed_path, ticket_qr_path
 from bot.notifications.content import Rendered
 from bot.notifications.outbox import NoticeView
 from bot.notifications.senders import PermanentFailure, store_notice
+from core.media import signed_path, ticket_qr_path
 
 
 class TelegramNoticeSender:

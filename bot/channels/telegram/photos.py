@@ -1,7 +1,7 @@
 """QR e-tickets as photo bytes.
 
 The assistant's replies carry a ticket's QR image as a signed gateway link
-(`.../media/tickets/<id>-v<version>.png?exp=...&sig=...`). Telegram's servers
+(`.../media/tickets/<id>-v<version>.png?v=2&exp=...&sig=...`). Telegram's servers
 cannot fetch a link on a private network, so the channel checks the link as the
 media route does and renders the PNG in-process, then uploads the bytes.
 """
@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.media import ticket_qr_path, verify
+from core.media import ticket_qr_path, verify
 from ticketing.qr import qr_png
 from ticketing.tickets import ticket_views
 
@@ -39,9 +39,12 @@ def png_for_link(sessions: sessionmaker[Session], secret: str, link: str) -> byt
     try:
         expires = int(query["exp"][0])
         signature = query["sig"][0]
+        link_version = query["v"][0] if "v" in query else None
     except (KeyError, IndexError, ValueError):
         return None
     ticket_id, version = int(match.group(1)), int(match.group(2))
-    if not verify(secret, ticket_qr_path(ticket_id, version), expires, signature):
+    if not verify(
+        secret, ticket_qr_path(ticket_id, version), expires, signature, version=link_version
+    ):
         return None
     return ticket_png(sessions, ticket_id, version)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.conversations.models import Conversation, Message
 from bot.handoff.desk import message_json
 from bot.handoff.queue import HandoffQueue, open_handoff
-from ticketing.db import read_session
+from core.db import read_session
 
 PAGE = 200
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -24,10 +25,10 @@ from bot.channels.webchat.sessions import WidgetRefused, WidgetSessions
 from bot.channels.webchat.socket import HELLO_TIMEOUT_S, UNAUTHORISED, WidgetSocket
 from bot.conversations.service import ConversationService
 from bot.handoff.desk import HandoffDesk
-from bot.settings import Settings
+from core.settings import Settings
 from core.texts import Catalogue, catalogue
 from knowledge.language import LANGUAGES
-from ticketing.club import club_name
+from ticketing.club import club_names
 
 STATIC = Path(__file__).resolve().parent / "static"
 PREFIX = "/api/v1/widget"
@@ -55,17 +56,19 @@ log = logging.getLogger("matchday.widget")
 def install(app: FastAPI, settings: Settings) -> None:
     """Check the widget settings (a bad MATCHDAY_WIDGET_ORIGINS stops start-up) and mount."""
     app.state.widget = WidgetSessions.from_settings(settings)
-    app.state.widget_script = widget_script_source()
+    with app.state.sessions() as session:
+        names = club_names(session)
+    app.state.widget_script = widget_script_source(names)
     app.include_router(router)
 
 
-def widget_script_source(texts: Catalogue | None = None) -> str:
-    """widget.js with its texts and the club's name in every language written in."""
+def widget_script_source(club: Mapping[str, str], texts: Catalogue | None = None) -> str:
+    """widget.js with its texts and the club's name (`club`, by language) written in."""
     texts = texts or catalogue()
     table: dict[str, dict[str, str]] = {
         language: texts.area("widget", language) for language in LANGUAGES
     }
-    table["club"] = {language: club_name(language) for language in LANGUAGES}
+    table["club"] = {language: club.get(language, "") for language in LANGUAGES}
     source = (STATIC / "widget.js").read_text(encoding="utf-8")
     if source.count(TEXTS_MARKER) != 1:
         raise RuntimeError(f"{STATIC / 'widget.js'}: expected {TEXTS_MARKER!r} once")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.channels.webchat import tokens
 from bot.channels.webchat.limits import RateLimit
 from bot.channels.webchat.origins import OriginPolicy, normalise, parse_setting
-from bot.settings import Settings
+from core.settings import Settings
 
 SESSION_BURST = 20  # new or resumed sessions per client IP at once
 SESSION_REFILL_PER_S = 20 / 60  # ... and then twenty a minute

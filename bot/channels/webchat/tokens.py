@@ -8,17 +8,17 @@ session (the widget then opens a fresh one).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 import secrets
 import time
 from dataclasses import dataclass
 
+from core.signing import Signer
+
 VERSION = "v1"
 DEFAULT_TTL_S = 30 * 24 * 3600
-_LABEL = b"matchday widget token v1"
+_PURPOSE = "matchday widget token v1"
 _CONVERSATION = re.compile(r"^web-[A-Za-z0-9_-]{22,64}$")
 
 
@@ -45,13 +45,8 @@ def new_conversation_id() -> str:
     return f"web-{secrets.token_urlsafe(16)}"
 
 
-def _key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), _LABEL, hashlib.sha256).digest()
-
-
 def _signature(secret: str, conversation_id: str, expires: int) -> str:
-    mac = hmac.new(_key(secret), f"{conversation_id}\n{expires}".encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
+    return Signer(secret, _PURPOSE).sign(f"{conversation_id}\n{expires}")
 
 
 def issue(

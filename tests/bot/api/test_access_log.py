@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import httpx
 
 from bot.api.access_log import ACCESS_LOGGER
-from bot.media import signed_path, ticket_qr_path
+from core.media import signed_path, ticket_qr_path
 from tests.conftest import make_settings
 from tests.support.server import live_gateway
 

@@ -20,7 +20,7 @@ from bot.api.paging import MAX_OFFSET, MAX_PAGE
 from bot.api.routes.gate import MAX_REVOCATIONS
 from bot.api.schemas import MAX_ID
 from bot.handoff.agents import create_agent
-from bot.media import signed_path, ticket_qr_path
+from core.media import signed_path, ticket_qr_path
 from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.databases import fresh_postgres_database, migrated
 from tests.support.server import live_gateway
@@ -29,6 +29,8 @@ from tests.ticketing.conftest import Club, load_club
 CLUB_PAGE = "https://club.example"
 ORIGIN = CLUB_PAGE.encode()
 PASSWORD = "correct horse battery staple"
+# The module's gateway runs on its own PostgreSQL database (no `pg_url` to mark it by).
+pytestmark = pytest.mark.postgres
 SUPERSCRIPTS = "\u00b2\u00b3"  # isdigit(), but not int()
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bot.cli.stack import masked, services
-from bot.settings import ROOT, get_settings
+from core.settings import ROOT, get_settings
 
 
 def test_config_masks_secrets_and_passwords_inside_urls() -> None:

@@ -10,10 +10,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.notifications.models import Notice
-from bot.settings import ROOT
+from core.db import write_session
+from core.settings import ROOT
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import buy
-from ticketing.db import write_session
 
 DESK = str(ROOT / ".venv" / "bin" / "desk")
 

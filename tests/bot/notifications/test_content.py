@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from bot.notifications.content import Rendered
 from bot.notifications.dispatcher import NoticeDispatcher
 from bot.notifications.outbox import NoticeView
+from core.db import read_session
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import buy
-from ticketing.db import read_session
 from ticketing.orders import orders_of
 from ticketing.transfers import transfer_ticket
 

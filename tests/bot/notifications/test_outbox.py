@@ -15,18 +15,13 @@ from bot.handoff.events import EventBus
 from bot.notifications.content import Rendered
 from bot.notifications.dispatcher import NoticeDispatcher
 from bot.notifications.models import Notice
-from bot.notifications.outbox import (
-    MAX_ATTEMPTS,
-    NoticeView,
-    claim_due,
-    enqueue,
-    recipient_for,
-)
+from bot.notifications.outbox import MAX_ATTEMPTS, NoticeView, claim_due, enqueue, recipient_for
 from bot.notifications.senders import PermanentFailure, WebSender
 from bot.notifications.sources import enqueue_fixture_change, enqueue_matchday_now
+from core.clock import utcnow
+from core.db import write_session
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import buy
-from ticketing.db import utcnow, write_session
 from ticketing.models import Fixture
 from ticketing.operations import cancel_fixture, postpone_fixture
 

@@ -9,10 +9,9 @@ import itertools
 from sqlalchemy import select
 
 from bot.channels.telegram.models import TelegramChat
-from bot.database import engine_for
+from core.db import engine_for, make_sessionmaker
 from tests.bot.channels.telegram.conftest import TelegramDesk
 from tests.support.telegram_api import text_message
-from ticketing.db import make_sessionmaker
 
 _users = itertools.count(80_000)
 

@@ -9,8 +9,8 @@ from sqlalchemy import update
 from bot.channels.telegram.keyboards import CallbackStore
 from bot.channels.telegram.models import CallbackToken
 from bot.conversations.service import Button
-from bot.database import engine_for
-from ticketing.db import make_sessionmaker, utcnow, write_session
+from core.clock import utcnow
+from core.db import engine_for, make_sessionmaker, write_session
 
 
 def store(url: str) -> CallbackStore:

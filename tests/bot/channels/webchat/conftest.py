@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from websockets.sync.client import ClientConnection, connect
 
 from bot.api.app import MAX_WS_MESSAGE_BYTES, create_app
-from bot.settings import Settings
+from core.settings import Settings
 from tests.conftest import make_settings
-from tests.handoff.fake_rasa import FakeRasa, fake_rasa
+from tests.support.fake_rasa import FakeRasa, fake_rasa
 from tests.support.server import free_port
 
 CLUB = "https://club.example"

@@ -18,18 +18,21 @@ def served_texts(source: str) -> dict[str, dict[str, str]]:
     return table
 
 
+CLUB = {"en": "Harbourside Rovers", "zh": "港湾流浪者"}
+
+
 def test_the_script_carries_the_widget_texts_and_the_club_name() -> None:
-    source = widget_script_source()
+    source = widget_script_source(CLUB)
     assert TEXTS_MARKER not in source
     table = served_texts(source)
-    assert table["club"] == {"en": "Riverside Athletic", "zh": "江畔竞技"}
+    assert table["club"] == CLUB
     assert table["en"]["title"] == "{club} fan help"
     assert table["zh"]["send"] == "发送"
     assert table["en"].keys() == table["zh"].keys() == catalogue().area("widget", "en").keys()
 
 
 def test_every_text_the_script_asks_for_is_served() -> None:
-    source = widget_script_source()
+    source = widget_script_source(CLUB)
     asked = set(re.findall(r"""\bt\(\s*["'](\w+)["']""", source))
     assert asked and asked <= served_texts(source)["en"].keys()
 
@@ -41,7 +44,7 @@ def test_the_texts_are_escaped_for_a_script() -> None:
             "zh": {"widget.title": "球迷服务"},
         }
     )
-    source = widget_script_source(texts)
+    source = widget_script_source(CLUB, texts)
     assert "</script>" not in source and "\u2028" not in source
     assert "球迷" not in source  # written as \\u escapes
     assert served_texts(source)["en"]["title"] == 'Fans "</script>" \u2028 help'
@@ -53,4 +56,4 @@ def test_a_script_without_its_marker_stops_start_up(
     (tmp_path / "widget.js").write_text("var TEXT = {};\n", encoding="utf-8")
     monkeypatch.setattr(routes, "STATIC", tmp_path)
     with pytest.raises(RuntimeError, match=r"widget\.js"):
-        widget_script_source()
+        widget_script_source(CLUB)

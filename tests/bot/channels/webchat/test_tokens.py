@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.webchat import tokens
-from bot.media import signed_path
+from core.media import signed_path
 
 SECRET = "a-media-secret"
 

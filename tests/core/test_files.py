@@ -6,8 +6,8 @@ import os
 import stat
 from pathlib import Path
 
-from bot.database import engine_for
-from bot.files import append_private, create_private
+from core.db import engine_for
+from core.files import append_private, create_private
 
 
 def _mode(path: Path) -> int:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bot.knowledge_base import SharedRetriever, knowledge_config
-from bot.settings import Settings
+from core.settings import Settings
 from knowledge.config import load_config
 from knowledge.corpus import load_corpus
 from knowledge.encoders import load_encoder
 from knowledge.index import FaqIndex
 from knowledge.retriever import Retriever
+from knowledge.shared import SharedRetriever, knowledge_config
 from knowledge.thresholds import load_thresholds
 from tests.knowledge.conftest import make_entry
 
