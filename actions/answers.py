@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.change_requests import change_kind
 from actions.context import language_of
+from actions.database import club
 from actions.purchase import reset_purchase, wants_to_buy
 from actions.verification import order_ref_in
 from core.settings import get_settings
@@ -123,7 +124,8 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response=TOPIC_RESPONSES[intent])
             return []
         text = tracker.latest_message.get("text") or ""
-        if tracker.active_loop.get("name") == "buy_form" and order_ref_in(text):
+        buying = tracker.active_loop.get("name") == "buy_form"
+        if buying and order_ref_in(text, club().order_prefix):
             # "is my order RA-7KX2QD confirmed?" while buying: the fan is about an order
             # they have, not the purchase; stop asking about seats and look it up.
             return [
@@ -142,7 +144,7 @@ class ActionAnswerQuestion(Action):
                 # classifier could not place; the buy form reads the match and the seats.
                 return [FollowupAction("buy_form")]
             kind = change_kind(text)
-            if kind is not None and order_ref_in(text):
+            if kind is not None and order_ref_in(text, club().order_prefix):
                 # "can i exhange my tickets RA-7KX2QD": a change of an order they name.
                 return [SlotSet("change_request", kind), FollowupAction(f"{kind}_form")]
         found: Answer = retriever.search(text, language)

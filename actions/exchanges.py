@@ -11,7 +11,6 @@ Only the conversation's own orders are offered or accepted.
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -19,14 +18,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of, money, qr_url
-from actions.database import sessions
-from actions.fixture_choice import CLUB_TIMEZONE, candidate_fixtures
+from actions.database import club, sessions
+from actions.fixture_choice import candidate_fixtures
 from actions.matches import match_name, match_summary
 from actions.orders import change_form_slots, changeable_orders, order_buttons, owns_order
 from actions.purchase import means_any, seating_buttons, seating_of
 from actions.verification import offer_verification, order_ref_of
 from core.clock import utcnow
+from core.texts import text
 from knowledge.language import Language
+from ticketing.club import current_club
 from ticketing.errors import (
     PaymentDeclined,
     PaymentTimeout,
@@ -120,7 +121,8 @@ class ValidateExchangeForm(FormValidationAction):
     ) -> dict[str, Any]:
         value = next(tracker.get_latest_entity_values("order_ref"), None)
         if value:
-            return {"change_order": order_ref_of(str(value), _text(tracker))}
+            prefix = club().order_prefix
+            return {"change_order": order_ref_of(str(value), _text(tracker), prefix)}
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("change_order"):
             orders = changeable_orders(tracker)
             if len(orders) == 1:  # the only candidate: no need to ask
@@ -273,7 +275,7 @@ class ActionAskChangeTickets(Action):
         language = language_of(tracker)
         order = _order(tracker)
         tickets = live_tickets(order) if order else []
-        everything = f"全部 {len(tickets)} 张" if language == "zh" else f"All {len(tickets)}"
+        everything = text("exchanges.all_tickets", language, count=len(tickets))
         buttons = [{"title": everything, "payload": '/inform{"ticket":"all"}'}]
         buttons += [
             {"title": t.seat.label, "payload": f'/inform{{"ticket":"{t.id}"}}'} for t in tickets
@@ -302,7 +304,7 @@ class ActionAskExchangeFixture(Action):
         buttons = []
         if order is not None and any(f.summary.id == order.fixture_id for f in on_sale):
             buttons.append(
-                {"title": "同一场，换座位" if language == "zh" else "Same match, other seats",
+                {"title": text("exchanges.same_match", language),
                  "payload": f'/inform{{"fixture":"{order.fixture_id}"}}'}
             )  # fmt: skip
         buttons += [
@@ -391,7 +393,7 @@ class ActionQuoteExchange(Action):
             return reset_exchange()
         with sessions()() as session:
             match = match_name(match_summary(session, quote.fixture_id), language)
-        local = quote.expires_at.astimezone(ZoneInfo(CLUB_TIMEZONE))
+            local = quote.expires_at.astimezone(current_club(session).zone)
         dispatcher.utter_message(
             response="utter_exchange_quote",
             count=len(quote.ticket_ids),
@@ -409,24 +411,18 @@ class ActionQuoteExchange(Action):
 
 
 def _balance(amount_due: int, currency: str, language: Language) -> str:
-    if language == "zh":
-        if amount_due > 0:
-            return f"需补 {money(amount_due, currency)}（从原支付方式扣款）"
-        if amount_due < 0:
-            return f"退还 {money(-amount_due, currency)}（退回原支付方式）"
-        return "无需补差价"
     if amount_due > 0:
-        return f"you pay {money(amount_due, currency)} (charged to your original payment method)"
+        return text("exchanges.pay_more", language, amount=money(amount_due, currency))
     if amount_due < 0:
-        return f"you get {money(-amount_due, currency)} back (to your original payment method)"
-    return "nothing more to pay"
+        return text("exchanges.money_back", language, amount=money(-amount_due, currency))
+    return text("exchanges.nothing_to_pay", language)
 
 
 def _confirm_buttons(language: Language) -> list[dict[str, str]]:
-    if language == "zh":
-        return [{"title": "确认", "payload": "/affirm"}, {"title": "算了", "payload": "/deny"}]
-    return [{"title": "Yes, go ahead", "payload": "/affirm"},
-            {"title": "No, keep mine", "payload": "/deny"}]  # fmt: skip
+    return [
+        {"title": text("exchanges.confirm", language), "payload": "/affirm"},
+        {"title": text("exchanges.keep", language), "payload": "/deny"},
+    ]
 
 
 class ActionConfirmExchange(Action):

@@ -15,10 +15,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of, money
-from actions.database import sessions
+from actions.database import club, sessions
 from actions.matches import match_name, match_summary
 from actions.verification import offer_verification, order_ref_of
 from core.clock import utcnow
+from core.texts import catalogue, text
 from knowledge.language import Language
 from ticketing.errors import (
     AlreadyRefunded,
@@ -100,16 +101,14 @@ def _match(fixture_id: int, language: Language) -> str:
 
 def _order_line(order: OrderView, language: Language) -> str:
     live = [t for t in order.tickets if t.status in ("valid", "used")]
-    status_zh = {"paid": "已付款", "pending": "处理中", "refunded": "已退款",
-                 "partially_refunded": "部分退款", "failed": "未成功"}  # fmt: skip
-    if language == "zh":
-        return (
-            f"• {order.ref}：{_match(order.fixture_id, language)}，{len(live)} 张票，"
-            f"{status_zh.get(order.status, order.status)}"
-        )
-    return (
-        f"• {order.ref}: {_match(order.fixture_id, language)}, {len(live)} ticket(s), "
-        f"{order.status.replace('_', ' ')}"
+    status = f"orders.status.{order.status}"  # one text per status of ticketing.models.Order
+    return text(
+        "orders.line",
+        language,
+        order_ref=order.ref,
+        match=_match(order.fixture_id, language),
+        count=len(live),
+        status=text(status, language) if status in catalogue() else order.status.replace("_", " "),
     )
 
 
@@ -126,7 +125,8 @@ class ActionOrderStatus(Action):
         orders = _orders(tracker)
         wanted = next(tracker.get_latest_entity_values("order_ref"), None)
         if wanted:
-            wanted = order_ref_of(str(wanted), tracker.latest_message.get("text") or "")
+            text = tracker.latest_message.get("text") or ""
+            wanted = order_ref_of(str(wanted), text, club().order_prefix)
             orders = [o for o in orders if o.ref == wanted]
             if not orders:  # bought elsewhere, or not theirs: the same offer either way
                 offered = offer_verification(dispatcher, tracker, str(wanted))
@@ -167,7 +167,8 @@ class ValidateRefundForm(FormValidationAction):
     ) -> dict[str, Any]:
         value = next(tracker.get_latest_entity_values("order_ref"), None)
         if value:
-            return {"order_ref": order_ref_of(str(value), tracker.latest_message.get("text") or "")}
+            text = tracker.latest_message.get("text") or ""
+            return {"order_ref": order_ref_of(str(value), text, club().order_prefix)}
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("order_ref"):
             refundable = [o for o in _orders(tracker) if o.status in REFUNDABLE]
             if len(refundable) == 1:  # the only candidate: no need to ask
@@ -237,8 +238,8 @@ class ActionQuoteRefund(Action):
             fee=money(quote.fee, quote.currency),
             amount=money(quote.refund_amount, quote.currency),
             buttons=[
-                {"title": "确认退票" if language == "zh" else "Yes, refund", "payload": "/affirm"},
-                {"title": "不退了" if language == "zh" else "No, keep them", "payload": "/deny"},
+                {"title": text("refunds.confirm", language), "payload": "/affirm"},
+                {"title": text("refunds.keep", language), "payload": "/deny"},
             ],
         )
         return [SlotSet("refund_quote", quote.id), SlotSet("refund_stage", "quoted")]

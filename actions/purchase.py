@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -21,16 +19,17 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.context import customer_of, language_of, money, qr_url
-from actions.database import sessions
-from actions.fixture_choice import CLUB_TIMEZONE, HOME_TEAM, candidate_fixtures
+from actions.database import club, sessions
+from actions.fixture_choice import candidate_fixtures
 from actions.matches import match_name
 from core.clock import utcnow
 from core.settings import get_settings
+from core.texts import text
 from knowledge.language import Language
 from knowledge.quantities import parse_concessions, parse_number, quantity_in
 from knowledge.typed import is_question
 from knowledge.vocabulary import vocabulary
-from ticketing.demo import DEMO_FILE
+from ticketing.club import current_club
 from ticketing.errors import (
     HoldExpired,
     PaymentDeclined,
@@ -42,11 +41,11 @@ from ticketing.errors import (
     SoldOut,
     TicketingError,
 )
-from ticketing.fixtures import FixtureListing, section_availability, teams_in
+from ticketing.fixtures import FixtureListing, currency_of, section_availability, teams_in
 from ticketing.holds import create_hold, release_hold
 from ticketing.orders import pay_order
 from ticketing.policies import current_policies
-from ticketing.pricing import read_price_list
+from ticketing.pricing import category_names
 from ticketing.recommendations import SeatOption, recommend_seats
 
 PURCHASE_SLOTS = (
@@ -111,7 +110,8 @@ _JUST_TICKETS = re.compile(
 
 
 def _names_an_opponent(session: Session, text: str) -> bool:
-    return any(t.id != HOME_TEAM for t in teams_in(session, text))
+    home = current_club(session).home_team_id
+    return any(t.id != home for t in teams_in(session, text))
 
 
 def wants_to_buy(text: str) -> bool:
@@ -374,36 +374,28 @@ def seating_buttons(fixture_id: int, language: Language) -> list[dict[str, str]]
     then "best available". Shared by the buy and the exchange forms."""
     with sessions()() as session:
         sections = section_availability(session, fixture_id)
+        names = category_names(session)
+        currency = currency_of(session, fixture_id)
     by_category: dict[str, tuple[int, int]] = {}
     for section in sections:
         if section.category == "away":
             continue  # away tickets are sold to the visiting club's fans
         price, left = by_category.get(section.category, (section.price, 0))
         by_category[section.category] = (min(price, section.price), left + section.available)
-    names = category_names(language)
     buttons = [
         {
-            "title": f"{names.get(category, category)} {money(price)}",
+            "title": f"{names[category].name(language) if category in names else category}"
+            f" {money(price, currency)}",
             "payload": f'/inform{{"category":"{category}"}}',
         }
         for category, (price, left) in sorted(by_category.items(), key=lambda kv: -kv[1][0])
         if left > 0
     ]
     buttons.append(
-        {"title": "最好的位置" if language == "zh" else "Best available",
+        {"title": text("purchase.best_available", language),
          "payload": '/inform{"category":"best"}'}
     )  # fmt: skip
     return buttons
-
-
-@lru_cache(maxsize=2)
-def category_names(language: Language) -> dict[str, str]:
-    """Category names in the fan's language, from the price list (read once)."""
-    prices = read_price_list(DEMO_FILE.parent / "pricing.yml")
-    return {
-        key: (spec.name_zh if language == "zh" else spec.name_en)
-        for key, spec in prices.categories.items()
-    }
 
 
 def _offer(tracker: Tracker) -> tuple[list[SeatOption], int]:
@@ -532,20 +524,15 @@ def _concession_note(concessions: list[str], language: Language) -> str:
     reduced = [c for c in concessions if c != "adult"]
     if not reduced:
         return ""
-    return (
-        "（优惠票价在付款时计算）" if language == "zh"
-        else " (concession prices are applied when the seats are held)"
-    )  # fmt: skip
+    return text("purchase.concession_note", language)
 
 
 def _yes_no(language: Language) -> list[dict[str, str]]:
-    if language == "zh":
-        return [{"title": "好的，就这些", "payload": "/affirm"},
-                {"title": "换别的位置", "payload": "/deny"},
-                {"title": "取消", "payload": "/stop"}]  # fmt: skip
-    return [{"title": "Yes, hold them", "payload": "/affirm"},
-            {"title": "Other seats", "payload": "/deny"},
-            {"title": "Cancel", "payload": "/stop"}]  # fmt: skip
+    return [
+        {"title": text("purchase.hold", language), "payload": "/affirm"},
+        {"title": text("purchase.other_seats", language), "payload": "/deny"},
+        {"title": text("common.cancel", language), "payload": "/stop"},
+    ]
 
 
 class ActionHoldSeats(Action):
@@ -584,17 +571,17 @@ class ActionHoldSeats(Action):
         except RateLimited:
             dispatcher.utter_message(response="utter_hold_refused_rate_limited")
             return reset_purchase()
-        local = hold.expires_at.astimezone(ZoneInfo(CLUB_TIMEZONE))
-        pay = "付款" if language == "zh" else "Pay"
+        local = hold.expires_at.astimezone(club().zone)
         dispatcher.utter_message(
             response="utter_seats_held",
             seats=", ".join(s.label for s in hold.seats),
             total=money(hold.total, hold.currency),
             until=f"{local:%H:%M}",
             buttons=[
-                {"title": f"{pay} {money(hold.total, hold.currency)} (sandbox card)",
+                {"title": text("purchase.pay", language,
+                               amount=money(hold.total, hold.currency)),
                  "payload": "/affirm"},
-                {"title": "取消" if language == "zh" else "Cancel", "payload": "/stop"},
+                {"title": text("common.cancel", language), "payload": "/stop"},
             ],
         )  # fmt: skip
         return [SlotSet("hold_id", hold.id), SlotSet("purchase_stage", "held")]

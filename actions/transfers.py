@@ -20,14 +20,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of, money, qr_url
-from actions.database import sessions
+from actions.database import club, sessions
 from actions.exchanges import reset_exchange
 from actions.matches import match_name, match_summary
 from actions.orders import change_form_slots, changeable_orders, owns_order
 from actions.verification import offer_verification
 from core.clock import utcnow
 from core.db import write_session
-from knowledge.language import Language
+from core.texts import text
+from knowledge.language import LANGUAGES, Language
 from ticketing.customers import EMAIL, EXTERNAL_ID, email_in
 from ticketing.errors import (
     InvalidRequest,
@@ -38,7 +39,7 @@ from ticketing.errors import (
 )
 from ticketing.exchanges import exchange_quote_of
 from ticketing.holds import release_hold
-from ticketing.mail import MailMessage, deliver
+from ticketing.mail import MailMessage, bilingual_mail, deliver
 from ticketing.tickets import TicketView
 from ticketing.transfers import quote_transfer, transfer_ticket
 
@@ -231,10 +232,10 @@ def _shown(recipient: str) -> str:
 
 
 def _buttons(language: Language) -> list[dict[str, str]]:
-    if language == "zh":
-        return [{"title": "确认转让", "payload": "/affirm"}, {"title": "算了", "payload": "/deny"}]
-    return [{"title": "Yes, transfer it", "payload": "/affirm"},
-            {"title": "No, keep it", "payload": "/deny"}]  # fmt: skip
+    return [
+        {"title": text("transfers.confirm", language), "payload": "/affirm"},
+        {"title": text("transfers.keep", language), "payload": "/deny"},
+    ]
 
 
 class ActionConfirmTransfer(Action):
@@ -272,12 +273,10 @@ class ActionConfirmTransfer(Action):
         mailed = str(recipient).startswith("email:")
         if mailed:
             with sessions()() as session:
-                match = match_name(match_summary(session, new.fixture_id), "en")
-                match_zh = match_name(match_summary(session, new.fixture_id), "zh")
+                summary = match_summary(session, new.fixture_id)
+            matches: dict[str, str] = {lang: match_name(summary, lang) for lang in LANGUAGES}
             with write_session(sessions()) as session:
-                deliver(
-                    session, _ticket_mail(str(recipient)[6:], new, match, match_zh, link), utcnow()
-                )
+                deliver(session, _ticket_mail(str(recipient)[6:], new, matches, link), utcnow())
         dispatcher.utter_message(
             response="utter_transfer_done_mailed" if mailed else "utter_transfer_done",
             seat=new.seat.label,
@@ -288,20 +287,19 @@ class ActionConfirmTransfer(Action):
 
 
 def _ticket_mail(
-    address: str, ticket: TicketView, match: str, match_zh: str, link: str
+    address: str, ticket: TicketView, matches: dict[str, str], link: str
 ) -> MailMessage:
-    seat = ticket.seat.label
-    return MailMessage(
-        to_address=address,
-        subject=f"A ticket for you: {match} / 你收到一张票",
-        body=(
-            f"A Riverside Athletic fan has passed you a ticket: {match}, seat {seat}, "
-            f"order {ticket.order_ref}.\n"
-            f"Your e-ticket (show the QR code at the gate): {link}\n\n"
-            f"一位江畔竞技球迷把一张票转给了你：{match_zh}，座位 {seat}，"
-            f"订单 {ticket.order_ref}。\n"
-            f"电子票（入场时出示二维码）：{link}\n"
-        ),
+    return bilingual_mail(
+        address,
+        subject_key="transfers.mail_subject",
+        body_key="transfers.mail_body",
+        values=lambda language: {
+            "club": club().name(language),
+            "match": matches.get(language, matches["en"]),
+            "seat": ticket.seat.label,
+            "order_ref": ticket.order_ref,
+            "link": link,
+        },
     )
 
 

@@ -10,6 +10,7 @@ Then `action_verification_done` shows the order and what can be done with it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -18,11 +19,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of
-from actions.database import sessions
+from actions.database import club, sessions
 from actions.matches import match_name, match_summary
+from core.texts import text
 from ticketing.customers import EMAIL, email_in
 from ticketing.errors import InvalidRequest, NotFound
-from ticketing.orders import get_order
+from ticketing.orders import REF_ALPHABET, get_order
 from ticketing.verification import (
     CodeExpired,
     TooManyAttempts,
@@ -44,18 +46,21 @@ def reset_verification() -> list[EventType]:
     return [SlotSet(name, None) for name in VERIFY_SLOTS]
 
 
-_REF = re.compile(r"\bRA-?([2-9A-HJ-NP-Z]{6})\b")
+@lru_cache(maxsize=4)
+def _ref_pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(prefix)}-?([{REF_ALPHABET}]{{6}})\b")
 
 
-def order_ref_in(text: str) -> str | None:
-    """The order reference written in `text` ("is RA-7kx2qd confirmed?"), or None."""
-    found = _REF.search(text.upper())
-    return f"RA-{found.group(1)}" if found else None
+def order_ref_in(text: str, prefix: str) -> str | None:
+    """The order reference with the club's `prefix` written in `text` ("is RA-7kx2qd
+    confirmed?", the dash optional), or None."""
+    found = _ref_pattern(prefix).search(text.upper())
+    return f"{prefix}-{found.group(1)}" if found else None
 
 
-def order_ref_of(value: str, text: str = "") -> str:
+def order_ref_of(value: str, text: str, prefix: str) -> str:
     """The order reference in an entity value, else in the message text (as typed if none)."""
-    return order_ref_in(value) or order_ref_in(text) or value.strip().upper()
+    return order_ref_in(value, prefix) or order_ref_in(text, prefix) or value.strip().upper()
 
 
 def offer_verification(
@@ -66,8 +71,10 @@ def offer_verification(
     The reply is the same for an order that does not exist and for another fan's.
     """
     language = language_of(tracker)
+    prefix = club().order_prefix
     try:
-        ref = check_order_ref(order_ref_of(order_ref, tracker.latest_message.get("text") or ""))
+        said = tracker.latest_message.get("text") or ""
+        ref = check_order_ref(order_ref_of(order_ref, said, prefix), prefix)
     except InvalidRequest:
         dispatcher.utter_message(response="utter_order_ref_invalid")
         return {}
@@ -75,8 +82,8 @@ def offer_verification(
         response="utter_offer_verification",
         order_ref=ref,
         buttons=[
-            {"title": "验证订单" if language == "zh" else "Verify it", "payload": "/affirm"},
-            {"title": "不用了" if language == "zh" else "No thanks", "payload": "/deny"},
+            {"title": text("verification.verify", language), "payload": "/affirm"},
+            {"title": text("verification.no_thanks", language), "payload": "/deny"},
         ],
     )
     return {"verification": "offered", "verify_order_ref": ref}
@@ -105,13 +112,14 @@ class ValidateVerifyForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != "verify_order_ref" or _intent(tracker) == "stop":
             return {}
         value = next(tracker.get_latest_entity_values("order_ref"), None)
-        return {"verify_order_ref": order_ref_of(str(value or ""), _text(tracker))}
+        prefix = club().order_prefix
+        return {"verify_order_ref": order_ref_of(str(value or ""), _text(tracker), prefix)}
 
     async def validate_verify_order_ref(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         try:
-            return {"verify_order_ref": check_order_ref(str(value))}
+            return {"verify_order_ref": check_order_ref(str(value), club().order_prefix)}
         except InvalidRequest:
             dispatcher.utter_message(response="utter_order_ref_invalid")
             return {"verify_order_ref": None}
@@ -200,7 +208,7 @@ class ActionAskVerifyEmail(Action):
         dispatcher.utter_message(
             response="utter_ask_verify_email",
             order_ref=tracker.get_slot("verify_order_ref"),
-            buttons=[{"title": "取消" if language == "zh" else "Cancel", "payload": "/stop"}],
+            buttons=[{"title": text("common.cancel", language), "payload": "/stop"}],
         )
         return []
 

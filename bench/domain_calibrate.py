@@ -62,7 +62,7 @@ def main() -> None:
         "out_of_scope",
         ROOT / "knowledge" / "corpus",
         ROOT / negatives if negatives else None,
-        tuple(gate._config["ignore"]),
+        tuple(gate.config["ignore"]),
     )
     import hashlib
 
@@ -71,7 +71,7 @@ def main() -> None:
     if cache.exists():
         dense = np.load(cache)
     else:
-        dense = gate._dense(texts, known)
+        dense = gate.dense_vectors(texts, known)
         np.save(cache, dense)
     y = np.asarray(labels)
     oof = np.zeros(len(texts))

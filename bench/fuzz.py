@@ -36,8 +36,8 @@ from bot.handoff.agents import create_agent
 from core.db import engine_for, make_sessionmaker, write_session
 from core.settings import get_settings
 from tests.conftest import TEST_API_KEY, make_settings
-from tests.handoff.fake_rasa import fake_rasa
 from tests.support.databases import fresh_postgres_database, migrated
+from tests.support.fake_rasa import fake_rasa
 from tests.support.fuzz import fuzz
 from tests.support.server import live_gateway
 from ticketing.demo import load_demo_data

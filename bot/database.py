@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 import anyio
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import engine_for, sessions_for
@@ -30,11 +29,6 @@ async def run_engine(function: Callable[..., T], *args: Any, **kwargs: Any) -> T
     if _limiter is None:
         _limiter = anyio.CapacityLimiter(ENGINE_THREADS)
     return await anyio.to_thread.run_sync(partial(function, *args, **kwargs), limiter=_limiter)
-
-
-def get_engine() -> Engine:
-    """The engine for the configured DATABASE_URL."""
-    return engine_for(get_settings().database_url)
 
 
 def get_sessionmaker() -> sessionmaker[Session]:

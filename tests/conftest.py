@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: databases and settings."""
+"""Fixtures shared by the whole suite (databases, settings), and the markers every test
+gets from where it lives and what it uses."""
 
 from __future__ import annotations
 
@@ -16,6 +17,41 @@ from tests.support.databases import fresh_postgres_database, migrated
 
 TEST_API_KEY = "test-key-0123456789"
 ROOT = Path(__file__).resolve().parent.parent
+E2E_DIR = ("tests", "e2e")
+# Fixtures that need a server; a fixture parametrized over databases needs PostgreSQL
+# for its "postgres" parameter only (`database_url`).
+POSTGRES_FIXTURES = frozenset({"pg_url"})
+REDIS_FIXTURES = frozenset({"redis_url"})
+
+pytest_plugins = ["pytester"]
+
+
+def markers_of(item: pytest.Item, root: Path) -> set[str]:
+    """What `item` needs: `e2e` under tests/e2e/, `postgres` and `redis` by its fixtures."""
+    found: set[str] = set()
+    try:
+        parts = item.path.relative_to(root).parts
+    except ValueError:
+        parts = ()
+    if parts[: len(E2E_DIR)] == E2E_DIR:
+        found.add("e2e")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    values = callspec.params.values() if callspec is not None else ()
+    params = {v for v in values if isinstance(v, str)}
+    if fixtures & POSTGRES_FIXTURES or "postgres" in params:
+        found.add("postgres")
+    if fixtures & REDIS_FIXTURES or "redis" in params:
+        found.add("redis")
+    return found
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test by where it lives and what it uses, so `-m "not e2e"` and the like
+    select by need without each test having to say so."""
+    for item in items:
+        for name in sorted(markers_of(item, config.rootpath)):
+            item.add_marker(name)
 
 
 @functools.cache

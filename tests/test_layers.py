@@ -48,7 +48,11 @@ def test_the_tree_keeps_its_layers(tree: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "line", "broken"),
     [
-        ("ticketing/upward.py", "from bot.api import app\n", "ticketing is not allowed to import bot"),
+        (
+            "ticketing/upward.py",
+            "from bot.api import app\n",
+            "ticketing is not allowed to import bot",
+        ),
         ("core/upward.py", "import ticketing.orders\n", "core is not allowed to import ticketing"),
         ("actions/sideways.py", "import bot.triage\n", "actions is not allowed to import bot"),
         ("components/inside.py", "import knowledge.text\n", "components is not allowed"),

@@ -5,9 +5,11 @@ Telegram: the gateway's routes, the Rasa custom actions and the CLI all call it.
 
 Where things live (one module per noun):
 
+- the club: `club` (its record: names, order prefix, own team, time zone), `demo`
+  (loads the club's data folder, `data/demo/` by default)
 - ground and matches: `venues` (stands, sections, rows, seats), `fixtures`
   (listings, availability, seat maps), `pricing`, `policies` (rules as data),
-  `demo` (loads `data/demo/`), `schedule`
+  `schedule`
 - fans: `customers` (external ids such as `tg:12345`), `risk` (cap, rate limit,
   refusal counters), `recommendations` (best adjacent seats, near earlier ones)
 - selling: `holds`, `orders` (pay exactly once), `payments` (provider interface,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import utcnow
 from core.db import engine_of, write_session
 from ticketing.db import prepared, table_of
-from ticketing.errors import InvalidRequest, NotFound
+from ticketing.errors import InvalidRequest
 from ticketing.models import Customer, CustomerIdentity
 
 EXTERNAL_ID = re.compile(r"^[a-z][a-z0-9_]{0,15}:[^\s]{1,140}$")
@@ -41,16 +40,6 @@ _CACHE_LIMIT = 200_000
 
 _cache: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class CustomerInfo:
-    """A fan as the engine knows them."""
-
-    id: int
-    external_ids: list[str]
-    email: str | None
-    is_member: bool
 
 
 def check_external_id(external_id: str, field: str = "customer") -> str:
@@ -211,82 +200,11 @@ def create_customer(session: Session, external_id: str, now: datetime) -> int:
     return found
 
 
-def ensure_customer(session: Session, external_id: str) -> tuple[int, bool]:
-    """The fan behind `external_id` inside the caller's write transaction; (id, created now).
-
-    A fan created here is cached only once the caller has committed
-    (`remember_customer`); a known one is cached at once.
-    """
-    engine = session.get_bind()
-    if isinstance(engine, Engine):
-        known = _cached(engine, external_id)
-        if known is not None:
-            return known, False
-    found = session.scalar(
-        select(CustomerIdentity.customer_id).where(CustomerIdentity.external_id == external_id)
-    )
-    if found is None:
-        return create_customer(session, external_id, utcnow()), True
-    if isinstance(engine, Engine):
-        _remember(engine, external_id, found)
-    return found, False
-
-
-def link_identity(db: sessionmaker[Session], customer: str, other_external_id: str) -> int:
-    """Attach another channel identity (e.g. `email:...`) to the fan behind `customer`.
-
-    Raises `InvalidRequest` when the other identity already belongs to another fan.
-    """
-    check_external_id(other_external_id, "external_id")
-    customer_id = resolve_customer(db, customer)
-    try:
-        with write_session(db) as session:
-            owner = session.scalar(
-                select(CustomerIdentity.customer_id).where(
-                    CustomerIdentity.external_id == other_external_id
-                )
-            )
-            if owner is None:
-                session.execute(
-                    insert(CustomerIdentity).values(
-                        external_id=other_external_id,
-                        customer_id=customer_id,
-                        created_at=utcnow(),
-                    )
-                )
-            elif owner != customer_id:
-                raise InvalidRequest(
-                    f"{other_external_id} belongs to another fan", field="external_id"
-                )
-    except IntegrityError as exc:
-        raise InvalidRequest(
-            f"{other_external_id} belongs to another fan", field="external_id"
-        ) from exc
-    return customer_id
-
-
 def set_member(db: sessionmaker[Session], customer: str, member: bool = True) -> None:
-    """Mark the fan as a Riverside Member (presale access, members' discount) or not."""
+    """Mark the fan as a member of the club (presale access, members' discount) or not."""
     customer_id = resolve_customer(db, customer)
     with write_session(db) as session:
         session.execute(update(Customer).where(Customer.id == customer_id).values(is_member=member))
-
-
-def customer_info(session: Session, external_id: str) -> CustomerInfo:
-    """What the engine knows about the fan behind `external_id` (`NotFound` if never seen)."""
-    customer_id = lookup_customer(session, external_id)
-    if customer_id is None:
-        raise NotFound(f"no customer {external_id}", field="customer")
-    customer = session.get(Customer, customer_id)
-    assert customer is not None
-    ids = session.scalars(
-        select(CustomerIdentity.external_id)
-        .where(CustomerIdentity.customer_id == customer_id)
-        .order_by(CustomerIdentity.created_at)
-    ).all()
-    return CustomerInfo(
-        id=customer.id, external_ids=list(ids), email=customer.email, is_member=customer.is_member
-    )
 
 
 def primary_external_id(session: Session, customer_id: int) -> str:

@@ -24,6 +24,12 @@ class DemoDataError(TicketingError):
     code = "invalid_demo_data"
 
 
+class ClubNotLoaded(TicketingError):
+    """The database holds no club yet: its data folder was never loaded (`desk prepare`)."""
+
+    code = "club_not_loaded"
+
+
 class NotFound(TicketingError):
     """An id that does not exist (or belongs to someone else)."""
 

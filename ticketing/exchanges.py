@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import utcnow
 from core.db import write_session
 from ticketing import ledger
+from ticketing.club import current_club
 from ticketing.customers import lookup_customer
 from ticketing.db import dialect_insert, rowcount
 from ticketing.errors import (
@@ -33,7 +34,7 @@ from ticketing.errors import (
 )
 from ticketing.fees import check_change_window, fee_terms
 from ticketing.fixtures import get_fixture
-from ticketing.holds import HeldSeat, _seats_by_id, check_for_sale, place_hold, seats_of_choice
+from ticketing.holds import HeldSeat, check_for_sale, place_hold, seats_by_id, seats_of_choice
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Hold, Order, Payment, Quote, Refund, SeatClaim
 from ticketing.orders import OrderView, find_order, new_order_ref, order_view
@@ -117,7 +118,7 @@ def quote_exchange(
         credit = len(tickets) if fixture_id == order.fixture_id else 0
         check_hold(standing, len(tickets), now, policies, credit=credit)
         if seat_ids is not None:
-            seats = _seats_by_id(session, fixture, seat_ids)
+            seats = seats_by_id(session, fixture, seat_ids)
         else:
             chosen = choose_seats(
                 session,
@@ -316,7 +317,7 @@ def _finish(
             .values(status="sold")
         )
         new_order = Order(
-            ref=new_order_ref(),
+            ref=new_order_ref(current_club(session).order_prefix),
             customer_id=order.customer_id,
             fixture_id=hold.fixture_id,
             hold_id=hold.id,

@@ -120,7 +120,9 @@ def _view(hold: Hold | Any, currency: str) -> HoldView:
 
 
 @dataclass(frozen=True)
-class _SeatRow:
+class SeatRow:
+    """A seat with its section, ready to hold."""
+
     id: int
     section_id: int
     section: str
@@ -129,9 +131,10 @@ class _SeatRow:
     number: int
 
 
-def _seats_by_id(
+def seats_by_id(
     session: Session, fixture: Fixture | FixtureRow, seat_ids: list[int]
-) -> list[_SeatRow]:
+) -> list[SeatRow]:
+    """The seats `seat_ids`, in that order; `NotFound` if one is not at the fixture's ground."""
     rows = session.execute(
         select(
             Seat.id,
@@ -145,16 +148,16 @@ def _seats_by_id(
         .join(Section, Section.id == Seat.section_id)
         .where(Seat.id.in_(seat_ids))
     ).tuples()
-    found = {row[0]: _SeatRow(*row[:6]) for row in rows if row[6] == fixture.venue_id}
+    found = {row[0]: SeatRow(*row[:6]) for row in rows if row[6] == fixture.venue_id}
     missing = [sid for sid in seat_ids if sid not in found]
     if missing:
         raise NotFound(f"no seat {missing[0]} at this fixture's ground", field="seat_ids")
     return [found[sid] for sid in seat_ids]
 
 
-def seats_of_choice(choice: SectionChoice, seats: list[FreeSeat]) -> list[_SeatRow]:
+def seats_of_choice(choice: SectionChoice, seats: list[FreeSeat]) -> list[SeatRow]:
     """The seats picked by `choose_seats`, ready to hold."""
-    return [_SeatRow(s.id, choice.id, choice.code, choice.category, s.row, s.number) for s in seats]
+    return [SeatRow(s.id, choice.id, choice.code, choice.category, s.row, s.number) for s in seats]
 
 
 def check_for_sale(fixture: Fixture | FixtureRow, now: datetime, *, member: bool) -> None:
@@ -175,7 +178,7 @@ def claim_seats(
     session: Session,
     *,
     fixture_id: int,
-    seats: list[_SeatRow],
+    seats: list[SeatRow],
     hold_id: str,
     customer_id: int,
     expires_at: datetime,
@@ -243,7 +246,7 @@ def place_hold(
     fixture: Fixture | FixtureRow,
     customer_id: int,
     member: bool,
-    seats: list[_SeatRow],
+    seats: list[SeatRow],
     concessions: list[str],
     now: datetime,
     policies: Policies,
@@ -280,7 +283,7 @@ def _place(
     fixture: Fixture | FixtureRow,
     customer_id: int,
     member: bool,
-    seats: list[_SeatRow],
+    seats: list[SeatRow],
     concessions: list[str],
     now: datetime,
     policies: Policies,
@@ -759,13 +762,13 @@ def _options(
     now: datetime,
     policies: Policies,
     customer_id: int | None,
-) -> list[list[_SeatRow]]:
+) -> list[list[SeatRow]]:
     """After the sale and risk checks, the blocks of seats to try, in order."""
     quantity, seat_ids, section_id = request.quantity, request.seat_ids, request.section_id
     check_for_sale(fixture, now, member=standing.is_member)
     check_hold(standing, quantity, now, policies)
     if seat_ids is not None:
-        seats = _seats_by_id(session, fixture, seat_ids)
+        seats = seats_by_id(session, fixture, seat_ids)
         if section_id is not None and any(s.section_id != section_id for s in seats):
             raise InvalidRequest("seat_ids must lie in section_id", field="seat_ids")
         return [seats]

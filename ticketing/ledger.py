@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from ticketing.models import LedgerEntry
@@ -48,16 +48,6 @@ def record(
             at=at,
         )
     )
-
-
-def order_totals(session: Session, order_id: int) -> dict[str, int]:
-    """Sum of the order's entries by kind."""
-    rows = session.execute(
-        select(LedgerEntry.kind, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.order_id == order_id)
-        .group_by(LedgerEntry.kind)
-    ).tuples()
-    return {kind: int(total) for kind, total in rows}
 
 
 _PROBLEMS = {

@@ -8,7 +8,7 @@ the outbox.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +16,7 @@ from sqlalchemy import Index, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
+from core.texts import catalogue
 
 
 class OutboxMail(Base):
@@ -39,6 +40,24 @@ class MailMessage:
     to_address: str
     subject: str
     body: str
+
+
+def bilingual_mail(
+    to_address: str,
+    *,
+    subject_key: str,
+    body_key: str,
+    values: Callable[[str], Mapping[str, object]],
+) -> MailMessage:
+    """A message in English then Chinese (the desk doesn't know which one the fan reads):
+    the two texts of each key from the catalogue, filled with `values(language)`."""
+    texts = catalogue()
+    subject, body = [], []
+    for language in ("en", "zh"):
+        filled = values(language)
+        subject.append(texts.text(subject_key, language, **filled))
+        body.append(texts.text(body_key, language, **filled))
+    return MailMessage(to_address, " / ".join(subject), "\n\n".join(body) + "\n")
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,35 @@ class Venue(Base):
     address: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
+class ClubRecord(Base):
+    """The club the desk sells for: its names, order prefix, own team and home ground.
+
+    One row, loaded from the club's data folder (`club` in club.yml); read through
+    `ticketing.club.current_club`. Its time zone is its ground's (`venues.timezone`).
+    """
+
+    __tablename__ = "clubs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    short_name_en: Mapped[str] = mapped_column(String(60))
+    short_name_zh: Mapped[str] = mapped_column(String(60))
+    order_prefix: Mapped[str] = mapped_column(String(4))
+    home_team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    venue_id: Mapped[str] = mapped_column(ForeignKey("venues.id"))
+
+
+class PriceCategory(Base):
+    """A seating category's names (`fixture_prices.category`, `sections.category`)."""
+
+    __tablename__ = "price_categories"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+
+
 class Stand(Base):
     """One side of the ground (West Stand, ...)."""
 
@@ -246,8 +275,9 @@ class SeatClaim(Base):
 
 
 class Order(Base):
-    """A fan's purchase, or a ticket received from another fan; `ref` (RA-7KX2QD) is what
-    fans and the API see. `hold_id` is the paid hold, or for a transfer its quote's id."""
+    """A fan's purchase, or a ticket received from another fan; `ref` (the club's order
+    prefix and six characters, RA-7KX2QD) is what fans and the API see. `hold_id` is the
+    paid hold, or for a transfer its quote's id."""
 
     __tablename__ = "orders"
 

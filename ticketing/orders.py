@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
 from core.db import engine_of, own_transaction, read_session, retrying, write_session
+from ticketing.club import current_club
 from ticketing.customers import lookup_customer, resolve_customer
 from ticketing.db import (
     aborted,
@@ -101,16 +102,23 @@ class PaymentOutcome:
     replayed: bool
 
 
-def new_order_ref() -> str:
-    """A fan-facing order reference such as `RA-7KX2QD`."""
+def new_order_ref(prefix: str) -> str:
+    """A fan-facing order reference: the club's order prefix and six characters (RA-7KX2QD)."""
     # The alphabet has 32 letters: 5 random bits pick one, uniformly (one call for all).
-    return "RA-" + "".join(REF_ALPHABET[b & 31] for b in secrets.token_bytes(6))
+    return f"{prefix}-" + "".join(REF_ALPHABET[b & 31] for b in secrets.token_bytes(6))
 
 
-def free_order_ref(connection: Session | Connection) -> str:
-    """A new order reference that no order has yet (in the caller's transaction)."""
+def order_prefix(db: sessionmaker[Session]) -> str:
+    """The prefix of the club's order references (read once per process)."""
+    with db() as session:
+        return current_club(session).order_prefix
+
+
+def free_order_ref(connection: Session | Connection, prefix: str) -> str:
+    """A new order reference with `prefix` that no order has yet (in the caller's
+    transaction)."""
     for _attempt in range(5):
-        ref = new_order_ref()  # a collision is rare, but possible: draw again
+        ref = new_order_ref(prefix)  # a collision is rare, but possible: draw again
         if connection.scalar(select(_ORDERS.c.id).where(_ORDERS.c.ref == ref)) is None:
             return ref
     raise RuntimeError("could not find a free order reference")
@@ -361,7 +369,7 @@ def _reserve(
 ) -> _Reserved | None:
     if engine_of(db).dialect.name == "postgresql":
         return _reserve_at_once(db, customer_id, hold_id, key, request_hash, token, provider, now)
-    ref = new_order_ref()
+    ref = new_order_ref(order_prefix(db))
     with write_session(db) as session:
         sql = prepared(session, "orders.reserve", _build_reserve)
         conn = session.connection()
@@ -416,8 +424,9 @@ def _reserve_at_once(
     now: datetime,
 ) -> _Reserved | None:
     """PostgreSQL: `_reserve` as one all-or-nothing statement, outside a transaction."""
+    prefix = order_prefix(db)
     for _attempt in range(5):
-        ref = new_order_ref()
+        ref = new_order_ref(prefix)
         params = {
             "key": key,
             "request_hash": request_hash,
@@ -476,7 +485,7 @@ def _make_order(
     conn = session.connection()
     for _attempt in range(5):
         if ref is None:
-            ref = new_order_ref()  # a reference collision: rare, but possible
+            ref = new_order_ref(current_club(session).order_prefix)  # a rare collision
             session.execute(
                 update(IdempotencyKey).where(IdempotencyKey.key == key).values(order_ref=ref)
             )

@@ -1,7 +1,8 @@
-"""The club's selling, risk and fee rules, read from `data/demo/policies.yml`.
+"""The club's selling, risk and fee rules, read from `policies.yml` in the club's data
+folder (the setting `MATCHDAY_DATA_DIR`, by default `data/demo/`).
 
 Rules are data: a club changes its hold time, purchase cap or fee formula by
-editing the file (or pointing `MATCHDAY_POLICIES` at another one), not the code.
+editing the file, not the code.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from core.loading import DataFileError, load_model
 from core.settings import get_settings
 from ticketing.errors import PolicyError
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
-POLICIES_FILE = DATA_DIR / "policies.yml"
 
 
 class _Strict(BaseModel):
@@ -61,7 +59,7 @@ class MemberDiscount(_Strict):
 
 
 class Membership(_Strict):
-    """Riverside Membership: one kind, per fan, per season, and never needed to buy.
+    """The club's membership: one kind, per fan, per season, and never needed to buy.
 
     Its presale is `SaleWindows.presale_days` and its discount `MemberDiscount`.
     """
@@ -138,7 +136,7 @@ class Policies(_Strict):
         return Policies.model_validate(data)
 
 
-def load_policies(path: Path = POLICIES_FILE) -> Policies:
+def load_policies(path: Path) -> Policies:
     """Read and validate a policy file; errors name the file and the field."""
     try:
         return load_model(path, Policies, default={})
@@ -152,5 +150,7 @@ def _cached(path: str) -> Policies:
 
 
 def current_policies() -> Policies:
-    """The policies in force: the settings' policy file (`$MATCHDAY_POLICIES`), read once."""
-    return _cached(str(get_settings().policies_file))
+    """The policies in force: the data folder's `policies.yml`, or the file
+    `$MATCHDAY_POLICIES` names (read once)."""
+    settings = get_settings()
+    return _cached(str(settings.policies_file or settings.data_dir / "policies.yml"))

@@ -8,13 +8,17 @@ ticket when seats are held.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.loading import DataFileError, load_model
 from ticketing.errors import DemoDataError, InvalidRequest
+from ticketing.models import PriceCategory
 from ticketing.policies import Policies
 
 MINOR_UNITS = 100  # fen per yuan
@@ -46,6 +50,24 @@ def read_price_list(path: Path) -> PriceList:
         return load_model(path, PriceList)
     except DataFileError as exc:
         raise DemoDataError(str(exc), field=exc.field) from exc
+
+
+@dataclass(frozen=True)
+class CategoryName:
+    """A seating category's names (the loader stores them from the pricing file)."""
+
+    name_en: str
+    name_zh: str
+
+    def name(self, language: str) -> str:
+        """The name in `language` ("zh" or "en")."""
+        return self.name_zh if language == "zh" else self.name_en
+
+
+def category_names(session: Session) -> dict[str, CategoryName]:
+    """The names of the club's seating categories, by category ("cat1": Category 1, 一类席)."""
+    rows = session.execute(select(PriceCategory.id, PriceCategory.name_en, PriceCategory.name_zh))
+    return {key: CategoryName(name_en, name_zh) for key, name_en, name_zh in rows}
 
 
 def round_half_up(value: Fraction) -> int:

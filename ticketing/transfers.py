@@ -27,12 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
 from core.db import write_session
 from ticketing import ledger
+from ticketing.club import current_club
 from ticketing.customers import check_external_id, lookup_customer, resolve_customer
 from ticketing.db import dialect_insert
 from ticketing.errors import (
@@ -275,7 +276,7 @@ def _transfer(
                 at=now,
             )
         received = Order(
-            ref=free_order_ref(session),
+            ref=free_order_ref(session, current_club(session).order_prefix),
             customer_id=recipient_id,
             fixture_id=ticket.fixture_id,
             hold_id=quote.id,  # no hold: the quote is what made this order
@@ -314,8 +315,3 @@ def _transfer(
         return TransferResult(
             ticket=view, old_ticket_id=ticket.id, fee=quote.fee, currency=order.currency
         )
-
-
-def transfer_quote_of(session: Session, quote_id: str) -> Quote | None:
-    """The stored transfer quote, if any."""
-    return session.scalar(select(Quote).where(Quote.id == quote_id, Quote.kind == "transfer"))

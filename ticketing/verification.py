@@ -31,12 +31,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from core.clock import utcnow
 from core.db import Base, write_session
+from ticketing.club import Club, current_club
 from ticketing.customers import emails_of, lookup_customer, normalize_email, resolve_customer
 from ticketing.errors import InvalidRequest, NotFound, RateLimited, TicketingError
 from ticketing.holds import new_id
-from ticketing.mail import Mailer, MailMessage, deliver
+from ticketing.mail import Mailer, MailMessage, bilingual_mail, deliver
 from ticketing.models import Order, SeatClaim, Ticket
-from ticketing.orders import REF_ALPHABET
+from ticketing.orders import REF_ALPHABET, order_prefix
 
 _HASH_ROUNDS = 120_000
 
@@ -125,15 +126,18 @@ class Verified:
     customer_id: int
 
 
-def check_order_ref(text: str) -> str:
-    """An order reference as stored (`RA-` and six characters, upper case)."""
+def check_order_ref(text: str, prefix: str) -> str:
+    """An order reference as stored: the club's order `prefix`, a dash and six characters,
+    upper case (typed in lower case, without the dash or without the prefix is fine)."""
     ref = text.strip().upper() if isinstance(text, str) else ""
-    if not ref.startswith("RA-"):
-        ref = "RA-" + ref.removeprefix("RA")
-    body = ref[3:]
+    body = ref.removeprefix(f"{prefix}-") if ref.startswith(f"{prefix}-") else ref
+    if len(body) == len(prefix) + 6:
+        body = body.removeprefix(prefix)
     if len(body) != 6 or any(c not in REF_ALPHABET for c in body):
-        raise InvalidRequest("order_ref: expected a reference such as RA-7KX2QD", field="order_ref")
-    return ref
+        raise InvalidRequest(
+            f"order_ref: expected a reference such as {prefix}-7KX2QD", field="order_ref"
+        )
+    return f"{prefix}-{body}"
 
 
 def check_code(text: str) -> str:
@@ -152,16 +156,17 @@ def _hash_code(code: str, salt: str) -> str:
     return hashlib.pbkdf2_hmac("sha256", code.encode(), bytes.fromhex(salt), _HASH_ROUNDS).hex()
 
 
-def _mail(email: str, ref: str, code: str, minutes: int) -> MailMessage:
-    return MailMessage(
-        to_address=email,
-        subject=f"Your code for order {ref} / 订单 {ref} 的验证码",
-        body=(
-            f"Your Riverside Athletic ticket desk code for order {ref} is {code}.\n"
-            f"It works for {minutes} minutes. If you did not ask for it, ignore this e-mail.\n\n"
-            f"你的江畔竞技票务验证码（订单 {ref}）：{code}，{minutes} 分钟内有效。"
-            "如果不是你本人操作，请忽略此邮件。\n"
-        ),
+def _mail(email: str, ref: str, code: str, minutes: int, club: Club) -> MailMessage:
+    return bilingual_mail(
+        email,
+        subject_key="verification.mail_subject",
+        body_key="verification.mail_body",
+        values=lambda language: {
+            "club": club.name(language),
+            "order_ref": ref,
+            "code": code,
+            "minutes": minutes,
+        },
     )
 
 
@@ -184,7 +189,7 @@ def start_verification(
     rules = rules or VerificationRules()
     now = now or utcnow()
     mailer = mailer or deliver
-    ref = check_order_ref(order_ref)
+    ref = check_order_ref(order_ref, order_prefix(db))
     address = normalize_email(email)
     customer_id = resolve_customer(db, customer)
     hour_ago = now - timedelta(hours=1)
@@ -229,7 +234,9 @@ def start_verification(
             code = f"{secrets.randbelow(10**6):06d}"
             challenge.order_id = order.id
             challenge.code_hash = _hash_code(code, salt)
-            mailer(session, _mail(address, ref, code, rules.code_minutes), now)
+            mailer(
+                session, _mail(address, ref, code, rules.code_minutes, current_club(session)), now
+            )
         session.add(challenge)
         return Challenge(
             id=challenge.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db, knowledge, mail, notify, rasa, stack, tickets, users
+from bot.cli import db, knowledge, mail, notify, rasa, stack, texts, tickets, users
 
 app = typer.Typer(
     help="Matchday Desk: support desk for football ticketing.",
@@ -16,6 +16,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(notify.app, name="notify")
 app.add_typer(rasa.app, name="rasa")
+app.add_typer(texts.app, name="texts")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(users.app, name="users")
 app.command("prepare")(stack.prepare)

@@ -19,7 +19,7 @@ from bot.handoff.auth import Principal
 from bot.handoff.errors import Conflict, Forbidden, NotFound
 from bot.handoff.models import Callback, Handoff
 from bot.handoff.policy import Policy
-from bot.handoff.queue import _set_status, open_handoff
+from bot.handoff.queue import open_handoff, set_conversation_status
 from core.clock import utcnow
 from core.db import read_session, write_session
 
@@ -101,7 +101,7 @@ def take(
             claimed_at=now,
         )
         session.add(handoff)
-        _set_status(session, row.conversation_id, "with_agent")
+        set_conversation_status(session, row.conversation_id, "with_agent")
         text = policy.text("agent_joined", row.language, agent=principal.display_name)
         message = Message(conversation_id=row.conversation_id, sender="system", text=text)
         session.add(message)

@@ -34,12 +34,24 @@ from bot.handoff.queue import (
     HandoffQueue,
     QueueItem,
     Transition,
-    _set_status,
-    _system_message,
-    _username,
+    add_system_message,
     open_handoff,
+    set_conversation_status,
+    username_of,
 )
 from bot.handoff.router import RESET, Decision, Signals, decide, is_command
+from bot.handoff.schemas import (
+    AgentMessage,
+    AuditRecord,
+    ClaimOut,
+    ConversationContext,
+    ConversationDetail,
+    ConversationNote,
+    HandoffDetail,
+    OrderSummary,
+    QueueEntry,
+    RecentIntent,
+)
 from core.db import read_session, write_session
 from core.settings import Settings
 from knowledge.script import to_simplified
@@ -54,31 +66,13 @@ TRANSCRIPT_LIMIT = 500
 
 
 def message_json(message: Message) -> dict[str, Any]:
-    """A stored message as the agent API and the console's WebSocket show it."""
-    return {
-        "id": message.id,
-        "sender": message.sender,
-        "text": message.text,
-        "buttons": message.buttons or None,
-        "image": message.image,
-        "created_at": iso(message.created_at),
-    }
+    """A stored message as the console's and the widget's WebSockets send it."""
+    return AgentMessage.of(message).model_dump(mode="json")
 
 
 def item_json(item: QueueItem) -> dict[str, Any]:
-    """A queue row as the agent API shows it."""
-    return {
-        "id": item.conversation_id,
-        "status": item.status,
-        "priority": item.priority,
-        "profile": item.profile,
-        "language": item.language,
-        "topic": item.topic,
-        "reason": item.reason,
-        "detail": item.detail,
-        "waiting_since": iso(item.waiting_since),
-        "owner": item.owner,
-    }
+    """A queue row as the console's WebSocket sends it."""
+    return QueueEntry.of(item).model_dump(mode="json")
 
 
 def _reply(message: Message) -> Reply:
@@ -206,7 +200,7 @@ class HandoffDesk:
                 )
                 return _Early("to_agent", turn.status, [], event)
             if turn.status == "closed":
-                _set_status(session, cid, "bot")  # a fan writing again starts afresh
+                set_conversation_status(session, cid, "bot")  # a fan writing again starts afresh
             state = memory.load(session, cid)
             state.customer = customer_id(turn.channel, cid, turn.metadata)
             state.profile = _profile_of(self.policy, turn.metadata) or state.profile
@@ -221,7 +215,7 @@ class HandoffDesk:
                 key = "leave_message_prompt" if state.awaiting_callback else "continue"
                 text = self.policy.text(key, lang)
                 return _Early(
-                    "reply", messages=[_system_message(session, cid, text, turn.message_id)]
+                    "reply", messages=[add_system_message(session, cid, text, turn.message_id)]
                 )
             if state.awaiting_callback:
                 state.awaiting_callback = False
@@ -234,7 +228,7 @@ class HandoffDesk:
                 )
                 row = callbacks.leave(session, cid, lang, reason or "explicit_request", turn.text)
                 text = self.policy.text("callback_saved", lang)
-                message = _system_message(session, cid, text, turn.message_id)
+                message = add_system_message(session, cid, text, turn.message_id)
                 event = Event(
                     "callback",
                     cid,
@@ -404,15 +398,15 @@ class HandoffDesk:
 
     def reply(
         self, principal: Principal, conversation_id: str, text: str, ip: str | None
-    ) -> dict[str, Any]:
+    ) -> AgentMessage:
         """Send the agent's message to the fan; returns the stored message."""
         message, handoff = self.queue.post_agent_message(conversation_id, text, principal, ip)
-        body = message_json(message)
+        body = AgentMessage.of(message)
         self.bus.publish(
             Event(
                 "message",
                 conversation_id,
-                {"message": body, "agent": principal.username},
+                {"message": body.model_dump(mode="json"), "agent": principal.username},
                 owner_id=handoff.owner_id,
                 language=handoff.language,
             )
@@ -451,9 +445,7 @@ class HandoffDesk:
             )
         )
 
-    def take_callback(
-        self, principal: Principal, callback_id: int, ip: str | None
-    ) -> dict[str, Any]:
+    def take_callback(self, principal: Principal, callback_id: int, ip: str | None) -> ClaimOut:
         """Take a callback request; the agent now holds the conversation."""
         view, _, message = callbacks.take(self.sessions, self.policy, callback_id, principal, ip)
         transition = Transition(
@@ -474,7 +466,7 @@ class HandoffDesk:
                 language=view.language,
             )
         )
-        return {"id": view.conversation_id, "status": "with_agent", "owner": principal.username}
+        return ClaimOut(id=view.conversation_id, status="with_agent", owner=principal.username)
 
     def create_draft(
         self,
@@ -555,7 +547,7 @@ class HandoffDesk:
                 return None
         raise Forbidden("Another agent holds this conversation.", code="not_owner")
 
-    def conversation(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
+    def conversation(self, principal: Principal, conversation_id: str) -> ConversationDetail:
         """Transcript, owner, notes, the router's last intents and the fan's orders."""
         with read_session(self.sessions) as session:
             handoff = self._viewable(session, principal, conversation_id)
@@ -572,72 +564,71 @@ class HandoffDesk:
             orders = orders_for(session, customer)
             owner = None
             if handoff is not None and handoff.owner_id is not None:
-                owner = _username(session, handoff.owner_id)
+                owner = username_of(session, handoff.owner_id)
             intents = [
-                {"intent": t.get("intent"), "confidence": t.get("confidence")}
+                RecentIntent(intent=t["intent"], confidence=t.get("confidence"))
                 for t in state.turns[-RECENT_INTENTS:]
                 if t.get("intent")
             ]
-            return {
-                "id": conversation_id,
-                "status": conversation.status,
-                "owner": owner,
-                "language": conversation.language,
-                "channel": conversation.channel,
-                "handoff": None
+            return ConversationDetail(
+                id=conversation_id,
+                status=conversation.status,
+                owner=owner,
+                language=conversation.language,
+                channel=conversation.channel,
+                handoff=None
                 if handoff is None
-                else {
-                    "reason": handoff.reason,
-                    "detail": handoff.detail,
-                    "priority": handoff.priority,
-                    "profile": handoff.profile,
-                    "topic": handoff.topic,
-                    "queued_at": iso(handoff.queued_at),
-                    "claimed_at": iso(handoff.claimed_at),
-                },
-                "messages": [message_json(m) for m in reversed(rows)],
-                "notes": [
-                    {
-                        "id": n.id,
-                        "author": n.author,
-                        "text": n.text,
-                        "created_at": iso(n.created_at),
-                    }
+                else HandoffDetail(
+                    reason=handoff.reason,
+                    detail=handoff.detail,
+                    priority=handoff.priority,
+                    profile=handoff.profile,
+                    topic=handoff.topic,
+                    queued_at=iso(handoff.queued_at),
+                    claimed_at=iso(handoff.claimed_at),
+                ),
+                messages=[AgentMessage.of(m) for m in reversed(rows)],
+                notes=[
+                    ConversationNote(
+                        id=n.id, author=n.author, text=n.text, created_at=iso(n.created_at)
+                    )
                     for n in notes.notes_of(session, conversation_id)
                 ],
-                "context": {
-                    "slots": {},
-                    "intents": intents,
-                    "orders": [{**o, "created_at": iso(o["created_at"])} for o in orders],
-                    "customer": customer,
-                },
-            }
+                context=ConversationContext(
+                    slots={},
+                    intents=intents,
+                    orders=[
+                        OrderSummary(**{**o, "created_at": iso(o["created_at"])}) for o in orders
+                    ],
+                    customer=customer,
+                ),
+            )
 
     async def conversation_with_slots(
         self, principal: Principal, conversation_id: str
-    ) -> dict[str, Any]:
+    ) -> ConversationDetail:
         """`conversation()` plus the bot's slots from Rasa's tracker (empty if Rasa is down)."""
         view = await to_thread.run_sync(self.conversation, principal, conversation_id)
         nlu = await self.tracker.latest(conversation_id)
         if nlu is not None:
-            view["context"]["slots"] = nlu.slots
+            view.context.slots = nlu.slots
         return view
 
-    def audit_log(self, principal: Principal, limit: int) -> list[dict[str, Any]]:
+    def audit_log(self, principal: Principal, limit: int) -> list[AuditRecord]:
         """Supervisor: the newest audit entries."""
         principal.require("supervisor")
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit: 1-1000", field="limit")
         with read_session(self.sessions) as session:
             return [
-                {
-                    "id": e.id,
-                    "username": e.username,
-                    "action": e.action,
-                    "conversation_id": e.conversation_id,
-                    "detail": e.detail,
-                    "ip": e.ip,
-                    "created_at": iso(e.created_at),
-                }
+                AuditRecord(
+                    id=e.id,
+                    username=e.username,
+                    action=e.action,
+                    conversation_id=e.conversation_id,
+                    detail=e.detail,
+                    ip=e.ip,
+                    created_at=iso(e.created_at),
+                )
                 for e in audit.recent(session, limit=limit)
             ]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 EventType = Literal["queue", "message", "typing", "status", "presence", "callback", "note"]
 MAX_PENDING = 1000
@@ -37,6 +37,12 @@ class Event:
         return {"type": self.type, "conversation_id": self.conversation_id, **self.data}
 
 
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: None) -> None: ...
+@overload
+def iso(value: datetime | None) -> str | None: ...
 def iso(value: datetime | None) -> str | None:
     """RFC 3339 UTC with milliseconds and a `Z`, like every API timestamp."""
     if value is None:
@@ -94,9 +100,3 @@ class EventBus:
             if subscription.loop.is_closed():
                 continue
             subscription.loop.call_soon_threadsafe(subscription._deliver, event)
-
-    @property
-    def subscriber_count(self) -> int:
-        """How many subscribers are listening."""
-        with self._lock:
-            return len(self._subscribers)

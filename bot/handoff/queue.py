@@ -93,7 +93,8 @@ def _item(handoff: Handoff, owner: str | None) -> QueueItem:
     )
 
 
-def _username(session: Session, agent_id: int | None) -> str | None:
+def username_of(session: Session, agent_id: int | None) -> str | None:
+    """The username of agent `agent_id` (None for no agent or an unknown one)."""
     if agent_id is None:
         return None
     agent = session.get(Agent, agent_id)
@@ -115,7 +116,8 @@ def open_handoff(session: Session, conversation_id: str) -> Handoff | None:
     )
 
 
-def _set_status(session: Session, conversation_id: str, status: str) -> None:
+def set_conversation_status(session: Session, conversation_id: str, status: str) -> None:
+    """Set the conversation's status (in the caller's transaction)."""
     session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
@@ -123,9 +125,10 @@ def _set_status(session: Session, conversation_id: str, status: str) -> None:
     )
 
 
-def _system_message(
+def add_system_message(
     session: Session, conversation_id: str, text: str, reply_to: int | None = None
 ) -> Message:
+    """Store a system message to the fan (in the caller's transaction) and return it."""
     message = Message(
         conversation_id=conversation_id, sender="system", text=text, reply_to=reply_to
     )
@@ -204,7 +207,7 @@ class HandoffQueue:
                 .order_by(Handoff.priority.desc(), Handoff.queued_at, Handoff.id)
             ).all()
             return [
-                _item(h, _username(session, h.owner_id))
+                _item(h, username_of(session, h.owner_id))
                 for h in rows
                 if principal.speaks(h.language)
             ]
@@ -255,7 +258,7 @@ class HandoffQueue:
             session.flush()
             if not online:
                 text = self.policy.text("no_agent", language)
-                message = _system_message(session, conversation_id, text, reply_to)
+                message = add_system_message(session, conversation_id, text, reply_to)
                 message.buttons = [
                     {
                         "title": self.policy.text("leave_message_button", language),
@@ -267,7 +270,7 @@ class HandoffQueue:
                     },
                 ]
                 return Escalation(handoff.id, "no_agent", 0, 0.0, None), [message]
-            _set_status(session, conversation_id, "queued")
+            set_conversation_status(session, conversation_id, "queued")
             position = self.position(session, handoff)
             skilled = online_agent_ids(session, self.policy.queue.presence_timeout_s, language)
             wait = self.estimated_wait_s(session, position, len(skilled))
@@ -275,7 +278,7 @@ class HandoffQueue:
             text = self.policy.text(
                 "queued", language, position=position, ahead=position - 1, minutes=minutes
             )
-            message = _system_message(session, conversation_id, text, reply_to)
+            message = add_system_message(session, conversation_id, text, reply_to)
             escalation = Escalation(handoff.id, "queued", position, wait, _item(handoff, None))
             return escalation, [message]
 
@@ -292,7 +295,7 @@ class HandoffQueue:
             if handoff.status == "with_agent":
                 if handoff.owner_id == principal.agent_id:
                     return self._transition(session, handoff, None)
-                owner = _username(session, handoff.owner_id)
+                owner = username_of(session, handoff.owner_id)
                 raise Conflict(f"Already claimed by {owner}.", code="already_claimed")
             if not principal.speaks(handoff.language):
                 raise Forbidden(
@@ -311,9 +314,9 @@ class HandoffQueue:
             if result.rowcount != 1:
                 raise Conflict("Another agent claimed it first.", code="already_claimed")
             session.refresh(handoff)
-            _set_status(session, conversation_id, "with_agent")
+            set_conversation_status(session, conversation_id, "with_agent")
             text = self.policy.text("agent_joined", handoff.language, agent=principal.display_name)
-            message = _system_message(session, conversation_id, text)
+            message = add_system_message(session, conversation_id, text)
             audit.record(
                 session,
                 "claim",
@@ -343,9 +346,9 @@ class HandoffQueue:
             handoff.owner_id = target.id
             handoff.status = "with_agent"
             handoff.claimed_at = handoff.claimed_at or now
-            _set_status(session, conversation_id, "with_agent")
+            set_conversation_status(session, conversation_id, "with_agent")
             text = self.policy.text("agent_joined", handoff.language, agent=target.display_name)
-            message = _system_message(session, conversation_id, text)
+            message = add_system_message(session, conversation_id, text)
             audit.record(
                 session,
                 "reassign",
@@ -353,7 +356,7 @@ class HandoffQueue:
                 agent_id=principal.agent_id,
                 conversation_id=conversation_id,
                 ip=ip,
-                previous=_username(session, previous),
+                previous=username_of(session, previous),
                 to=target.username,
             )
             return self._transition(session, handoff, message)
@@ -392,10 +395,10 @@ class HandoffQueue:
             handoff.resolution = resolution
             handoff.note = note
             status = "bot" if outcome == "handed_back" else "closed"
-            _set_status(session, conversation_id, status)
+            set_conversation_status(session, conversation_id, status)
             _reset_memory(session, conversation_id)
             key = "handed_back" if outcome == "handed_back" else "closed"
-            message = _system_message(
+            message = add_system_message(
                 session, conversation_id, self.policy.text(key, handoff.language, agent=name)
             )
             audit.record(
@@ -453,7 +456,7 @@ class HandoffQueue:
     def _transition(
         self, session: Session, handoff: Handoff, message: Message | None
     ) -> Transition:
-        owner = _username(session, handoff.owner_id)
+        owner = username_of(session, handoff.owner_id)
         return Transition(
             handoff.conversation_id,
             "with_agent" if handoff.status == "with_agent" else handoff.status,

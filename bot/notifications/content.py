@@ -1,10 +1,10 @@
-"""What each notice says: texts from data/notifications/notices.yml (English and
-Chinese), filled from the ticketing database when the notice is sent (so a QR code
-exchanged since the notice was queued is sent as it is now)."""
+"""What each notice says: texts from the catalogue (`notices.*` in data/texts/), filled
+from the ticketing database when the notice is sent (so a QR code exchanged since the
+notice was queued is sent as it is now). When the match-day pack goes out is in
+data/notifications/notices.yml."""
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -12,117 +12,109 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.loading import DataFileError, load_model
 from core.settings import ROOT
+from core.texts import TEXTS_DIR, Catalogue, catalogue, placeholders
 from knowledge.language import Language
 from ticketing.customers import lookup_customer
 from ticketing.models import Fixture, Order, Ticket
 from ticketing.tickets import TicketView, order_tickets, ticket_views
 
 NOTICES_FILE = ROOT / "data" / "notifications" / "notices.yml"
-TEXT_KEYS = {
-    "order_confirmation": {"order_ref", "count", "match", "kickoff", "total"},
-    "ticket_received": {"order_ref", "count", "match", "kickoff"},
-    "ticket": {"number", "count", "seat", "order_ref"},
-    "postponed": {"match", "kickoff", "tickets", "free_days"},
-    "cancelled": {"match", "kickoff", "tickets", "refunded"},
+# The values each notice text may use (a text asking for another one fails at start-up).
+PLACEHOLDERS = {
+    "notices.order_confirmation": {"order_ref", "count", "match", "kickoff", "total"},
+    "notices.ticket_received": {"order_ref", "count", "match", "kickoff"},
+    "notices.ticket": {"number", "count", "seat", "order_ref"},
+    "notices.postponed": {"match", "kickoff", "tickets", "free_days"},
+    "notices.cancelled": {"match", "kickoff", "tickets", "refunded"},
+    "notices.matchday": {"match", "kickoff", "seats", "gate", "gates_open"},
 }
-MATCHDAY_FIELDS = {"match", "kickoff", "seats", "gate", "gates_open"}
 _ZH_WEEKDAYS = "一二三四五六日"
 
 
-class NoticesError(ValueError):
-    """notices.yml is wrong; the message names the file and the field."""
+class NoticesError(DataFileError):
+    """The notices' settings or texts are wrong; the message names the file and field."""
+
+
+class _MatchdaySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    send_hours_before: float = Field(gt=0, le=24 * 7)
+    gates_open_minutes: int = Field(gt=0, le=600)
+
+
+class _NoticesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    matchday: _MatchdaySettings
 
 
 @dataclass(frozen=True)
 class MatchdayPack:
-    """When the pack goes out, and what it says."""
+    """When the pack goes out, and the gate serving each stand (and section), by language."""
 
     send_hours_before: float
     gates_open_minutes: int
     gates: dict[str, dict[str, str]]
     sections: dict[str, dict[str, str]]
-    text: dict[str, str]
 
     def gate_for(self, section: str, language: Language) -> str:
         """The gate serving a section (its own entry, else its stand's)."""
         entry = self.sections.get(section) or self.gates.get(section[:1])
-        return entry[language] if entry else ""
+        return entry.get(language, entry["en"]) if entry else ""
 
 
 @dataclass(frozen=True)
-class NoticeTexts:
-    """Every notice text, validated."""
+class Notices:
+    """The catalogue the notices are written from, and the match-day pack."""
 
-    texts: dict[str, dict[str, str]]
+    texts: Catalogue
     matchday: MatchdayPack
 
-    def text(self, key: str, language: Language, **values: Any) -> str:
-        return self.texts[key][language].format(**values)
+
+def _by_language(texts: Catalogue, area: str) -> dict[str, dict[str, str]]:
+    """`area`'s texts by the rest of their key, each in every language."""
+    found: dict[str, dict[str, str]] = {}
+    for language in texts.languages:
+        for name, value in texts.area(area, language).items():
+            found.setdefault(name, {})[language] = value
+    return found
 
 
-def _placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def _bilingual(path: Path, where: str, value: Any, allowed: set[str] | None) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise NoticesError(f"{path}: {where}: expected en and zh texts")
-    out: dict[str, str] = {}
-    for language in ("en", "zh"):
-        text = value.get(language)
-        if not isinstance(text, str) or not text.strip():
-            raise NoticesError(f"{path}: {where}.{language}: missing or empty")
-        if allowed is not None and (unknown := _placeholders(text) - allowed):
-            raise NoticesError(
-                f"{path}: {where}.{language}: unknown placeholder(s) {sorted(unknown)}; "
-                f"use {sorted(allowed)}"
-            )
-        out[language] = text
-    return out
-
-
-def load_notice_texts(path: Path = NOTICES_FILE) -> NoticeTexts:
-    """Read and check notices.yml; raises `NoticesError` naming the file and field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise NoticesError(f"{path}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise NoticesError(f"{path}: expected a mapping")
-    texts = {
-        key: _bilingual(path, key, raw.get(key), allowed) for key, allowed in TEXT_KEYS.items()
-    }
-    pack = raw.get("matchday")
-    if not isinstance(pack, dict):
-        raise NoticesError(f"{path}: matchday: missing")
-    hours, minutes = pack.get("send_hours_before"), pack.get("gates_open_minutes")
-    if not isinstance(hours, int | float) or not 0 < hours <= 24 * 7:
-        raise NoticesError(f"{path}: matchday.send_hours_before: a number of hours, 1-168")
-    if not isinstance(minutes, int) or not 0 < minutes <= 600:
-        raise NoticesError(f"{path}: matchday.gates_open_minutes: minutes, 1-600")
-    gates = {
-        str(k): _bilingual(path, f"matchday.gates.{k}", v, set())
-        for k, v in (pack.get("gates") or {}).items()
-    }
+def load_notices(path: Path = NOTICES_FILE, texts: Catalogue | None = None) -> Notices:
+    """Read notices.yml and check the notice texts of the catalogue; raises
+    `DataFileError` naming the file and the field (or the catalogue key)."""
+    settings = load_model(path, _NoticesFile).matchday
+    texts = texts or catalogue()
+    for key, allowed in PLACEHOLDERS.items():
+        for language in texts.languages:
+            unknown = placeholders(texts.template(key, language)) - allowed
+            if unknown:
+                raise NoticesError(
+                    TEXTS_DIR / f"{language}.yml",
+                    f"{key}: unknown placeholder(s) {sorted(unknown)}; use {sorted(allowed)}",
+                )
+    gates = _by_language(texts, "notices.gates")
     if not gates:
-        raise NoticesError(f"{path}: matchday.gates: at least one stand")
-    sections = {
-        str(k): _bilingual(path, f"matchday.sections.{k}", v, set())
-        for k, v in (pack.get("sections") or {}).items()
-    }
-    text = _bilingual(path, "matchday.text", pack.get("text"), MATCHDAY_FIELDS)
-    return NoticeTexts(texts, MatchdayPack(float(hours), minutes, gates, sections, text))
+        raise NoticesError(TEXTS_DIR / "en.yml", "notices.gates: at least one stand")
+    pack = MatchdayPack(
+        settings.send_hours_before,
+        settings.gates_open_minutes,
+        gates,
+        _by_language(texts, "notices.sections"),
+    )
+    return Notices(texts, pack)
 
 
 @lru_cache(maxsize=1)
-def default_notice_texts() -> NoticeTexts:
-    """data/notifications/notices.yml (read once)."""
-    return load_notice_texts()
+def default_notices() -> Notices:
+    """data/notifications/notices.yml and the desk's catalogue (read once)."""
+    return load_notices()
 
 
 # --- filling the texts ---------------------------------------------------------------------
@@ -172,7 +164,7 @@ class NoticeNotApplicable(Exception):
 
 def render(
     session: Session,
-    texts: NoticeTexts,
+    notices: Notices,
     kind: str,
     customer: str,
     payload: dict[str, Any],
@@ -180,7 +172,7 @@ def render(
 ) -> Rendered:
     """The notice's text and tickets in `language`, as of now."""
     if kind == "order_confirmation":
-        return _order(session, texts, str(payload["order_ref"]), language)
+        return _order(session, notices.texts, str(payload["order_ref"]), language)
     fixture = session.get(Fixture, int(payload["fixture_id"]))
     if fixture is None:
         raise NoticeNotApplicable(f"no fixture {payload['fixture_id']}")
@@ -189,8 +181,8 @@ def render(
     if kind == "postponed":
         when = datetime.fromisoformat(str(payload["kickoff"]))
         return Rendered(
-            texts.text(
-                "postponed",
+            notices.texts.text(
+                "notices.postponed",
                 language,
                 match=match,
                 kickoff=kickoff_text(when, tz, language),
@@ -200,8 +192,8 @@ def render(
         )
     if kind == "cancelled":
         return Rendered(
-            texts.text(
-                "cancelled",
+            notices.texts.text(
+                "notices.cancelled",
                 language,
                 match=match,
                 kickoff=kickoff_text(fixture.kickoff, tz, language),
@@ -210,11 +202,11 @@ def render(
             )
         )
     if kind == "matchday":
-        return _matchday(session, texts, fixture, customer, language)
+        return _matchday(session, notices, fixture, customer, language)
     raise NoticeNotApplicable(f"unknown notice kind {kind!r}")
 
 
-def _order(session: Session, texts: NoticeTexts, ref: str, language: Language) -> Rendered:
+def _order(session: Session, texts: Catalogue, ref: str, language: Language) -> Rendered:
     order = session.scalar(select(Order).where(Order.ref == ref))
     if order is None or order.paid_at is None:
         raise NoticeNotApplicable(f"order {ref} is not paid")
@@ -225,7 +217,7 @@ def _order(session: Session, texts: NoticeTexts, ref: str, language: Language) -
     assert fixture is not None
     # A ticket passed on by another fan is confirmed as received: its holder paid nothing.
     text = texts.text(
-        "ticket_received" if order.origin == "transfer" else "order_confirmation",
+        "notices.ticket_received" if order.origin == "transfer" else "notices.order_confirmation",
         language,
         order_ref=ref,
         count=len(live),
@@ -236,13 +228,13 @@ def _order(session: Session, texts: NoticeTexts, ref: str, language: Language) -
     return Rendered(text, _images(texts, live, language))
 
 
-def _images(texts: NoticeTexts, live: list[TicketView], language: Language) -> list[TicketImage]:
+def _images(texts: Catalogue, live: list[TicketView], language: Language) -> list[TicketImage]:
     return [
         TicketImage(
             t.id,
             t.version,
             texts.text(
-                "ticket",
+                "notices.ticket",
                 language,
                 number=i,
                 count=len(live),
@@ -255,7 +247,7 @@ def _images(texts: NoticeTexts, live: list[TicketView], language: Language) -> l
 
 
 def _matchday(
-    session: Session, texts: NoticeTexts, fixture: Fixture, customer: str, language: Language
+    session: Session, notices: Notices, fixture: Fixture, customer: str, language: Language
 ) -> Rendered:
     holder = lookup_customer(session, customer)
     ids = (
@@ -274,11 +266,13 @@ def _matchday(
     live = ticket_views(session, ids)
     if not live:
         raise NoticeNotApplicable(f"{customer} holds no valid ticket for fixture {fixture.id}")
-    pack = texts.matchday
+    pack = notices.matchday
     tz = fixture.venue.timezone
     gates = list(dict.fromkeys(pack.gate_for(t.seat.section, language) for t in live))
     opens = (fixture.kickoff - timedelta(minutes=pack.gates_open_minutes)).astimezone(ZoneInfo(tz))
-    text = pack.text[language].format(
+    text = notices.texts.text(
+        "notices.matchday",
+        language,
         match=match_text(fixture, language),
         kickoff=kickoff_text(fixture.kickoff, tz, language),
         seats=", ".join(t.seat.label for t in live),

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.conversations.models import Conversation, Message
 from bot.notifications.content import (
     NoticeNotApplicable,
-    NoticeTexts,
+    Notices,
     Rendered,
-    default_notice_texts,
+    default_notices,
     render,
 )
 from bot.notifications.outbox import NoticeView, claim_due, mark_failed, mark_sent, mark_skipped
@@ -68,13 +68,13 @@ class NoticeDispatcher:
         *,
         interval_s: float = 10.0,
         order_grace_s: float = 60.0,
-        texts: NoticeTexts | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.sessions = sessions
         self.senders = senders
         self.interval_s = interval_s
         self.order_grace = timedelta(seconds=order_grace_s)
-        self.texts = texts or default_notice_texts()
+        self.notices = notices or default_notices()
         self.retry_base = timedelta(seconds=max(interval_s, 1.0))
         self._task: asyncio.Task[None] | None = None
 
@@ -108,7 +108,7 @@ class NoticeDispatcher:
             lambda: enqueue_order_confirmations(self.sessions, grace=self.order_grace, now=now)
         )
         report.queued += await to_thread.run_sync(
-            lambda: enqueue_due_matchday_packs(self.sessions, self.texts.matchday, now=now)
+            lambda: enqueue_due_matchday_packs(self.sessions, self.notices.matchday, now=now)
         )
         for notice in await to_thread.run_sync(lambda: claim_due(self.sessions, now=now)):
             await self._send(notice, report, now)
@@ -174,6 +174,6 @@ class NoticeDispatcher:
                 if shown is not None:
                     raise _Skip("tickets already shown in the chat")
             rendered = render(
-                session, self.texts, notice.kind, notice.customer, notice.payload, language
+                session, self.notices, notice.kind, notice.customer, notice.payload, language
             )
         return language, rendered

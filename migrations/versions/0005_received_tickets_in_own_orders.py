@@ -88,6 +88,7 @@ def upgrade() -> None:
             _tickets.c.issued_at,
             _orders.c.fixture_id,
             _orders.c.currency,
+            _orders.c.ref,
         )
         .join_from(_tickets, _orders, _orders.c.id == _tickets.c.order_id)
         .where(_tickets.c.holder_id != _orders.c.customer_id)
@@ -139,7 +140,8 @@ def _received_order(
         sa.insert(_orders)
         .returning(_orders.c.id)
         .values(
-            ref=free_order_ref(connection),
+            # The club's prefix, as the order that paid for the ticket has it.
+            ref=free_order_ref(connection, ticket.ref.partition("-")[0]),
             customer_id=ticket.holder_id,
             fixture_id=ticket.fixture_id,
             hold_id=hold_id,

@@ -14,7 +14,7 @@ from bot.handoff.agents import create_agent
 from core.db import engine_for, make_sessionmaker
 from core.settings import Settings
 from tests.conftest import TEST_API_KEY, make_settings
-from tests.handoff.fake_rasa import FakeRasa, fake_rasa
+from tests.support.fake_rasa import FakeRasa, fake_rasa
 from tests.support.server import live_gateway
 
 PASSWORD = "correct horse battery staple"

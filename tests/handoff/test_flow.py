@@ -7,7 +7,7 @@ import json
 from websockets.sync.client import connect
 
 from tests.handoff.conftest import Desk, bearer, new_id, ws_url
-from tests.handoff.fake_rasa import FakeRasa
+from tests.support.fake_rasa import FakeRasa
 
 
 def sent_to_rasa(rasa: FakeRasa, conversation_id: str) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from tests.handoff.conftest import Desk, desk_settings, new_id
-from tests.handoff.fake_rasa import FakeRasa
+from tests.support.fake_rasa import FakeRasa
 from tests.support.server import live_gateway
 
 

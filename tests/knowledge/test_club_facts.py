@@ -5,7 +5,7 @@ derived here, answer by answer, from `data/demo/` through the engine's own loade
 prices and demand multipliers (`ticketing.pricing`), concessions, the members' discount,
 the fee rules and membership (`ticketing.policies`). So are the numbers of days, hours,
 tickets, seats and gates that answers rely on (gates and the match-day pack come from
-`data/notifications/notices.yml`, as the desk sends them), and the things the club does
+the notices of `data/texts/`, as the desk sends them), and the things the club does
 not offer (season tickets, ballots, a box office, a resale marketplace). Change a fact in
 the data and the answers that state it fail here until they are changed too; an answer
 with a new amount in yuan fails until its amounts are added to `AMOUNTS`.
@@ -22,16 +22,16 @@ from functools import cache
 import pytest
 import yaml
 
-from bot.notifications.content import MatchdayPack, load_notice_texts
+from bot.notifications.content import MatchdayPack, load_notices
 from core.settings import ROOT
 from knowledge.corpus import Corpus
-from ticketing.demo import DEMO_FILE, ClubSpec, read_club
+from ticketing.demo import ClubSpec, read_club
 from ticketing.fees import FeeTerms
-from ticketing.policies import POLICIES_FILE, Policies, load_policies
+from ticketing.policies import Policies, load_policies
 from ticketing.pricing import PriceList, fixture_prices, read_price_list, ticket_price
 from ticketing.venues import StadiumSpec, read_stadium
 
-DATA = DEMO_FILE.parent
+DATA = ROOT / "data" / "demo"
 Language = str
 
 
@@ -100,11 +100,11 @@ class Club:
 @cache
 def club() -> Club:
     return Club(
-        club=read_club(DEMO_FILE),
+        club=read_club(DATA / "club.yml"),
         prices=read_price_list(DATA / "pricing.yml"),
-        policies=load_policies(POLICIES_FILE),
+        policies=load_policies(DATA / "policies.yml"),
         stadium=read_stadium(DATA / "stadium.yml"),
-        matchday=load_notice_texts().matchday,
+        matchday=load_notices().matchday,
     )
 
 
@@ -542,7 +542,7 @@ def test_the_desk_sells_home_matches_at_its_own_ground_only(corpus: Corpus) -> N
     # The away-match and other-events answers say the desk sells only Riverside's home
     # matches (league, cup and friendlies) at its own ground.
     spec = club().club
-    assert {f.home for f in spec.fixtures} == {spec.club}
+    assert {f.home for f in spec.fixtures} == {spec.club.home_team}
     assert {c.id for c in spec.competitions} == {"League", "Cup", "Friendly"}
     _say(
         corpus,

@@ -30,15 +30,12 @@ def test_script_decides(text: str, expected: str) -> None:
         ("ok", None),
         ("pay now", None),  # a Chinese fan types this too
         ("cat2", None),
-        ("チケットを二枚", None),
+        ("チケットを二枚", None),  # kana: neither of the desk's languages
         ("friend-d0bb4f9d@example.com", None),  # an address, typed to a Chinese question
         ("mary.ann.smith-jones@mail.example.co.uk", None),
         ("https://tickets.example.com/my/orders", None),
         ("RA-7F3K-Q9 RA-2B4C-D1", None),
-        (
-            "send it to mary@example.com please, thanks a lot",
-            "en",
-        ),  # kana: neither of the desk's languages
+        ("send it to mary@example.com please, thanks a lot", "en"),
     ],
 )
 def test_the_language_a_message_is_clearly_written_in(text: str, expected: str | None) -> None:

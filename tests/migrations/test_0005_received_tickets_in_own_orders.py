@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.database import migrate
 from core.db import UTCDateTime, engine_for, write_session
-from tests.support.databases import fresh_postgres_database
+from tests.support.databases import downgrade, fresh_postgres_database
 from tests.ticketing.conftest import Club, load_club
 from ticketing.db import table_of
 from ticketing.ledger import book_problems
@@ -206,8 +206,9 @@ def _old_transfer(
 def test_an_old_transfer_moves_into_a_new_order_of_its_holder(
     empty_url: str, tmp_path: Path
 ) -> None:
-    migrate(empty_url, "0004")
-    club = load_club(empty_url, tmp_path / "club")
+    migrate(empty_url)
+    club = load_club(empty_url, tmp_path / "club")  # today's loader, then the 0004 schema
+    downgrade(empty_url, "0004")
     with write_session(club.db) as session:
         live = _old_transfer(
             session,

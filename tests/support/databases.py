@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+from alembic import command
+from alembic.config import Config
 
 from bot.database import migrate
 from core.db import engine_for
+from core.settings import ROOT
 
 # The PostgreSQL server running on every developer and CI machine (trust auth).
 PG_ADMIN_URL = os.environ.get(
@@ -48,3 +51,12 @@ def migrated(url: str) -> str:
     """Apply the migrations to `url` and return it."""
     migrate(url)
     return url
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the schema of `url` back to `revision` (the migrations' downgrades)."""
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    with engine_for(url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

@@ -20,6 +20,8 @@ from ticketing.models import Fixture, Section
 from ticketing.payments import SandboxProvider
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
+# A second, different club: its own names, order prefix, ground, time zone and rules.
+HARBOURSIDE = Path(__file__).resolve().parents[1] / "data" / "clubs" / "harbourside"
 
 STADIUM = """
 venue: test-ground
@@ -72,7 +74,12 @@ def write_club(folder: Path, now: datetime) -> Path:
     )
     (folder / "club.yml").write_text(
         f"""
-club: test
+club:
+  id: test
+  name_en: Test Athletic
+  name_zh: 测试竞技
+  order_prefix: RA
+  home_team: home
 venue: {{id: test-ground, name_en: Test Ground, name_zh: 测试场, timezone: Asia/Shanghai}}
 teams:
   - {{id: home, name_en: Home Town, name_zh: 主队}}
@@ -115,3 +122,26 @@ def club(database_url: str, tmp_path: Path) -> Iterator[Club]:
 def lite(sqlite_url: str, tmp_path: Path) -> Club:
     """The test club on SQLite only (for tests about logic, not the database)."""
     return load_club(sqlite_url, tmp_path / "club")
+
+
+def load_second_club(url: str, monkeypatch: pytest.MonkeyPatch) -> sessionmaker[Session]:
+    """The Harbourside club loaded into the (migrated, empty) database at `url` as a desk
+    does it: its folder is the configured data folder, loaded by the normal loader."""
+    from core.settings import get_settings
+
+    monkeypatch.setenv("MATCHDAY_DATA_DIR", str(HARBOURSIDE))
+    get_settings.cache_clear()
+    db = make_sessionmaker(engine_for(url))
+    with write_session(db) as session:
+        assert load_demo_data(session)
+    return db
+
+
+@pytest.fixture
+def second_club(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """The Harbourside club on SQLite and PostgreSQL, its data folder configured meanwhile."""
+    from core.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        yield load_second_club(database_url, patch)
+    get_settings.cache_clear()

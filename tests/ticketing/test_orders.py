@@ -134,7 +134,9 @@ def test_an_order_reference_already_taken_is_drawn_again(
     first = buy(club, "tg:1", 1)
     fresh = ticketing.orders.new_order_ref
     drawn = iter([first.ref, first.ref])  # the next two draws collide with the first order
-    monkeypatch.setattr(ticketing.orders, "new_order_ref", lambda: next(drawn, None) or fresh())
+    monkeypatch.setattr(
+        ticketing.orders, "new_order_ref", lambda prefix: next(drawn, None) or fresh(prefix)
+    )
     hold = create_hold(club.db, "tg:2", club.fixture, 1)
     paid = pay_order(club.db, "tg:2", hold.id, token="tok_ok", idempotency_key="r1")
     assert paid.order.ref != first.ref and paid.order.status == "paid"

@@ -175,16 +175,19 @@ def test_tickets_passed_on_stay_with_their_new_holder(club: Club) -> None:
         assert session.scalar(select(func.count()).select_from(OrderVerification)) == 1
 
 
-@pytest.mark.parametrize("text", ["", "RA-12", "RA-0OOOOO", "hello"])
+@pytest.mark.parametrize("text", ["", "RA-12", "RA-0OOOOO", "hello", "HX-7KX2QD"])
 def test_bad_references_are_refused_with_the_field(text: str) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        check_order_ref(text)
+        check_order_ref(text, "RA")
     assert refused.value.field == "order_ref"
 
 
 def test_references_and_codes_are_read_leniently() -> None:
-    assert check_order_ref(" ra-7kx2qd ") == "RA-7KX2QD"
-    assert check_order_ref("7KX2QD") == "RA-7KX2QD"
+    assert check_order_ref(" ra-7kx2qd ", "RA") == "RA-7KX2QD"
+    assert check_order_ref("7KX2QD", "RA") == "RA-7KX2QD"
+    assert check_order_ref("ra7kx2qd", "RA") == "RA-7KX2QD"
+    assert check_order_ref("RABCDE", "RA") == "RA-RABCDE"  # six characters: no prefix in it
+    assert check_order_ref("hx-7kx2qd", "HX") == "HX-7KX2QD"
     assert check_code("123 456") == "123456"
     for wrong in ("12345", "\u00b2" * 6, "\u0661\u0662\u0663\u0664\u0665\u0666"):
         with pytest.raises(InvalidRequest):  # "²".isdigit() holds: digits are ASCII ones

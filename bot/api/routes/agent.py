@@ -9,7 +9,7 @@ the whole agent API with one `include_router`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
@@ -26,9 +26,10 @@ from bot.api.routes.agent_deps import (
 from bot.api.schemas import CONVERSATION_ID, MAX_ID, MAX_TEXT, StrictBody, rfc3339
 from bot.handoff import auth
 from bot.handoff.callbacks import open_callbacks
-from bot.handoff.desk import item_json
+from bot.handoff.canned import CannedReply
 from bot.handoff.errors import InvalidInput
 from bot.handoff.queue import Transition
+from bot.handoff.schemas import AgentMessage, ClaimOut, ConversationDetail, QueueEntry
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
 router.include_router(agent_supervision.router)
@@ -61,18 +62,35 @@ class MeOut(BaseModel):
 
 
 class QueueOut(BaseModel):
-    conversations: list[dict[str, Any]]
-
-
-class ClaimOut(BaseModel):
-    id: str
-    status: str
-    owner: str | None
+    conversations: list[QueueEntry]
 
 
 class StatusOut(BaseModel):
     id: str
     status: str
+
+
+class NoteOut(BaseModel):
+    id: int
+    author: str
+    text: str
+
+
+class CallbackOut(BaseModel):
+    id: int
+    conversation_id: str
+    language: str
+    reason: str
+    text: str
+    created_at: str
+
+
+class CallbacksOut(BaseModel):
+    callbacks: list[CallbackOut]
+
+
+class CannedOut(BaseModel):
+    replies: list[CannedReply]
 
 
 class TextIn(StrictBody):
@@ -149,7 +167,7 @@ def queue(
 ) -> QueueOut:
     """Waiting conversations in the agent's languages, most urgent first."""
     items = desk.queue.queue(principal, include_claimed=include_claimed)
-    return QueueOut(conversations=[item_json(i) for i in page(items, limit, offset)])
+    return QueueOut(conversations=[QueueEntry.of(i) for i in page(items, limit, offset)])
 
 
 @router.get("/conversations")
@@ -158,13 +176,13 @@ def my_conversations(
 ) -> QueueOut:
     """Conversations the agent holds now."""
     items = desk.queue.mine(principal)
-    return QueueOut(conversations=[item_json(i) for i in page(items, limit, offset)])
+    return QueueOut(conversations=[QueueEntry.of(i) for i in page(items, limit, offset)])
 
 
 @router.get("/conversations/{conversation_id}")
 async def conversation(
     conversation_id: ConversationId, principal: AgentDep, desk: DeskDep
-) -> dict[str, Any]:
+) -> ConversationDetail:
     """Transcript, owner, notes and context (bot slots, last intents, the fan's orders)."""
     with translated():
         return await desk.conversation_with_slots(principal, conversation_id)
@@ -183,7 +201,7 @@ def claim(
 @router.post("/conversations/{conversation_id}/messages", status_code=201)
 def send_message(
     conversation_id: ConversationId, body: TextIn, principal: AgentDep, desk: DeskDep, ip: IpDep
-) -> dict[str, Any]:
+) -> AgentMessage:
     """Write to the fan (the owner, or a supervisor)."""
     text = body.text.strip()
     with translated():
@@ -195,11 +213,11 @@ def send_message(
 @router.post("/conversations/{conversation_id}/notes", status_code=201)
 def add_note(
     conversation_id: ConversationId, body: TextIn, principal: AgentDep, desk: DeskDep, ip: IpDep
-) -> dict[str, Any]:
+) -> NoteOut:
     """An internal note; the fan never sees it."""
     with translated():
         note = desk.add_note(principal, conversation_id, body.text.strip(), ip)
-    return {"id": note.id, "author": note.author, "text": note.text}
+    return NoteOut(id=note.id, author=note.author, text=note.text)
 
 
 @router.post("/conversations/{conversation_id}/typing", status_code=204)
@@ -231,21 +249,21 @@ def close(
 @router.get("/callbacks")
 def callbacks(
     principal: AgentDep, desk: DeskDep, limit: Limit = MAX_PAGE, offset: Offset = 0
-) -> dict[str, Any]:
+) -> CallbacksOut:
     """Messages fans left while no agent was online, oldest first."""
-    return {
-        "callbacks": [
-            {
-                "id": c.id,
-                "conversation_id": c.conversation_id,
-                "language": c.language,
-                "reason": c.reason,
-                "text": c.text,
-                "created_at": _stamp(c.created_at),
-            }
+    return CallbacksOut(
+        callbacks=[
+            CallbackOut(
+                id=c.id,
+                conversation_id=c.conversation_id,
+                language=c.language,
+                reason=c.reason,
+                text=c.text,
+                created_at=_stamp(c.created_at),
+            )
             for c in page(open_callbacks(desk.sessions, principal), limit, offset)
         ]
-    }
+    )
 
 
 @router.post("/callbacks/{callback_id}/take")
@@ -257,13 +275,12 @@ def take_callback(
 ) -> ClaimOut:
     """Take a callback request: the conversation is now the agent's."""
     with translated():
-        taken = desk.take_callback(principal, callback_id, ip)
-    return ClaimOut(**taken)
+        return desk.take_callback(principal, callback_id, ip)
 
 
 @router.get("/canned")
 def canned(
     principal: AgentDep, desk: DeskDep, limit: Limit = MAX_PAGE, offset: Offset = 0
-) -> dict[str, Any]:
+) -> CannedOut:
     """Canned replies in both languages."""
-    return {"replies": [c.model_dump() for c in page(desk.canned, limit, offset)]}
+    return CannedOut(replies=page(desk.canned, limit, offset))

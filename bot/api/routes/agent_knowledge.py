@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.agent_deps import AgentDep, DeskDep, IpDep, SupervisorDep, translated
@@ -30,25 +30,49 @@ class ApproveIn(StrictBody):
     topic: str | None = Field(None, max_length=32)
 
 
-def _json(entry: DraftEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "question": entry.question,
-        "answer": entry.answer,
-        "language": entry.language,
-        "topic": entry.topic,
-        "answer_en": entry.answer_en,
-        "answer_zh": entry.answer_zh,
-        "status": entry.status,
-        "conversation_id": entry.conversation_id,
-        "created_by": entry.created_by,
-        "created_at": iso(entry.created_at),
-        "published_at": iso(entry.published_at),
-    }
+class DraftOut(BaseModel):
+    id: int
+    question: str
+    answer: str
+    language: str
+    topic: str | None
+    answer_en: str | None
+    answer_zh: str | None
+    status: str
+    conversation_id: str | None
+    created_by: str
+    created_at: str
+    published_at: str | None
+
+    @classmethod
+    def of(cls, entry: DraftEntry) -> DraftOut:
+        return cls(
+            id=entry.id,
+            question=entry.question,
+            answer=entry.answer,
+            language=entry.language,
+            topic=entry.topic,
+            answer_en=entry.answer_en,
+            answer_zh=entry.answer_zh,
+            status=entry.status,
+            conversation_id=entry.conversation_id,
+            created_by=entry.created_by,
+            created_at=iso(entry.created_at),
+            published_at=iso(entry.published_at),
+        )
+
+
+class DraftsOut(BaseModel):
+    drafts: list[DraftOut]
+
+
+class DraftStatusOut(BaseModel):
+    id: int
+    status: str
 
 
 @router.post("", status_code=201)
-def create(body: DraftIn, principal: AgentDep, desk: DeskDep, ip: IpDep) -> dict[str, Any]:
+def create(body: DraftIn, principal: AgentDep, desk: DeskDep, ip: IpDep) -> DraftStatusOut:
     """Save a question and answer from a conversation as an FAQ draft."""
     with translated():
         entry = desk.create_draft(
@@ -60,7 +84,7 @@ def create(body: DraftIn, principal: AgentDep, desk: DeskDep, ip: IpDep) -> dict
             conversation_id=body.conversation_id,
             ip=ip,
         )
-    return {"id": entry.id, "status": entry.status}
+    return DraftStatusOut(id=entry.id, status=entry.status)
 
 
 @router.get("")
@@ -70,10 +94,10 @@ def drafts(
     status: Annotated[Literal["draft", "published"] | None, Query()] = None,
     limit: Limit = MAX_PAGE,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> DraftsOut:
     """Drafts and published entries, newest first."""
     entries = list_drafts(desk.sessions, status)
-    return {"drafts": [_json(e) for e in page(entries, limit, offset)]}
+    return DraftsOut(drafts=[DraftOut.of(e) for e in page(entries, limit, offset)])
 
 
 @router.post("/{draft_id}/approve")
@@ -83,7 +107,7 @@ def approve(
     principal: SupervisorDep,
     desk: DeskDep,
     ip: IpDep,
-) -> dict[str, Any]:
+) -> DraftStatusOut:
     """Publish a draft (supervisor); the retriever is told through the publish hooks."""
     with translated():
         entry = desk.approve_draft(
@@ -94,4 +118,4 @@ def approve(
             topic=body.topic,
             ip=ip,
         )
-    return {"id": entry.id, "status": entry.status}
+    return DraftStatusOut(id=entry.id, status=entry.status)

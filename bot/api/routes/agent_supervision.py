@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.agent_deps import DeskDep, IpDep, SupervisorDep, translated
 from bot.api.schemas import CONVERSATION_ID, StrictBody
 from bot.handoff.agents import list_agents
 from bot.handoff.events import iso
+from bot.handoff.schemas import AuditRecord, ClaimOut
 from core.db import read_session
 
 router = APIRouter()
@@ -21,27 +22,45 @@ class AssignIn(StrictBody):
     username: str = Field(min_length=1, max_length=64)
 
 
+class AgentOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    languages: list[str]
+    online: bool
+    last_seen_at: str | None
+    open_conversations: int
+
+
+class AgentsOut(BaseModel):
+    agents: list[AgentOut]
+
+
+class AuditOut(BaseModel):
+    entries: list[AuditRecord]
+
+
 @router.get("/agents")
 def agents(
     principal: SupervisorDep, desk: DeskDep, limit: Limit = MAX_PAGE, offset: Offset = 0
-) -> dict[str, Any]:
+) -> AgentsOut:
     """Every agent with presence (online now) and how many conversations they hold."""
     with read_session(desk.sessions) as session:
         views = list_agents(session, desk.policy.queue.presence_timeout_s)
-    return {
-        "agents": [
-            {
-                "username": a.username,
-                "display_name": a.display_name,
-                "role": a.role,
-                "languages": a.languages,
-                "online": a.online,
-                "last_seen_at": iso(a.last_seen_at),
-                "open_conversations": a.open_conversations,
-            }
+    return AgentsOut(
+        agents=[
+            AgentOut(
+                username=a.username,
+                display_name=a.display_name,
+                role=a.role,
+                languages=a.languages,
+                online=a.online,
+                last_seen_at=iso(a.last_seen_at),
+                open_conversations=a.open_conversations,
+            )
             for a in page(views, limit, offset)
         ]
-    }
+    )
 
 
 @router.post("/conversations/{conversation_id}/assign")
@@ -51,11 +70,11 @@ def assign(
     principal: SupervisorDep,
     desk: DeskDep,
     ip: IpDep,
-) -> dict[str, Any]:
+) -> ClaimOut:
     """Give a queued or claimed conversation to another agent."""
     with translated():
         transition = desk.assign(principal, conversation_id, body.username, ip)
-    return {"id": conversation_id, "status": transition.status, "owner": transition.owner}
+    return ClaimOut(id=conversation_id, status=transition.status, owner=transition.owner)
 
 
 @router.get("/audit")
@@ -63,7 +82,7 @@ def audit_log(
     principal: SupervisorDep,
     desk: DeskDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> AuditOut:
     """The newest audit entries (every agent action)."""
     with translated():
-        return {"entries": desk.audit_log(principal, limit)}
+        return AuditOut(entries=desk.audit_log(principal, limit))

@@ -95,7 +95,13 @@ def order_out(order: OrderView) -> OrderOut:
     )
 
 
-OrderId = Annotated[str, Path(pattern=r"^RA-[A-Z0-9]{6}$", description="e.g. RA-7KX2QD")]
+OrderId = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Z]{2,4}-[A-Z0-9]{6}$",
+        description="the club's order prefix and six characters, e.g. RA-7KX2QD",
+    ),
+]
 Customer = Annotated[str, Query(pattern=CUSTOMER)]
 
 

@@ -35,11 +35,12 @@ from bot.channels.telegram.delivery import Blocked, ChatDelivery, DeliveryFailed
 from bot.channels.telegram.handlers import build_dispatcher
 from bot.channels.telegram.keyboards import CallbackStore
 from bot.channels.telegram.photos import png_for_link
-from bot.channels.telegram.texts import Texts, default_texts
 from bot.conversations.service import Button, ConversationService, Reply
 from bot.handoff.events import Event, EventBus
 from bot.rasa.client import RasaUnavailable
+from core.texts import Catalogue, catalogue
 from knowledge.language import Language
+from ticketing.club import club_names
 
 log = logging.getLogger("matchday.telegram")
 
@@ -77,14 +78,14 @@ class TelegramChannel:
         conversations: Callable[[], ConversationService],
         bus: EventBus,
         media_secret: str,
-        texts: Texts | None = None,
+        texts: Catalogue | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
         self._conversations = conversations
         self.bus = bus
         self.media_secret = media_secret
-        self.texts = texts or default_texts()
+        self.texts = texts or catalogue()
         api = TelegramAPIServer.from_base(config.api_server) if config.api_server else None
         session = AiohttpSession(api=api) if api is not None else AiohttpSession()
         self.bot = Bot(config.token, session=session)
@@ -220,13 +221,19 @@ class TelegramChannel:
                 )
         except RasaUnavailable as exc:
             log.error("assistant unavailable for chat %s: %s", chat_id, exc)
-            await self.say(chat_id, "unavailable", language)
+            await self.say(chat_id, "telegram.unavailable", language)
             return
         await self.send_replies(chat_id, outcome.replies)
 
+    def text(self, key: str, language: Language | None) -> str:
+        """One of the channel's own texts (`telegram.*` in the catalogue) in `language`."""
+        with self.sessions() as session:  # the club record is read once per process
+            names = club_names(session)
+        return self.texts.text(key, language, club=names.get(language or "en", ""))
+
     async def say(self, chat_id: int, key: str, language: Language | None, **extra: Any) -> None:
         """One of the channel's own texts (help, refusals) to the chat."""
-        await self.deliver(chat_id, [Outgoing(self.texts.get(key, language), **extra)])
+        await self.deliver(chat_id, [Outgoing(self.text(key, language), **extra)])
 
     async def send_replies(self, chat_id: int, replies: list[Reply]) -> None:
         """The desk's replies to the chat: text, inline keyboards, QR tickets as photos."""

@@ -1,5 +1,8 @@
 """The widget's HTTP and WebSocket endpoints, the script and the demo club page (thin:
-the work is in sessions.py, history.py and socket.py)."""
+the work is in sessions.py, history.py and socket.py).
+
+The script is served with its texts written in (the `widget.*` texts of the catalogue and
+the club's name, by language): it starts with no request for them, so no fallback."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -22,10 +26,15 @@ from bot.channels.webchat.socket import HELLO_TIMEOUT_S, UNAUTHORISED, WidgetSoc
 from bot.conversations.service import ConversationService
 from bot.handoff.desk import HandoffDesk
 from core.settings import Settings
+from core.texts import Catalogue, catalogue
+from knowledge.language import LANGUAGES
+from ticketing.club import club_names
 
 STATIC = Path(__file__).resolve().parent / "static"
 PREFIX = "/api/v1/widget"
 POLICY_VIOLATION = 1008
+# Where widget.js takes its texts (replaced, once, by `widget_script_source`).
+TEXTS_MARKER = "/* texts */ {}"
 DEMO_HEADERS: Final[dict[str, str]] = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
     "connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
@@ -47,7 +56,25 @@ log = logging.getLogger("matchday.widget")
 def install(app: FastAPI, settings: Settings) -> None:
     """Check the widget settings (a bad MATCHDAY_WIDGET_ORIGINS stops start-up) and mount."""
     app.state.widget = WidgetSessions.from_settings(settings)
+    with app.state.sessions() as session:
+        names = club_names(session)
+    app.state.widget_script = widget_script_source(names)
     app.include_router(router)
+
+
+def widget_script_source(club: Mapping[str, str], texts: Catalogue | None = None) -> str:
+    """widget.js with its texts and the club's name (`club`, by language) written in."""
+    texts = texts or catalogue()
+    table: dict[str, dict[str, str]] = {
+        language: texts.area("widget", language) for language in LANGUAGES
+    }
+    table["club"] = {language: club.get(language, "") for language in LANGUAGES}
+    source = (STATIC / "widget.js").read_text(encoding="utf-8")
+    if source.count(TEXTS_MARKER) != 1:
+        raise RuntimeError(f"{STATIC / 'widget.js'}: expected {TEXTS_MARKER!r} once")
+    # ASCII only, and no "<": no text can end a line or the script (even pasted in a page).
+    table_json = json.dumps(table, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
+    return source.replace(TEXTS_MARKER, table_json)
 
 
 def _gate(request: Request | WebSocket) -> WidgetSessions:
@@ -203,11 +230,10 @@ async def _close_quietly(websocket: WebSocket, code: int) -> None:
 
 
 @router.get("/widget.js", include_in_schema=False)
-async def widget_script() -> FileResponse:
-    """The embeddable widget (plain JavaScript, no build step)."""
-    return FileResponse(
-        STATIC / "widget.js", media_type="text/javascript; charset=utf-8", headers=SCRIPT_HEADERS
-    )
+async def widget_script(request: Request) -> Response:
+    """The embeddable widget (plain JavaScript, no build step), with its texts."""
+    source: str = request.app.state.widget_script
+    return Response(source, media_type="text/javascript; charset=utf-8", headers=SCRIPT_HEADERS)
 
 
 @router.get("/", include_in_schema=False)

@@ -29,6 +29,8 @@ from tests.ticketing.conftest import Club, load_club
 CLUB_PAGE = "https://club.example"
 ORIGIN = CLUB_PAGE.encode()
 PASSWORD = "correct horse battery staple"
+# The module's gateway runs on its own PostgreSQL database (no `pg_url` to mark it by).
+pytestmark = pytest.mark.postgres
 SUPERSCRIPTS = "\u00b2\u00b3"  # isdigit(), but not int()
 
 

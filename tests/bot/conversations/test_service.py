@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_API_KEY, make_settings
-from tests.handoff.fake_rasa import FakeRasa, fake_rasa
+from tests.support.fake_rasa import FakeRasa, fake_rasa
 from tests.support.server import live_gateway
 
 

@@ -30,8 +30,8 @@ async def on_button(query: CallbackQuery, channel: TelegramChannel) -> None:
             "unknown or expired callback data %r from user %s", query.data, query.from_user.id
         )
         with suppress(TelegramAPIError):
-            await query.answer(channel.texts.get("expired_button", language), show_alert=False)
-        await channel.say(chat, "expired_button", language)
+            await query.answer(channel.text("telegram.expired_button", language), show_alert=False)
+        await channel.say(chat, "telegram.expired_button", language)
         return
     with suppress(TelegramAPIError):
         await query.answer()

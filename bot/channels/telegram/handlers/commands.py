@@ -23,7 +23,7 @@ HUMAN = "/human"  # the handoff desk's command (data/handoff/routing.yml)
 
 async def on_help(message: Message, channel: TelegramChannel) -> None:
     language = await channel.language_for(message.chat.id, message.from_user)
-    await channel.say(message.chat.id, "help", language)
+    await channel.say(message.chat.id, "telegram.help", language)
 
 
 async def on_human(message: Message, channel: TelegramChannel) -> None:
@@ -42,7 +42,7 @@ async def on_language(message: Message, channel: TelegramChannel) -> None:
     language = await channel.language_for(message.chat.id, message.from_user)
     await channel.deliver(
         message.chat.id,
-        [Outgoing(channel.texts.get("language_prompt", language), language_keyboard())],
+        [Outgoing(channel.text("telegram.language_prompt", language), language_keyboard())],
     )
 
 
@@ -57,7 +57,7 @@ async def on_language_chosen(query: CallbackQuery, channel: TelegramChannel) -> 
     await to_thread.run_sync(channel.chats.choose_language, chat_id, query.from_user.id, chosen)
     with suppress(TelegramAPIError):
         await query.answer()
-    await channel.say(chat_id, "language_set", chosen)
+    await channel.say(chat_id, "telegram.language_set", chosen)
 
 
 def router() -> Router:

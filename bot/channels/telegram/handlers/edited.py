@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 async def on_edited(message: Message, channel: TelegramChannel) -> None:
     language = await channel.language_for(message.chat.id, message.from_user)
-    await channel.say(message.chat.id, "edited", language)
+    await channel.say(message.chat.id, "telegram.edited", language)
 
 
 def router() -> Router:

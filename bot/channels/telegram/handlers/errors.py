@@ -28,7 +28,7 @@ async def on_error(event: ErrorEvent, channel: TelegramChannel) -> bool:
     if chat_id is None and update.callback_query is not None:
         chat_id = update.callback_query.from_user.id
     if chat_id is not None:
-        await channel.say(chat_id, "broken", None)
+        await channel.say(chat_id, "telegram.broken", None)
     return True
 
 

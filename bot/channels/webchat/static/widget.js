@@ -6,7 +6,7 @@
  *   data-open      "true" to show the chat open on the first visit
  *   data-storage   "session" keeps the conversation for the browser tab only
  *                  (default "local": it survives closing the tab)
- *   data-club      the name in the header (default "Riverside Athletic")
+ *   data-club      the club's name in the English header (default: the club's own)
  *
  * The widget lives in an open shadow root (styles never leak in or out). It opens a
  * session with POST /api/v1/widget/sessions, keeps the token it gets in storage,
@@ -23,72 +23,11 @@
   var gateway = (data.gateway || new URL(script.src, location.href).origin).replace(/\/+$/, "");
   var store = data.storage === "session" ? window.sessionStorage : window.localStorage;
   var storeKey = "matchday-widget:" + gateway;
-  var club = data.club || "Riverside Athletic";
-
-  var TEXT = {
-    en: {
-      title: club + " fan help",
-      launcher: "Chat with us",
-      close: "Close chat",
-      message: "Message",
-      placeholder: "Ask about tickets, matches, the stadium…",
-      send: "Send",
-      large: "Large text",
-      otherLanguage: "中文",
-      otherLanguageName: "Switch to Chinese",
-      log: "Conversation",
-      welcome: "Hi! I can help with tickets, matches and the stadium. How can I help?",
-      you: "You",
-      bot: club,
-      agent: "Agent",
-      system: "Desk",
-      connecting: "Connecting…",
-      reconnecting: "Connection lost. Reconnecting…",
-      online: "",
-      queued: "Waiting for an agent. You are number {n} in the queue.",
-      queuedNoPosition: "Waiting for an agent.",
-      withAgent: "You are chatting with a member of our team.",
-      closed: "This conversation was closed. Write again any time.",
-      typingBot: "The assistant is typing…",
-      typingAgent: "An agent is typing…",
-      sending: "sending…",
-      failed: "not sent",
-      refused: "The chat is not available on this website.",
-      unavailable: "The chat cannot start right now. Trying again…",
-      ticket: "QR code of your e-ticket",
-    },
-    zh: {
-      title: "江畔竞技 球迷服务",
-      launcher: "在线咨询",
-      close: "关闭对话",
-      message: "消息",
-      placeholder: "咨询门票、比赛、球场…",
-      send: "发送",
-      large: "大字体",
-      otherLanguage: "English",
-      otherLanguageName: "切换到英文",
-      log: "对话",
-      welcome: "你好！门票、比赛和球场的问题都可以问我。",
-      you: "我",
-      bot: "江畔竞技",
-      agent: "客服",
-      system: "服务台",
-      connecting: "正在连接…",
-      reconnecting: "连接中断，正在重新连接…",
-      online: "",
-      queued: "正在等待人工客服，您排在第 {n} 位。",
-      queuedNoPosition: "正在等待人工客服。",
-      withAgent: "您正在与我们的工作人员对话。",
-      closed: "对话已结束，随时可以再发消息。",
-      typingBot: "助手正在输入…",
-      typingAgent: "客服正在输入…",
-      sending: "发送中…",
-      failed: "未发送",
-      refused: "本网站未开通在线咨询。",
-      unavailable: "暂时无法连接，正在重试…",
-      ticket: "电子票二维码",
-    },
-  };
+  // The widget's texts by language ("en", "zh"), and the club's name in each ("club"):
+  // the desk writes them here from its text catalogue (data/texts/, `widget.*`) when it
+  // serves this script. data-club replaces the English name.
+  var TEXT = /* texts */ {};
+  if (data.club) TEXT.club.en = data.club;
 
   var CSS = [
     ":host{all:initial;position:fixed;right:16px;bottom:16px;z-index:2147483000;",
@@ -218,8 +157,13 @@
   var sentAt = new Map(); // client message id -> when it first went over a socket
   var timings = []; // milliseconds from sending to the acknowledged reply
 
-  function t(key) {
-    return TEXT[state.language][key];
+  // The text `key` in the chat's language, with {club} and the `values` filled in.
+  function t(key, values) {
+    var filled = { club: TEXT.club[state.language] };
+    for (var name in values || {}) filled[name] = values[name];
+    return TEXT[state.language][key].replace(/\{(\w+)\}/g, function (whole, name) {
+      return name in filled ? String(filled[name]) : whole;
+    });
   }
 
   // --- DOM --------------------------------------------------------------------------------
@@ -284,9 +228,9 @@
     title.textContent = t("title");
     launcher.textContent = t("launcher");
     closeButton.setAttribute("aria-label", t("close"));
-    langButton.textContent = t("otherLanguage");
+    langButton.textContent = t("other_language");
     langButton.setAttribute("lang", zh ? "en" : "zh-CN");
-    langButton.setAttribute("title", t("otherLanguageName"));
+    langButton.setAttribute("title", t("other_language_name"));
     largeButton.textContent = t("large");
     input.setAttribute("aria-label", t("message"));
     input.setAttribute("placeholder", t("placeholder"));
@@ -318,8 +262,8 @@
     else if (connection === "connecting") text = t("connecting");
     else if (connection === "offline") text = t("reconnecting");
     else if (status.status === "queued")
-      text = status.position ? t("queued").replace("{n}", status.position) : t("queuedNoPosition");
-    else if (status.status === "with_agent") text = t("withAgent");
+      text = status.position ? t("queued", { n: status.position }) : t("queued_no_position");
+    else if (status.status === "with_agent") text = t("with_agent");
     else if (status.status === "closed") text = t("closed");
     statusBar.textContent = text;
     root.dataset.connection = connection;
@@ -332,16 +276,23 @@
       typing.hidden = true;
       return;
     }
-    typing.textContent = who === "agent" ? t("typingAgent") : t("typingBot");
+    typing.textContent = who === "agent" ? t("typing_agent") : t("typing_bot");
     typing.hidden = false;
     typingTimer = setTimeout(function () {
       typing.hidden = true;
     }, who === "agent" ? 6000 : 30000);
   }
 
+  function senderName(sender) {
+    if (sender === "you") return t("you");
+    if (sender === "agent") return t("agent");
+    if (sender === "system") return t("system");
+    return t("bot");
+  }
+
   function labelSender(node) {
     var who = node.querySelector(".who");
-    if (who) who.textContent = t(node.dataset.sender || "bot") + ": ";
+    if (who) who.textContent = senderName(node.dataset.sender) + ": ";
   }
 
   function resolve(url) {

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.bot.channels.telegram.scripted_rasa import ScriptedRasa, scripted_rasa
 from tests.conftest import make_settings
 from tests.support.databases import migrated
+from tests.support.fake_rasa import CHANNEL, FakeRasa, fake_rasa
 from tests.support.server import live_gateway
 from tests.support.telegram_api import BOT_TOKEN, FakeBotApi, fake_bot_api
 
@@ -23,16 +23,16 @@ WEBHOOK_SECRET = "test-webhook-secret_123"
 
 @dataclass
 class TelegramDesk:
-    """The gateway, its database, the stand-in Bot API and the scripted Rasa."""
+    """The gateway, its database, the stand-in Bot API and the fake Rasa."""
 
     base_url: str
     database_url: str
     api: FakeBotApi
-    rasa: ScriptedRasa
+    rasa: FakeRasa
 
 
 @contextmanager
-def telegram_desk(database_url: str, rasa: ScriptedRasa, **settings: Any) -> Iterator[TelegramDesk]:
+def telegram_desk(database_url: str, rasa: FakeRasa, **settings: Any) -> Iterator[TelegramDesk]:
     """Run a gateway whose Telegram channel talks to a fresh stand-in Bot API."""
     with fake_bot_api() as api:
         values: dict[str, Any] = {
@@ -49,8 +49,8 @@ def telegram_desk(database_url: str, rasa: ScriptedRasa, **settings: Any) -> Ite
 
 
 @pytest.fixture(scope="module")
-def rasa() -> Iterator[ScriptedRasa]:
-    with scripted_rasa() as fake:
+def rasa() -> Iterator[FakeRasa]:
+    with fake_rasa(CHANNEL) as fake:
         yield fake
 
 
@@ -61,7 +61,7 @@ def module_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def polling(module_db: str, rasa: ScriptedRasa) -> Iterator[TelegramDesk]:
+def polling(module_db: str, rasa: FakeRasa) -> Iterator[TelegramDesk]:
     """The channel in polling mode (the default)."""
     with telegram_desk(module_db, rasa) as desk:
         desk.api.wait_for(lambda: desk.api.method_calls("getUpdates"), 20, "polling to start")

@@ -14,15 +14,15 @@ from sqlalchemy import select
 
 from bot.notifications.models import Notice
 from tests.bot.channels.telegram.conftest import TelegramDesk, telegram_desk
-from tests.bot.channels.telegram.scripted_rasa import ScriptedRasa
 from tests.conftest import TEST_API_KEY
 from tests.support.databases import migrated
+from tests.support.fake_rasa import FakeRasa
 from tests.ticketing.conftest import Club, load_club
 
 
 @pytest.fixture(scope="module")
 def shop(
-    tmp_path_factory: pytest.TempPathFactory, rasa: ScriptedRasa
+    tmp_path_factory: pytest.TempPathFactory, rasa: FakeRasa
 ) -> Iterator[tuple[TelegramDesk, Club]]:
     folder = tmp_path_factory.mktemp("notices")
     with pytest.MonkeyPatch.context() as env:

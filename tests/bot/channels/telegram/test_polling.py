@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from tests.bot.channels.telegram.conftest import TelegramDesk
-from tests.bot.channels.telegram.scripted_rasa import LONG_PAYLOAD, long_text
+from tests.support.fake_rasa import LONG_PAYLOAD, long_text
 from tests.support.telegram_api import (
     button_press,
     edited_message,

@@ -14,8 +14,12 @@ import pytest
 from bot.handoff.agents import create_agent
 from core.db import engine_for, make_sessionmaker
 from tests.bot.channels.telegram.conftest import WEBHOOK_SECRET, TelegramDesk, telegram_desk
-from tests.bot.channels.telegram.scripted_rasa import ScriptedRasa
-from tests.support.telegram_api import button_press, photo_message, text_message
+from tests.support.fake_rasa import FakeRasa
+from tests.support.telegram_api import (
+    button_press,
+    photo_message,
+    text_message,
+)
 
 WEBHOOK_URL = "https://desk.example.org/telegram/webhook"
 PASSWORD = "agent password 123"
@@ -24,7 +28,7 @@ _updates = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def webhook(module_db: str, rasa: ScriptedRasa) -> Iterator[TelegramDesk]:
+def webhook(module_db: str, rasa: FakeRasa) -> Iterator[TelegramDesk]:
     with telegram_desk(
         module_db,
         rasa,

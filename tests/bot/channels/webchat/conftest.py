@@ -19,7 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 from bot.api.app import MAX_WS_MESSAGE_BYTES, create_app
 from core.settings import Settings
 from tests.conftest import make_settings
-from tests.handoff.fake_rasa import FakeRasa, fake_rasa
+from tests.support.fake_rasa import FakeRasa, fake_rasa
 from tests.support.server import free_port
 
 CLUB = "https://club.example"

@@ -13,7 +13,7 @@ from bot.channels.webchat.limits import RateLimit
 from bot.channels.webchat.origins import BadOriginSetting
 from bot.channels.webchat.sessions import SESSION_BURST
 from tests.bot.channels.webchat.conftest import CLUB, WidgetDesk, serving, widget_settings
-from tests.handoff.fake_rasa import FakeRasa
+from tests.support.fake_rasa import FakeRasa
 
 
 def test_an_allowed_page_gets_a_conversation_and_a_token(widget: WidgetDesk) -> None:

@@ -13,7 +13,7 @@ from bot.channels.webchat import socket as widget_socket
 from bot.handoff.agents import create_agent
 from bot.handoff.events import Event
 from tests.bot.channels.webchat.conftest import WidgetDesk, serving, widget_settings
-from tests.handoff.fake_rasa import FakeRasa
+from tests.support.fake_rasa import FakeRasa
 from tests.support.server import free_port
 
 PASSWORD = "correct horse battery staple"

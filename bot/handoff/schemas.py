@@ -1,0 +1,163 @@
+"""What the handoff desk answers with: the agent API's response bodies, also sent
+(as JSON) over the consoles' and the widget's WebSockets.
+
+Timestamps are RFC 3339 strings in UTC with milliseconds and a `Z` (`events.iso`).
+Fields keep the order the API has always sent them in.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from bot.conversations.models import Message
+from bot.handoff.events import iso
+from bot.handoff.queue import QueueItem
+
+Sender = Literal["fan", "bot", "agent", "system"]
+
+
+class MessageButton(BaseModel):
+    """A button the desk offered: its label and what a tap sends."""
+
+    title: str
+    payload: str
+
+
+class AgentMessage(BaseModel):
+    """A stored message of the conversation, as agents (and the widget) see it."""
+
+    id: int
+    sender: Sender
+    text: str
+    buttons: list[MessageButton] | None
+    image: str | None
+    created_at: str
+
+    @classmethod
+    def of(cls, message: Message) -> AgentMessage:
+        """The API view of a stored message."""
+        return cls(
+            id=message.id,
+            sender=message.sender,
+            text=message.text,
+            buttons=[MessageButton(**b) for b in message.buttons] if message.buttons else None,
+            image=message.image,
+            created_at=iso(message.created_at),
+        )
+
+
+class QueueEntry(BaseModel):
+    """A conversation in the queue (or held by an agent)."""
+
+    id: str
+    status: str
+    priority: int
+    profile: str | None
+    language: str
+    topic: str | None
+    reason: str
+    detail: str | None
+    waiting_since: str
+    owner: str | None
+
+    @classmethod
+    def of(cls, item: QueueItem) -> QueueEntry:
+        """The API view of a queue row."""
+        return cls(
+            id=item.conversation_id,
+            status=item.status,
+            priority=item.priority,
+            profile=item.profile,
+            language=item.language,
+            topic=item.topic,
+            reason=item.reason,
+            detail=item.detail,
+            waiting_since=iso(item.waiting_since),
+            owner=item.owner,
+        )
+
+
+class ClaimOut(BaseModel):
+    """Who holds the conversation after a claim, an assignment or a taken callback."""
+
+    id: str
+    status: str
+    owner: str | None
+
+
+class HandoffDetail(BaseModel):
+    """Why and when the open handoff started."""
+
+    reason: str
+    detail: str | None
+    priority: int
+    profile: str | None
+    topic: str | None
+    queued_at: str
+    claimed_at: str | None
+
+
+class ConversationNote(BaseModel):
+    """An internal note on the conversation (the fan never sees it)."""
+
+    id: int
+    author: str
+    text: str
+    created_at: str
+
+
+class RecentIntent(BaseModel):
+    """One of the fan's last recognised intents, as the router remembers it."""
+
+    intent: str
+    confidence: float | None
+
+
+class OrderSummary(BaseModel):
+    """One of the fan's orders."""
+
+    ref: str
+    status: str
+    fixture_id: int
+    total: int
+    currency: str
+    created_at: str
+    tickets: int
+
+
+class ConversationContext(BaseModel):
+    """What the bot knew: its slots (empty while Rasa is down), the last intents, the
+    fan's orders and the customer id they are filed under."""
+
+    slots: dict[str, Any]
+    intents: list[RecentIntent]
+    orders: list[OrderSummary]
+    customer: str
+
+
+class ConversationDetail(BaseModel):
+    """A conversation as the agent working it sees it."""
+
+    id: str
+    status: str
+    owner: str | None
+    language: str | None
+    channel: str
+    handoff: HandoffDetail | None
+    messages: list[AgentMessage]
+    notes: list[ConversationNote]
+    context: ConversationContext
+
+
+class AuditRecord(BaseModel):
+    """One entry of the audit log."""
+
+    id: int
+    username: str
+    action: str
+    conversation_id: str | None
+    detail: dict[str, Any]
+    ip: str | None
+    created_at: str
