@@ -7,6 +7,7 @@ Fields keep the order the API has always sent them in.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -64,19 +65,10 @@ class QueueEntry(BaseModel):
 
     @classmethod
     def of(cls, item: QueueItem) -> QueueEntry:
-        """The API view of a queue row."""
-        return cls(
-            id=item.conversation_id,
-            status=item.status,
-            priority=item.priority,
-            profile=item.profile,
-            language=item.language,
-            topic=item.topic,
-            reason=item.reason,
-            detail=item.detail,
-            waiting_since=iso(item.waiting_since),
-            owner=item.owner,
-        )
+        """The API view of a queue row (its conversation's id as `id`)."""
+        fields = {**asdict(item), "waiting_since": iso(item.waiting_since)}
+        del fields["handoff_id"], fields["conversation_id"]
+        return cls(**fields, id=item.conversation_id)
 
 
 class ClaimOut(BaseModel):

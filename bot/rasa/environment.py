@@ -30,7 +30,7 @@ TRAINING_INPUTS = (
     "components",
     "knowledge/corpus",
 )
-EXCLUDED_DATA = ("data/demo", "data/channels", "data/notifications", "data/texts")  # not Rasa's
+EXCLUDED_DATA = ("data/demo", "data/notifications", "data/texts")  # not Rasa's
 # Code that runs in the Rasa process but is no part of the model: the server and channel.
 EXCLUDED_CODE = ("components/server.py", "components/channel.py")
 

@@ -38,7 +38,7 @@ def parse_setting(entries: list[str]) -> frozenset[str]:
         if entry == "*":
             raise BadOriginSetting(
                 f"{SETTING}: '*' is not supported; list each site's origin, "
-                "e.g. https://www.riverside-athletic.example"
+                "e.g. https://www.club.example"
             )
         try:
             normal = normalise(entry)
@@ -47,7 +47,7 @@ def parse_setting(entries: list[str]) -> frozenset[str]:
         if not _ORIGIN.match(normal) or urlsplit(entry.rstrip("/")).path:
             raise BadOriginSetting(
                 f"{SETTING}: {entry!r} is not an origin; write scheme://host[:port] "
-                "with no path, e.g. https://www.riverside-athletic.example"
+                "with no path, e.g. https://www.club.example"
             )
         allowed.add(normal)
     return frozenset(allowed)

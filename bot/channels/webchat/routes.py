@@ -238,7 +238,7 @@ async def widget_script(request: Request) -> Response:
 
 @router.get("/", include_in_schema=False)
 async def demo_page() -> HTMLResponse:
-    """Riverside Athletic's demo page, with the widget embedded as a club would."""
+    """The demo club's page, with the widget embedded as a club would."""
     html = (STATIC / "demo.html").read_text(encoding="utf-8")
     return HTMLResponse(html, headers=DEMO_HEADERS)
 
