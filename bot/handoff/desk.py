@@ -72,7 +72,7 @@ def message_json(message: Message) -> dict[str, Any]:
 
 def item_json(item: QueueItem) -> dict[str, Any]:
     """A queue row as the console's WebSocket sends it."""
-    return QueueEntry.of(item).model_dump(mode="json")
+    return QueueEntry.model_validate(item).model_dump(mode="json")
 
 
 def _reply(message: Message) -> Reply:
@@ -620,15 +620,4 @@ class HandoffDesk:
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit: 1-1000", field="limit")
         with read_session(self.sessions) as session:
-            return [
-                AuditRecord(
-                    id=e.id,
-                    username=e.username,
-                    action=e.action,
-                    conversation_id=e.conversation_id,
-                    detail=e.detail,
-                    ip=e.ip,
-                    created_at=iso(e.created_at),
-                )
-                for e in audit.recent(session, limit=limit)
-            ]
+            return [AuditRecord.model_validate(e) for e in audit.recent(session, limit=limit)]

@@ -7,16 +7,27 @@ Fields keep the order the API has always sent them in.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from bot.conversations.models import Message
 from bot.handoff.events import iso
-from bot.handoff.queue import QueueItem
 
 Sender = Literal["fan", "bot", "agent", "system"]
+
+
+class View(BaseModel):
+    """A response body read from an object of the desk (`View.model_validate(row)`): the
+    fields are its attributes of the same name, and times are written as `events.iso`."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: Any) -> Any:
+        return iso(value) if isinstance(value, datetime) else value
 
 
 class MessageButton(BaseModel):
@@ -49,10 +60,10 @@ class AgentMessage(BaseModel):
         )
 
 
-class QueueEntry(BaseModel):
-    """A conversation in the queue (or held by an agent)."""
+class QueueEntry(View):
+    """A conversation in the queue (or held by an agent); `id` is its conversation's."""
 
-    id: str
+    id: str = Field(validation_alias=AliasChoices("conversation_id", "id"))
     status: str
     priority: int
     profile: str | None
@@ -62,13 +73,6 @@ class QueueEntry(BaseModel):
     detail: str | None
     waiting_since: str
     owner: str | None
-
-    @classmethod
-    def of(cls, item: QueueItem) -> QueueEntry:
-        """The API view of a queue row (its conversation's id as `id`)."""
-        fields = {**asdict(item), "waiting_since": iso(item.waiting_since)}
-        del fields["handoff_id"], fields["conversation_id"]
-        return cls(**fields, id=item.conversation_id)
 
 
 class ClaimOut(BaseModel):
@@ -143,7 +147,7 @@ class ConversationDetail(BaseModel):
     context: ConversationContext
 
 
-class AuditRecord(BaseModel):
+class AuditRecord(View):
     """One entry of the audit log."""
 
     id: int

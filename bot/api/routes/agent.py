@@ -29,7 +29,7 @@ from bot.handoff.callbacks import open_callbacks
 from bot.handoff.canned import CannedReply
 from bot.handoff.errors import InvalidInput
 from bot.handoff.queue import Transition
-from bot.handoff.schemas import AgentMessage, ClaimOut, ConversationDetail, QueueEntry
+from bot.handoff.schemas import AgentMessage, ClaimOut, ConversationDetail, QueueEntry, View
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
 router.include_router(agent_supervision.router)
@@ -76,7 +76,7 @@ class NoteOut(BaseModel):
     text: str
 
 
-class CallbackOut(BaseModel):
+class CallbackOut(View):
     id: int
     conversation_id: str
     language: str
@@ -167,7 +167,9 @@ def queue(
 ) -> QueueOut:
     """Waiting conversations in the agent's languages, most urgent first."""
     items = desk.queue.queue(principal, include_claimed=include_claimed)
-    return QueueOut(conversations=[QueueEntry.of(i) for i in page(items, limit, offset)])
+    return QueueOut(
+        conversations=[QueueEntry.model_validate(i) for i in page(items, limit, offset)]
+    )
 
 
 @router.get("/conversations")
@@ -176,7 +178,9 @@ def my_conversations(
 ) -> QueueOut:
     """Conversations the agent holds now."""
     items = desk.queue.mine(principal)
-    return QueueOut(conversations=[QueueEntry.of(i) for i in page(items, limit, offset)])
+    return QueueOut(
+        conversations=[QueueEntry.model_validate(i) for i in page(items, limit, offset)]
+    )
 
 
 @router.get("/conversations/{conversation_id}")
@@ -253,14 +257,7 @@ def callbacks(
     """Messages fans left while no agent was online, oldest first."""
     return CallbacksOut(
         callbacks=[
-            CallbackOut(
-                id=c.id,
-                conversation_id=c.conversation_id,
-                language=c.language,
-                reason=c.reason,
-                text=c.text,
-                created_at=_stamp(c.created_at),
-            )
+            CallbackOut.model_validate(c)
             for c in page(open_callbacks(desk.sessions, principal), limit, offset)
         ]
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -11,8 +10,8 @@ from pydantic import BaseModel, Field
 from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.agent_deps import AgentDep, DeskDep, IpDep, SupervisorDep, translated
 from bot.api.schemas import CONVERSATION_ID, MAX_ID, MAX_TEXT, StrictBody
-from bot.handoff.drafts import DraftEntry, list_drafts
-from bot.handoff.events import iso
+from bot.handoff.drafts import list_drafts
+from bot.handoff.schemas import View
 
 router = APIRouter(prefix="/knowledge")
 
@@ -31,7 +30,7 @@ class ApproveIn(StrictBody):
     topic: str | None = Field(None, max_length=32)
 
 
-class DraftOut(BaseModel):
+class DraftOut(View):
     id: int
     question: str
     answer: str
@@ -44,12 +43,6 @@ class DraftOut(BaseModel):
     created_by: str
     created_at: str
     published_at: str | None
-
-    @classmethod
-    def of(cls, entry: DraftEntry) -> DraftOut:
-        """The API view of a draft: its fields, times in ISO 8601."""
-        times = {"created_at": iso(entry.created_at), "published_at": iso(entry.published_at)}
-        return cls(**{**asdict(entry), **times})
 
 
 class DraftsOut(BaseModel):
@@ -87,7 +80,7 @@ def drafts(
 ) -> DraftsOut:
     """Drafts and published entries, newest first."""
     entries = list_drafts(desk.sessions, status)
-    return DraftsOut(drafts=[DraftOut.of(e) for e in page(entries, limit, offset)])
+    return DraftsOut(drafts=[DraftOut.model_validate(e) for e in page(entries, limit, offset)])
 
 
 @router.post("/{draft_id}/approve")

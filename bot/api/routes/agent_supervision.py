@@ -11,8 +11,7 @@ from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.agent_deps import DeskDep, IpDep, SupervisorDep, translated
 from bot.api.schemas import CONVERSATION_ID, StrictBody
 from bot.handoff.agents import list_agents
-from bot.handoff.events import iso
-from bot.handoff.schemas import AuditRecord, ClaimOut
+from bot.handoff.schemas import AuditRecord, ClaimOut, View
 from core.db import read_session
 
 router = APIRouter()
@@ -22,7 +21,7 @@ class AssignIn(StrictBody):
     username: str = Field(min_length=1, max_length=64)
 
 
-class AgentOut(BaseModel):
+class AgentOut(View):
     username: str
     display_name: str
     role: str
@@ -47,20 +46,7 @@ def agents(
     """Every agent with presence (online now) and how many conversations they hold."""
     with read_session(desk.sessions) as session:
         views = list_agents(session, desk.policy.queue.presence_timeout_s)
-    return AgentsOut(
-        agents=[
-            AgentOut(
-                username=a.username,
-                display_name=a.display_name,
-                role=a.role,
-                languages=a.languages,
-                online=a.online,
-                last_seen_at=iso(a.last_seen_at),
-                open_conversations=a.open_conversations,
-            )
-            for a in page(views, limit, offset)
-        ]
-    )
+    return AgentsOut(agents=[AgentOut.model_validate(a) for a in page(views, limit, offset)])
 
 
 @router.post("/conversations/{conversation_id}/assign")

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Final
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.api.errors import error_body
 from bot.api.schemas import MAX_ID
@@ -56,9 +57,8 @@ log = logging.getLogger("matchday.widget")
 def install(app: FastAPI, settings: Settings) -> None:
     """Check the widget settings (a bad MATCHDAY_WIDGET_ORIGINS stops start-up) and mount."""
     app.state.widget = WidgetSessions.from_settings(settings)
-    with app.state.sessions() as session:
-        names = club_names(session)
-    app.state.widget_script = widget_script_source(names)
+    widget_script_source({})  # a script the texts cannot go into stops start-up
+    app.state.widget_script = None  # written at the first request, with the club's name
     app.include_router(router)
 
 
@@ -229,10 +229,20 @@ async def _close_quietly(websocket: WebSocket, code: int) -> None:
         await websocket.close(code)
 
 
+def _club_names(sessions: sessionmaker[Session]) -> dict[str, str]:
+    with sessions() as session:
+        return club_names(session)
+
+
 @router.get("/widget.js", include_in_schema=False)
 async def widget_script(request: Request) -> Response:
     """The embeddable widget (plain JavaScript, no build step), with its texts."""
-    source: str = request.app.state.widget_script
+    source: str | None = request.app.state.widget_script
+    if source is None:
+        names = await to_thread.run_sync(_club_names, request.app.state.sessions)
+        source = widget_script_source(names)
+        if names:  # kept once the club is loaded (`desk prepare` may come after start)
+            request.app.state.widget_script = source
     return Response(source, media_type="text/javascript; charset=utf-8", headers=SCRIPT_HEADERS)
 
 

@@ -16,6 +16,7 @@ from tests.support.databases import migrated
 from tests.support.fake_rasa import CHANNEL, FakeRasa, fake_rasa
 from tests.support.server import live_gateway
 from tests.support.telegram_api import BOT_TOKEN, FakeBotApi, fake_bot_api
+from tests.ticketing.conftest import load_club
 
 MEDIA_SECRET = "test-media-secret-0123456789"
 WEBHOOK_SECRET = "test-webhook-secret_123"
@@ -56,8 +57,11 @@ def rasa() -> Iterator[FakeRasa]:
 
 @pytest.fixture(scope="module")
 def module_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("telegram") / "desk.db"
-    return migrated(f"sqlite:///{path}")
+    """A database with the test club loaded (the channel's texts name the club)."""
+    folder: Path = tmp_path_factory.mktemp("telegram")
+    url = migrated(f"sqlite:///{folder / 'desk.db'}")
+    load_club(url, folder / "club")
+    return url
 
 
 @pytest.fixture(scope="module")

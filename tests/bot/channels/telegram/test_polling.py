@@ -176,7 +176,7 @@ def test_help(polling: TelegramDesk) -> None:
     fan = new_fan()
     polling.api.push(text_message(fan, "/help", language_code="zh-TW"))
     [text] = polling.api.wait_texts(fan, 1)
-    assert text.startswith("我是江畔竞技票务助手")
+    assert text.startswith("我是测试竞技票务助手")
     assert sent_to_rasa(polling, fan) == []
 
 
