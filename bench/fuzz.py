@@ -39,6 +39,7 @@ from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.databases import fresh_postgres_database, migrated
 from tests.support.fake_rasa import fake_rasa
 from tests.support.fuzz import fuzz
+from tests.support.orders import buy
 from tests.support.server import live_gateway
 from ticketing.demo import load_demo_data
 from ticketing.ledger import book_problems
@@ -64,32 +65,13 @@ class Target:
     database_url: str | None
 
 
-def _buy(client: httpx.Client, fixture: int, customer: str) -> dict[str, Any]:
-    hold = client.post(
-        "/api/v1/holds", json={"customer": customer, "fixture_id": fixture, "quantity": 2}
-    )
-    hold.raise_for_status()
-    order = client.post(
-        "/api/v1/orders",
-        json={
-            "customer": customer,
-            "hold_id": hold.json()["hold_id"],
-            "payment": {"method": "sandbox", "token": "tok_ok"},
-        },
-        headers={"Idempotency-Key": f"bench-fuzz-{customer}"},
-    )
-    order.raise_for_status()
-    body: dict[str, Any] = order.json()
-    return body
-
-
 def _first_sale(
     client: httpx.Client, fixtures: list[int], customer: str
 ) -> tuple[int, dict[str, Any]]:
     """The first fixture on sale, and an order of two tickets for it."""
     for fixture in fixtures:
         try:
-            return fixture, _buy(client, fixture, customer)
+            return fixture, buy(client, customer, fixture, 2)
         except httpx.HTTPStatusError:
             continue  # played already, or not on sale yet
     raise RuntimeError("no demo fixture is on sale")

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_API_KEY, make_settings
+from tests.support.orders import buy
 from tests.support.server import live_gateway
 from tests.ticketing.conftest import Club, load_club
 
@@ -38,26 +39,6 @@ def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     error: dict[str, Any] = response.json()["error"]
     assert error["code"] == code
     return error
-
-
-def _buy(client: httpx.Client, club: Club, customer: str, quantity: int = 2) -> dict[str, Any]:
-    hold = client.post(
-        "/api/v1/holds",
-        json={"customer": customer, "fixture_id": club.fixture, "quantity": quantity},
-    )
-    assert hold.status_code == 201, hold.text
-    order = client.post(
-        "/api/v1/orders",
-        json={
-            "customer": customer,
-            "hold_id": hold.json()["hold_id"],
-            "payment": {"method": "sandbox", "token": "tok_ok"},
-        },
-        headers={"Idempotency-Key": f"buy-{customer}-{hold.json()['hold_id']}"},
-    )
-    assert order.status_code == 201, order.text
-    body: dict[str, Any] = order.json()
-    return body
 
 
 def test_fixtures_sections_seats_and_recommendations(api: tuple[httpx.Client, Club]) -> None:
@@ -240,7 +221,7 @@ def test_seat_taken_cap_and_rate_limit(api: tuple[httpx.Client, Club]) -> None:
 
 def test_refund_exchange_transfer_and_gate(api: tuple[httpx.Client, Club]) -> None:
     client, club = api
-    order = _buy(client, club, "tg:1", 3)
+    order = buy(client, "tg:1", club.fixture, 3)
     ref, tickets = order["order_id"], order["tickets"]
     quote = client.post(
         f"/api/v1/orders/{ref}/refund", json={"customer": "tg:1", "ticket_ids": [tickets[0]["id"]]}
@@ -329,7 +310,7 @@ def test_refund_exchange_transfer_and_gate(api: tuple[httpx.Client, Club]) -> No
         "already_refunded",
     )
 
-    second_order = _buy(client, club, "tg:5", 1)
+    second_order = buy(client, "tg:5", club.fixture, 1)
     exchange = {
         "customer": "tg:5",
         "ticket_ids": [second_order["tickets"][0]["id"]],
@@ -378,7 +359,7 @@ def test_a_transferred_ticket_is_the_recipients_own_order_and_never_shows_to_the
     api_on_both: tuple[httpx.Client, Club],
 ) -> None:
     client, club = api_on_both
-    order = _buy(client, club, "tg:1", 2)
+    order = buy(client, "tg:1", club.fixture, 2)
     ref, (kept, given) = order["order_id"], order["tickets"]
     moved = client.post(
         f"/api/v1/tickets/{given['id']}/transfer", json={"customer": "tg:1", "to_customer": "tg:7"}

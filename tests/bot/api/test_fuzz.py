@@ -11,13 +11,13 @@ the agent session the run uses.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from bot.handoff.agents import create_agent
 from tests.conftest import TEST_API_KEY, make_settings
 from tests.support.fuzz import fuzz
+from tests.support.orders import buy
 from tests.support.server import live_gateway
 from tests.ticketing.conftest import load_club
 from tests.ticketing.helpers import assert_books_balance
@@ -37,25 +37,6 @@ SKIPPED = frozenset(
 PASSWORD = "correct horse battery staple"
 
 
-def _buy(client: httpx.Client, fixture: int, customer: str) -> dict[str, Any]:
-    hold = client.post(
-        "/api/v1/holds", json={"customer": customer, "fixture_id": fixture, "quantity": 2}
-    )
-    assert hold.status_code == 201, hold.text
-    order = client.post(
-        "/api/v1/orders",
-        json={
-            "customer": customer,
-            "hold_id": hold.json()["hold_id"],
-            "payment": {"method": "sandbox", "token": "tok_ok"},
-        },
-        headers={"Idempotency-Key": f"fuzz-{customer}"},
-    )
-    assert order.status_code == 201, order.text
-    body: dict[str, Any] = order.json()
-    return body
-
-
 def test_fuzzed_requests_get_no_server_error_and_errors_keep_their_shape(
     pg_url: str, tmp_path: Path
 ) -> None:
@@ -65,8 +46,8 @@ def test_fuzzed_requests_get_no_server_error_and_errors_keep_their_shape(
     with live_gateway(settings) as base:
         api = {"Authorization": f"Bearer {TEST_API_KEY}"}
         with httpx.Client(base_url=base, headers=api, timeout=30) as client:
-            order = _buy(client, club.fixture, "tg:1")
-            _buy(client, club.fixtures[1], "tg:2")
+            order = buy(client, "tg:1", club.fixture, 2)
+            buy(client, "tg:2", club.fixtures[1], 2)
             hold = client.post(
                 "/api/v1/holds",
                 json={"customer": "tg:1", "fixture_id": club.fixture, "quantity": 1},

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.notifications.models import Notice
 from tests.bot.channels.telegram.conftest import TelegramDesk, telegram_desk
 from tests.conftest import TEST_API_KEY
+from tests.support import orders
 from tests.support.databases import migrated
 from tests.support.fake_rasa import FakeRasa
 from tests.ticketing.conftest import Club, load_club
@@ -36,23 +37,7 @@ def shop(
 def buy(desk: TelegramDesk, club: Club, customer: str, quantity: int) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {TEST_API_KEY}"}
     with httpx.Client(base_url=desk.base_url, headers=headers, timeout=30) as client:
-        hold = client.post(
-            "/api/v1/holds",
-            json={"customer": customer, "fixture_id": club.fixture, "quantity": quantity},
-        )
-        assert hold.status_code == 201, hold.text
-        order = client.post(
-            "/api/v1/orders",
-            json={
-                "customer": customer,
-                "hold_id": hold.json()["hold_id"],
-                "payment": {"method": "sandbox", "token": "tok_ok"},
-            },
-            headers={"Idempotency-Key": f"buy-{hold.json()['hold_id']}"},
-        )
-        assert order.status_code == 201, order.text
-        body: dict[str, Any] = order.json()
-        return body
+        return orders.buy(client, customer, club.fixture, quantity)
 
 
 def notice_status(club: Club, key: str) -> str | None:
