@@ -576,22 +576,10 @@ class HandoffDesk:
                 owner=owner,
                 language=conversation.language,
                 channel=conversation.channel,
-                handoff=None
-                if handoff is None
-                else HandoffDetail(
-                    reason=handoff.reason,
-                    detail=handoff.detail,
-                    priority=handoff.priority,
-                    profile=handoff.profile,
-                    topic=handoff.topic,
-                    queued_at=iso(handoff.queued_at),
-                    claimed_at=iso(handoff.claimed_at),
-                ),
+                handoff=None if handoff is None else HandoffDetail.model_validate(handoff),
                 messages=[AgentMessage.of(m) for m in reversed(rows)],
                 notes=[
-                    ConversationNote(
-                        id=n.id, author=n.author, text=n.text, created_at=iso(n.created_at)
-                    )
+                    ConversationNote.model_validate(n)
                     for n in notes.notes_of(session, conversation_id)
                 ],
                 context=ConversationContext(

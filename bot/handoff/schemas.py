@@ -83,7 +83,7 @@ class ClaimOut(BaseModel):
     owner: str | None
 
 
-class HandoffDetail(BaseModel):
+class HandoffDetail(View):
     """Why and when the open handoff started."""
 
     reason: str
@@ -95,7 +95,7 @@ class HandoffDetail(BaseModel):
     claimed_at: str | None
 
 
-class ConversationNote(BaseModel):
+class ConversationNote(View):
     """An internal note on the conversation (the fan never sees it)."""
 
     id: int

@@ -3,18 +3,16 @@ order of their holder's own, with their money, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.database import migrate
 from core.db import UTCDateTime, engine_for, write_session
-from tests.support.databases import downgrade, fresh_postgres_database
+from tests.support.databases import downgrade
 from tests.ticketing.conftest import Club, load_club
 from ticketing.db import table_of
 from ticketing.ledger import book_problems
@@ -49,16 +47,6 @@ _OLD_ORDERS = sa.table(
     sa.column("created_at", UTCDateTime),
     sa.column("paid_at", UTCDateTime),
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database, not migrated yet, on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    with fresh_postgres_database() as url:
-        yield url
 
 
 @dataclass(frozen=True)

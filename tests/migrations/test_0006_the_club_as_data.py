@@ -3,7 +3,6 @@ sold) gets its club at the next load of its data folder, on SQLite and PostgreSQ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,23 +10,13 @@ import sqlalchemy as sa
 
 from bot.database import migrate
 from core.db import engine_for, write_session
-from tests.support.databases import downgrade, fresh_postgres_database
+from tests.support.databases import downgrade
 from tests.ticketing.conftest import load_club
 from tests.ticketing.helpers import buy
 from ticketing.club import current_club, forget_club
 from ticketing.demo import load_demo_data
 from ticketing.errors import ClubNotLoaded
 from ticketing.orders import get_order
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database, not migrated yet, on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    with fresh_postgres_database() as url:
-        yield url
 
 
 def test_an_upgraded_database_gets_its_club_from_the_next_load(
