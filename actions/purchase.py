@@ -43,7 +43,7 @@ from ticketing.errors import (
 )
 from ticketing.fixtures import FixtureListing, currency_of, section_availability, teams_in
 from ticketing.holds import create_hold, release_hold
-from ticketing.orders import pay_order
+from ticketing.paying import pay_order
 from ticketing.policies import current_policies
 from ticketing.pricing import category_names
 from ticketing.recommendations import SeatOption, recommend_seats

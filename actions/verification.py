@@ -24,7 +24,8 @@ from actions.matches import match_name, match_summary
 from core.texts import text
 from ticketing.customers import EMAIL, email_in
 from ticketing.errors import InvalidRequest, NotFound
-from ticketing.orders import REF_ALPHABET, get_order
+from ticketing.ids import REF_ALPHABET
+from ticketing.orders import get_order
 from ticketing.verification import (
     CodeExpired,
     TooManyAttempts,

@@ -20,9 +20,10 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -48,6 +49,42 @@ def sqlalchemy_url(url: str) -> str:
 def is_sqlite(url: str) -> bool:
     """True when the URL names an SQLite database."""
     return make_url(sqlalchemy_url(url)).get_backend_name() == "sqlite"
+
+
+DatabaseKind = Literal["sqlite", "postgresql"]
+
+
+def database_kind(bind: Engine | Connection | Session | sessionmaker[Session]) -> DatabaseKind:
+    """Which database `bind` talks to: the one place that asks.
+
+    Core's plumbing uses it for SQLite's write lock and PostgreSQL's autocommit; the
+    engine chooses its sale store by it once per engine (`ticketing.store.store_for`).
+    """
+    if isinstance(bind, sessionmaker):
+        bind = engine_of(bind)
+    elif isinstance(bind, Session):
+        bind = bind.get_bind()
+    name = bind.dialect.name
+    if name not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {name!r}: use SQLite or PostgreSQL")
+    return "sqlite" if name == "sqlite" else "postgresql"
+
+
+def conflict_insert(kind: DatabaseKind, table: Any) -> Any:
+    """An INSERT into `table` that takes `on_conflict_do_nothing/update` on `kind`."""
+    return postgresql.insert(table) if kind == "postgresql" else sqlite.insert(table)
+
+
+def table_of(model: Any) -> Table:
+    """The Core table of a mapped class (for statements that skip the ORM layer)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def rowcount(result: Any) -> int:
+    """Rows matched by an UPDATE or DELETE (the driver's count)."""
+    return int(getattr(result, "rowcount", -1))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -157,7 +194,7 @@ def engine_of(sessions: sessionmaker[Session]) -> Engine:
 
 
 def _write_lock(engine: Engine) -> threading.Lock | None:
-    if engine.dialect.name != "sqlite":
+    if database_kind(engine) != "sqlite":
         return None
     with _locks_guard:
         lock = _write_locks.get(engine)
@@ -197,7 +234,7 @@ def own_transaction(sessions: sessionmaker[Session]) -> Iterator[Connection]:
     stronger.
     """
     engine = engine_of(sessions)
-    if engine.dialect.name == "sqlite":
+    if database_kind(engine) == "sqlite":
         with write_session(sessions) as session:
             yield session.connection()
         return
@@ -221,7 +258,7 @@ def autocommit_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
     statements that are all or nothing by themselves (see `ABORT`). On SQLite it is
     a `write_session`, one transaction for all of them.
     """
-    if engine_of(sessions).dialect.name == "sqlite":
+    if database_kind(sessions) == "sqlite":
         with write_session(sessions) as session:
             yield session
         return
@@ -268,8 +305,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: pass a timezone-aware value")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        # SQLite's DATETIME stores the wall clock and drops the zone: UTC it is.
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:

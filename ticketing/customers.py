@@ -10,17 +10,16 @@ import re
 import threading
 import weakref
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
 from core.db import engine_of, write_session
-from ticketing.db import prepared, table_of
 from ticketing.errors import InvalidRequest
 from ticketing.models import Customer, CustomerIdentity
+from ticketing.store import store_for
 
 EXTERNAL_ID = re.compile(r"^[a-z][a-z0-9_]{0,15}:[^\s]{1,140}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -171,33 +170,12 @@ def remember_customer(
     _remember(engine, external_id, customer_id)
 
 
-def _build_create(dialect: str) -> Any:
-    customers, identities = table_of(Customer), table_of(CustomerIdentity)
-    now = bindparam("b_now", type_=customers.c.created_at.type)
-    new_customer = insert(customers).values(email=None, is_member=False, created_at=now)
-    if dialect != "postgresql":
-        return new_customer.returning(customers.c.id), insert(identities)
-    # One round trip on PostgreSQL: the fan and their identity in one statement.
-    made = new_customer.returning(customers.c.id).cte("made")
-    external = bindparam("b_external", type_=identities.c.external_id.type)
-    return insert(identities).from_select(
-        ["external_id", "customer_id", "created_at"], select(external, made.c.id, now)
-    ).returning(identities.c.customer_id), None
-
-
 def create_customer(session: Session, external_id: str, now: datetime) -> int:
     """A new fan with `external_id` inside the caller's transaction; returns their id.
 
     Raises `IntegrityError` when another transaction created the identity meanwhile.
     """
-    first, second = prepared(session, "customers.create", _build_create)
-    conn = session.connection()
-    if second is None:
-        found: int = conn.execute(first, {"b_now": now, "b_external": external_id}).scalar_one()
-        return found
-    found = conn.execute(first, {"b_now": now}).scalar_one()
-    conn.execute(second, {"external_id": external_id, "customer_id": found, "created_at": now})
-    return found
+    return store_for(session).create_fan(session, external_id, now)
 
 
 def set_member(db: sessionmaker[Session], customer: str, member: bool = True) -> None:

@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -36,6 +36,7 @@ from ticketing.models import ClubRecord, Competition, Fixture, PriceCategory, Te
 from ticketing.policies import Policies, current_policies
 from ticketing.pricing import PriceList, read_price_list
 from ticketing.schedule import WEEKDAYS, relative_kickoff
+from ticketing.store import store_for
 from ticketing.venues import build_venue, read_stadium
 
 
@@ -219,10 +220,7 @@ def load_demo_data(
             policies=policies,
         )
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        # Fresh statistics, so the planner uses the seat indexes from the first sale on.
-        session.execute(text("ANALYZE seats"))
-        session.execute(text("ANALYZE sections"))
+    store_for(session).refresh_statistics(session, ["seats", "sections"])
     return True
 
 

@@ -17,11 +17,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from core.db import write_session
+from core.db import conflict_insert, database_kind, rowcount, write_session
 from ticketing import ledger
 from ticketing.club import current_club
 from ticketing.customers import lookup_customer
-from ticketing.db import dialect_insert, rowcount
 from ticketing.errors import (
     InvalidRequest,
     NotRefundable,
@@ -35,9 +34,10 @@ from ticketing.errors import (
 from ticketing.fees import check_change_window, fee_terms
 from ticketing.fixtures import get_fixture
 from ticketing.holds import HeldSeat, check_for_sale, place_hold, seats_by_id, seats_of_choice
+from ticketing.ids import new_order_ref
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Hold, Order, Payment, Quote, Refund, SeatClaim
-from ticketing.orders import OrderView, find_order, new_order_ref, order_view
+from ticketing.orders import OrderView, find_order, order_view
 from ticketing.payments import PaymentProvider, ProviderTimeout, provider_for
 from ticketing.policies import Policies, current_policies
 from ticketing.recommendations import choose_seats
@@ -261,7 +261,7 @@ def _prepare(
             raise QuoteExpired("the new seats were released; ask for a new quote")
         if quote.charge_amount > 0:
             session.execute(
-                dialect_insert(session, Payment).values(
+                conflict_insert(database_kind(session), Payment).values(
                     reference=reference,
                     order_id=order.id,
                     kind="exchange",

@@ -11,13 +11,14 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from ticketing.db import prepared, table_of
+from core.db import table_of
 from ticketing.errors import NotFound
 from ticketing.models import Fixture, FixturePrice, Seat, SeatClaim, Section, Team
 from ticketing.policies import Policies, current_policies
@@ -132,7 +133,8 @@ class FixtureRow:
     currency: str
 
 
-def _build_row(dialect: str) -> Any:
+@cache
+def _row() -> Select[Any]:
     t = table_of(Fixture)
     return select(
         t.c.id,
@@ -148,11 +150,7 @@ def _build_row(dialect: str) -> Any:
 
 def fixture_row(session: Session, fixture_id: int) -> FixtureRow:
     """The selling columns of a fixture, or `NotFound`."""
-    row = (
-        session.connection()
-        .execute(prepared(session, "fixtures.row", _build_row), {"b_fixture": fixture_id})
-        .one_or_none()
-    )
+    row = session.connection().execute(_row(), {"b_fixture": fixture_id}).one_or_none()
     if row is None:
         raise NotFound(f"no fixture {fixture_id}", field="fixture_id")
     return FixtureRow(*row)

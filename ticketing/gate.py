@@ -13,17 +13,18 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from core.db import write_session
-from ticketing.db import prepared, table_of
+from core.db import table_of, write_session
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Revocation, Seat, Section, Ticket
 from ticketing.signing import TicketClaims, verify_code
+from ticketing.store import Admission, store_for
 from ticketing.venues import seat_label
 
 ScanOutcome = Literal["ok", "already_used", "invalid", "revoked", "wrong_fixture"]
@@ -151,9 +152,11 @@ class Scan:
     nonce: str | None = None
 
 
-def _build_check_in(dialect: str) -> dict[str, Any]:
+@cache
+def _look() -> Select[Any]:
+    """The rows of the tickets a batch did not admit (to say why)."""
     tickets = table_of(Ticket)
-    look = select(
+    return select(
         tickets.c.id,
         tickets.c.status,
         tickets.c.version,
@@ -162,32 +165,6 @@ def _build_check_in(dialect: str) -> dict[str, Any]:
         tickets.c.checkin_nonce,
         tickets.c.fixture_id,
     ).where(tickets.c.id.in_(bindparam("b_tickets", expanding=True)))
-    if dialect == "postgresql":
-        # Every scan of the batch in one statement: one round trip however many gates
-        # scanned at once.
-        admit: Any = text(
-            "UPDATE tickets AS t SET status = 'used', used_at = :b_now,"
-            " used_gate = v.gate, checkin_nonce = v.nonce"
-            " FROM unnest(CAST(:b_ids AS bigint[]), CAST(:b_versions AS integer[]),"
-            " CAST(:b_fixtures AS integer[]), CAST(:b_gates AS text[]),"
-            " CAST(:b_nonces AS text[])) AS v(id, version, fixture_id, gate, nonce)"
-            " WHERE t.id = v.id AND t.version = v.version"
-            " AND t.fixture_id = v.fixture_id AND t.status = 'valid'"
-            " RETURNING t.id, t.seat_id"
-        ).bindparams(bindparam("b_now", type_=tickets.c.used_at.type))
-    else:
-        admit = (
-            update(tickets)
-            .where(
-                tickets.c.id == bindparam("b_ticket"),
-                tickets.c.version == bindparam("b_version"),
-                tickets.c.fixture_id == bindparam("b_fixture"),
-                tickets.c.status == "valid",
-            )
-            .values(status="used")
-            .returning(tickets.c.id, tickets.c.seat_id)
-        )
-    return {"admit": admit, "look": look}
 
 
 def check_in(
@@ -238,8 +215,11 @@ def check_in_many(
     for item in verified:
         first.setdefault(item[2].ticket_id, item)
     with write_session(db) as session:
-        sql = prepared(session, "gate.check_in", _build_check_in)
-        admitted = _admit(session, sql["admit"], list(first.values()), now)
+        admissions = [
+            Admission(c.ticket_id, c.version, c.fixture_id, scan.gate, scan.nonce)
+            for _i, scan, c in first.values()
+        ]
+        admitted = store_for(session).admit(session, admissions, now)
         labels = seat_names(session, admitted.values())
         for ticket_id, seat_id in admitted.items():
             i, scan, claims = first[ticket_id]
@@ -249,7 +229,7 @@ def check_in_many(
         if others:
             ids = sorted({claims.ticket_id for _i, _s, claims in others})
             rows = {
-                row.id: row for row in session.connection().execute(sql["look"], {"b_tickets": ids})
+                row.id: row for row in session.connection().execute(_look(), {"b_tickets": ids})
             }
     for i, scan, claims in others:
         results[i] = _seen(rows.get(claims.ticket_id), scan, claims)
@@ -262,42 +242,6 @@ def _all(results: list[ScanResult | None]) -> list[ScanResult]:
     if len(answered) != len(results):
         raise AssertionError("a scan of the batch was left without an answer")
     return answered
-
-
-def _admit(
-    session: Session, statement: Any, scans: list[tuple[int, Scan, TicketClaims]], now: datetime
-) -> dict[int, int]:
-    """Flip the scanned valid tickets to used; {ticket id: seat id} of those admitted."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        rows = conn.execute(
-            statement,
-            {
-                "b_now": now,
-                "b_ids": [c.ticket_id for _i, _s, c in scans],
-                "b_versions": [c.version for _i, _s, c in scans],
-                "b_fixtures": [c.fixture_id for _i, _s, c in scans],
-                "b_gates": [s.gate for _i, s, _c in scans],
-                "b_nonces": [s.nonce for _i, s, _c in scans],
-            },
-        )
-        return {int(t): int(seat) for t, seat in rows}
-    admitted: dict[int, int] = {}
-    for _i, scan, claims in scans:
-        row = conn.execute(
-            statement,
-            {
-                "b_ticket": claims.ticket_id,
-                "b_version": claims.version,
-                "b_fixture": claims.fixture_id,
-                "used_at": now,
-                "used_gate": scan.gate,
-                "checkin_nonce": scan.nonce,
-            },
-        ).one_or_none()
-        if row is not None:
-            admitted[int(row[0])] = int(row[1])
-    return admitted
 
 
 def _seen(ticket: Any, scan: Scan, claims: TicketClaims) -> ScanResult:

@@ -7,38 +7,29 @@ fewer rows come back than were asked for, the fan hears `seat_unavailable`
 gives back what it claimed and tries the next block it read in the same
 transaction, then reads seats again in a new one, before answering `sold_out`.
 Expired holds need no sweeper to free their seats; `release_expired_holds()`
-only tidies up. On PostgreSQL the claims, the hold row and a new fan are written
-by one statement.
+only tidies up. The claim itself is the sale store's (`ticketing.store`); the rules
+before it (sale windows, the fan's cap and rate, prices and concessions, which seats
+to try) are here, once for every database.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, literal, select, text, true, union_all, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from core.db import autocommit_session, engine_of, retrying, write_session
+from core.db import autocommit_session, retrying, rowcount, table_of, write_session
 from ticketing.customers import (
     check_external_id,
-    create_customer,
     known_customer,
     lookup_customer,
     remember_customer,
-)
-from ticketing.db import (
-    aborted,
-    array_literal,
-    driver_rows,
-    insert_for,
-    prepared,
-    rowcount,
-    table_of,
 )
 from ticketing.errors import (
     HoldExpired,
@@ -59,16 +50,16 @@ from ticketing.fixtures import (
     recent_fixture_row,
     sale_state,
 )
+from ticketing.ids import new_id
 from ticketing.models import CustomerIdentity, Fixture, Hold, Seat, SeatClaim, Section
 from ticketing.policies import Policies, current_policies
 from ticketing.pricing import check_concessions, ticket_price
 from ticketing.recommendations import FreeSeat, SectionChoice, choose_seat_options
 from ticketing.risk import FanStanding, check_hold, lock_fan, record_refusal
+from ticketing.store import NewHold, SaleChanged, SeatRef, store_for
 from ticketing.venues import seat_label
 
-_ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _SPREADS = (8, 32, 256, 1024, 1024, 1024)  # how widely best-available retries look
-_HOLDS = table_of(Hold)
 _COUNTED = (PurchaseLimitReached, RateLimited, SoldOut, SeatUnavailable, SaleClosed)
 
 
@@ -98,12 +89,6 @@ class HoldView:
     currency: str
     created_at: datetime
     expires_at: datetime
-
-
-def new_id(prefix: str, length: int = 12) -> str:
-    """A random, unambiguous id such as `H7KX2QD9M4TPA`."""
-    # The alphabet has 32 letters: 5 random bits pick one, uniformly (one call for all).
-    return prefix + "".join(_ID_ALPHABET[b & 31] for b in secrets.token_bytes(length))
 
 
 def _view(hold: Hold | Any, currency: str) -> HoldView:
@@ -174,130 +159,18 @@ def check_for_sale(fixture: Fixture | FixtureRow, now: datetime, *, member: bool
     raise SaleClosed(reasons[state], field="fixture_id")
 
 
-def claim_seats(
-    session: Session,
-    *,
-    fixture_id: int,
-    seats: list[SeatRow],
-    hold_id: str,
-    customer_id: int,
-    expires_at: datetime,
-    now: datetime,
-) -> set[int]:
-    """Atomically claim free seats for a hold; returns the ids actually claimed.
-
-    A seat is claimed when no claim exists or the existing one is a hold that has
-    expired. Seats are claimed in id order, so concurrent holds never deadlock.
-    """
-    ordered = sorted(seats, key=lambda s: s.id)
-    params: dict[str, Any] = {
-        "b_fixture": fixture_id,
-        "b_hold": hold_id,
-        "b_customer": customer_id,
-        "b_expires": expires_at,
-        "b_now": now,
-    }
-    for n, seat in enumerate(ordered):
-        params[f"b_seat{n}"] = seat.id
-        params[f"b_section{n}"] = seat.section_id
-    # One multi-row INSERT ... ON CONFLICT ... RETURNING, built once per number of seats.
-    count = len(ordered)
-    statement = prepared(session, f"holds.claim.{count}", lambda d: _build_claim(d, count))
-    return set(session.connection().execute(statement, params).scalars())
-
-
-def _build_claim(dialect: str, count: int) -> Any:
-    claims = table_of(SeatClaim)
-    expires = bindparam("b_expires", type_=claims.c.expires_at.type)
-    # INSERT ... SELECT ... UNION ALL ... rather than a multi-row VALUES: SQLAlchemy caches
-    # the compiled form of this one (a multi-row VALUES is compiled anew on every call).
-    rows = [
-        select(
-            bindparam("b_fixture", type_=claims.c.fixture_id.type),
-            bindparam(f"b_seat{n}", type_=claims.c.seat_id.type),
-            bindparam(f"b_section{n}", type_=claims.c.section_id.type),
-            bindparam("b_hold", type_=claims.c.hold_id.type),
-            bindparam("b_customer", type_=claims.c.customer_id.type),
-            literal("held", claims.c.status.type),
-            expires,
-        ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
-        for n in range(count)
-    ]
-    source = rows[0] if count == 1 else union_all(*rows)
-    columns = ["fixture_id", "seat_id", "section_id", "hold_id", "customer_id", "status"]
-    stmt = insert_for(dialect, claims).from_select([*columns, "expires_at"], source)
-    return stmt.on_conflict_do_update(
-        index_elements=[claims.c.fixture_id, claims.c.seat_id],
-        set_={
-            "section_id": stmt.excluded.section_id,
-            "hold_id": stmt.excluded.hold_id,
-            "customer_id": stmt.excluded.customer_id,
-            "status": stmt.excluded.status,
-            "expires_at": stmt.excluded.expires_at,
-        },
-        where=(claims.c.status == "held")
-        & (claims.c.expires_at <= bindparam("b_now", type_=claims.c.expires_at.type)),
-    ).returning(claims.c.seat_id)
-
-
-def place_hold(
+def _priced(
     session: Session,
     *,
     fixture: Fixture | FixtureRow,
-    customer_id: int,
     member: bool,
     seats: list[SeatRow],
     concessions: list[str],
     now: datetime,
     policies: Policies,
-    kind: str = "purchase",
-) -> HoldView | None:
-    """Price and claim `seats` for a new hold; None when a seat was taken meanwhile.
-
-    The caller owns the transaction and must roll back on None.
-    """
-    return _place(
-        session,
-        fixture=fixture,
-        customer_id=customer_id,
-        member=member,
-        seats=seats,
-        concessions=concessions,
-        now=now,
-        policies=policies,
-        kind=kind,
-    ).view
-
-
-@dataclass(frozen=True)
-class _Placed:
-    view: HoldView | None  # None: a seat was taken meanwhile
-    customer_id: int
-    hold_id: str
-    claimed: list[int]  # the seats claimed (all of them when `view` is not None)
-
-
-def _place(
-    session: Session,
-    *,
-    fixture: Fixture | FixtureRow,
-    customer_id: int,
-    member: bool,
-    seats: list[SeatRow],
-    concessions: list[str],
-    now: datetime,
-    policies: Policies,
-    kind: str = "purchase",
-    new_fan: str | None = None,
-    all_or_nothing: bool = False,
-) -> _Placed:
-    """`place_hold`, telling also the fan and the seats claimed when it fails.
-
-    With `new_fan` (an external id nobody has seen yet; `customer_id` is then
-    ignored) the fan is created in the same transaction, even when a seat was taken.
-    With `all_or_nothing` (PostgreSQL, outside a transaction) a taken seat undoes the
-    whole statement instead: nothing is claimed and no fan is created.
-    """
+    kind: str,
+) -> tuple[NewHold, HoldView]:
+    """The hold to write for `seats` at today's prices, and how the fan will see it."""
     prices = prices_of(session, fixture.id)
     lines: list[dict[str, Any]] = []
     for seat, concession in zip(seats, concessions, strict=True):
@@ -316,178 +189,59 @@ def _place(
                 "price": price,
             }
         )
-    hold_id = new_id("H")
-    expires_at = now + timedelta(minutes=policies.holds.minutes)
-    total = sum(line["price"] for line in lines)
+    hold = NewHold(
+        id=new_id("H"),
+        fixture_id=fixture.id,
+        kind=kind,
+        seats=[SeatRef(s.id, s.section_id) for s in seats],
+        lines=lines,
+        total=sum(line["price"] for line in lines),
+        now=now,
+        expires_at=now + timedelta(minutes=policies.holds.minutes),
+    )
     view = HoldView(
-        id=hold_id,
+        id=hold.id,
         fixture_id=fixture.id,
         status="active",
         seats=[HeldSeat(**line) for line in lines],
-        total=total,
+        total=hold.total,
         currency=fixture.currency,
         created_at=now,
-        expires_at=expires_at,
+        expires_at=hold.expires_at,
     )
-    if session.get_bind().dialect.name == "postgresql":
-        ordered = sorted(seats, key=lambda s: s.id)
-        statement = prepared(
-            session,
-            f"holds.claim_and_hold.{new_fan is not None}.{all_or_nothing}",
-            lambda d: _build_claim_and_hold(d, new_fan is not None, all_or_nothing),
-        )
-        parameters = {
-            "b_external": new_fan,
-            "b_customer": customer_id,
-            "b_fixture": fixture.id,
-            "b_hold": hold_id,
-            "b_kind": kind,
-            "b_quantity": len(seats),
-            "b_total": total,
-            "b_lines": lines,
-            "b_now": now,
-            "b_expires": expires_at,
-            "b_seat_ids": array_literal(s.id for s in ordered),
-            "b_section_ids": array_literal(s.section_id for s in ordered),
-        }
-        if all_or_nothing:
-            parameters.update(b_taken=_SEAT_TAKEN, b_closed=_NOT_ON_SALE)
-        try:
-            rows = driver_rows(session, statement, parameters)
-        except DBAPIError as exc:
-            reason = aborted(exc)
-            if reason == _NOT_ON_SALE:
-                raise _SaleChanged from None
-            if reason != _SEAT_TAKEN:
-                raise
-            return _Placed(None, customer_id, hold_id, [])
-        fan, claimed_ids = rows[0][:2]
-        if len(claimed_ids) != len(seats):
-            return _Placed(None, fan, hold_id, list(claimed_ids))
-        return _Placed(view, fan, hold_id, list(claimed_ids))
-    if new_fan is not None:
-        customer_id = create_customer(session, new_fan, now)
-    claimed = claim_seats(
-        session,
-        fixture_id=fixture.id,
-        seats=seats,
-        hold_id=hold_id,
-        customer_id=customer_id,
-        expires_at=expires_at,
-        now=now,
-    )
-    if len(claimed) != len(seats):
-        return _Placed(None, customer_id, hold_id, sorted(claimed))
-    session.connection().execute(
-        insert(_HOLDS),
-        {
-            "id": hold_id,
-            "customer_id": customer_id,
-            "fixture_id": fixture.id,
-            "kind": kind,
-            "status": "active",
-            "quantity": len(seats),
-            "total": total,
-            "lines": lines,
-            "created_at": now,
-            "expires_at": expires_at,
-        },
-    )
-    return _Placed(view, customer_id, hold_id, sorted(claimed))
+    return hold, view
 
 
-def _unclaim(session: Session, hold_id: str) -> None:
-    """Give back the seats a failed `_place` claimed, within the transaction."""
-    session.execute(delete(SeatClaim).where(SeatClaim.hold_id == hold_id))
+def place_hold(
+    session: Session,
+    *,
+    fixture: Fixture | FixtureRow,
+    customer_id: int,
+    member: bool,
+    seats: list[SeatRow],
+    concessions: list[str],
+    now: datetime,
+    policies: Policies,
+    kind: str = "purchase",
+) -> HoldView | None:
+    """Price and claim `seats` for a new hold; None when a seat was taken meanwhile.
 
-
-# The reasons an all-or-nothing claim gives `ticketing_abort`.
-_SEAT_TAKEN, _NOT_ON_SALE = "seat_taken", "not_on_sale"
-
-
-class _SaleChanged(Exception):
-    """An all-or-nothing claim found the fixture not on sale (its row had changed)."""
-
-
-def _build_claim_and_hold(dialect: str, new_fan: bool, all_or_nothing: bool = False) -> Any:
-    """PostgreSQL: claim the seats and write the hold in one statement (a new fan too).
-
-    With `all_or_nothing` the statement fails (`ticketing.db.ABORT`) when a seat was
-    taken, or when the fixture is not on general sale at `b_now` (the caller read the
-    fixture earlier, perhaps from this process's recent copy), undoing every claim and
-    the fan it made: it can then run in autocommit.
-
-    The claims are the same atomic upsert as `claim_seats`, in seat id order; the
-    hold row is written only when every seat was claimed. Seats already claimed when
-    the statement starts are not even tried: the upsert would lock another fan's
-    claim, and their payment, which moves that claim, would wait for this transaction.
-    That test is a correlated scalar subquery, not NOT EXISTS: one primary-key probe
-    per seat. As an anti-join, with the statistics of a table that grew since it was
-    last analysed, PostgreSQL read every claim of the fixture per hold, a cost that grew
-    with each sale (figures in docs/ticketing.md).
+    The caller owns the transaction and must roll back on None.
     """
-    fan = "(SELECT id FROM fan)" if new_fan else ":b_customer"
-    new = (
-        """
-        fan AS (
-            INSERT INTO customers (email, is_member, created_at)
-            VALUES (NULL, false, :b_now) RETURNING id
-        ), identity AS (
-            INSERT INTO customer_identities (external_id, customer_id, created_at)
-            SELECT :b_external, id, :b_now FROM fan
-        ),"""
-        if new_fan
-        else ""
+    hold, view = _priced(
+        session,
+        fixture=fixture,
+        member=member,
+        seats=seats,
+        concessions=concessions,
+        now=now,
+        policies=policies,
+        kind=kind,
     )
-    # On general sale: `sale_state(...) == "on_sale"` in SQL.
-    guard = (
-        """,
-            CASE WHEN NOT EXISTS (
-                     SELECT 1 FROM fixtures f
-                     WHERE f.id = :b_fixture AND f.status <> 'cancelled'
-                       AND :b_now < COALESCE(f.sale_closes_at, f.kickoff)
-                       AND (f.general_sale_opens_at IS NULL
-                            OR :b_now >= f.general_sale_opens_at))
-                 THEN ticketing_abort(:b_closed)
-                 WHEN (SELECT count(*) FROM claimed) <> :b_quantity
-                 THEN ticketing_abort(:b_taken)
-                 ELSE 0 END"""
-        if all_or_nothing
-        else ""
+    claimed = store_for(session).claim_and_hold(
+        session, hold, customer_id=customer_id, new_fan=None
     )
-    # Only the constant fragments above are interpolated; values are bound.
-    statement = f"""
-        WITH {new} claimed AS (
-            INSERT INTO seat_claims (fixture_id, seat_id, section_id, hold_id, customer_id,
-                                     status, expires_at)
-            SELECT :b_fixture, s.seat_id, s.section_id, :b_hold, {fan}, 'held', :b_expires
-            FROM unnest(CAST(:b_seat_ids AS integer[]), CAST(:b_section_ids AS integer[]))
-                 WITH ORDINALITY AS s(seat_id, section_id, n)
-            WHERE (
-                SELECT 1 FROM seat_claims c
-                WHERE c.fixture_id = :b_fixture AND c.seat_id = s.seat_id
-                  AND (c.status <> 'held' OR c.expires_at > :b_now)) IS NULL
-            ORDER BY s.n
-            ON CONFLICT (fixture_id, seat_id) DO UPDATE SET
-                section_id = excluded.section_id, hold_id = excluded.hold_id,
-                customer_id = excluded.customer_id, status = excluded.status,
-                expires_at = excluded.expires_at
-            WHERE seat_claims.status = 'held' AND seat_claims.expires_at <= :b_now
-            RETURNING seat_id
-        ), made AS (
-            INSERT INTO holds (id, customer_id, fixture_id, kind, status, quantity, total, lines,
-                               created_at, expires_at)
-            SELECT :b_hold, {fan}, :b_fixture, :b_kind, 'active', :b_quantity, :b_total,
-                   :b_lines, :b_now, :b_expires
-            WHERE (SELECT count(*) FROM claimed) = :b_quantity
-        )
-        SELECT {fan}, ARRAY(SELECT seat_id FROM claimed){guard}
-    """  # noqa: S608
-    return text(statement).bindparams(
-        bindparam("b_now", type_=_HOLDS.c.created_at.type),
-        bindparam("b_expires", type_=_HOLDS.c.expires_at.type),
-        bindparam("b_lines", type_=_HOLDS.c.lines.type),
-    )
+    return view if claimed.complete else None
 
 
 def check_quantity(
@@ -557,7 +311,8 @@ def create_hold(
         raise
 
 
-def _build_fixture_and_fan(dialect: str) -> Any:
+@cache
+def _fixture_and_fan() -> Select[Any]:
     fixtures, identities = table_of(Fixture), table_of(CustomerIdentity)
     fan = (
         select(identities.c.customer_id)
@@ -581,10 +336,8 @@ def fixture_and_fan(
     session: Session, fixture_id: int, customer: str
 ) -> tuple[FixtureRow, int | None]:
     """The selling columns of a fixture and the fan's id if known, in one query."""
-    rows = driver_rows(
-        session,
-        prepared(session, "holds.fixture_and_fan", _build_fixture_and_fan),
-        {"b_fixture": fixture_id, "b_external": customer},
+    rows = store_for(session).rows(
+        session, _fixture_and_fan(), {"b_fixture": fixture_id, "b_external": customer}
     )
     row = rows[0] if rows else None
     if row is None:
@@ -645,7 +398,8 @@ def _attempt(
     """One try at a hold: (hold, fan), or (None, None) when the seats were taken
     meanwhile (nothing was written: a new fan was not created either).
     """
-    if engine_of(db).dialect.name == "postgresql" and known_customer(db, request.customer) is None:
+    store = store_for(db)
+    if store.first_holds_outside_transactions and known_customer(db, request.customer) is None:
         first = _first_hold(db, request, spread, now, policies)
         if first is not None:
             return first
@@ -655,7 +409,7 @@ def _attempt(
         new_fan = customer_id is None
         if customer_id is None:
             # Nobody else can know this fan yet: no row to lock, nothing to count. The
-            # fan is created with the hold (`place_hold`), in this transaction.
+            # fan is created with the hold, in this transaction.
             standing = _NEW_FAN
         else:
             standing = lock_fan(session, customer_id, fixture.id, now, policies)
@@ -667,23 +421,28 @@ def _attempt(
         for seats in options:
             if min(s.id for s in seats) <= locked:
                 continue
-            placed = _place(
+            hold, view = _priced(
                 session,
                 fixture=fixture,
-                customer_id=customer_id or 0,
                 member=standing.is_member,
                 seats=seats,
                 concessions=request.concessions,
                 now=now,
                 policies=policies,
+                kind="purchase",
+            )
+            claimed = store.claim_and_hold(
+                session,
+                hold,
+                customer_id=customer_id,
                 new_fan=request.customer if new_fan else None,
             )
-            customer_id, new_fan = placed.customer_id, False
-            if placed.view is not None:
-                return placed.view, customer_id
-            if placed.claimed:
-                _unclaim(session, placed.hold_id)
-                locked = max(locked, *placed.claimed)
+            customer_id, new_fan = claimed.customer_id, False
+            if claimed.complete:
+                return view, customer_id
+            if claimed.seat_ids:
+                store.release_claims(session, hold.id)
+                locked = max(locked, *claimed.seat_ids)
         session.rollback()
     return None, None
 
@@ -695,7 +454,8 @@ def _first_hold(
     now: datetime,
     policies: Policies,
 ) -> tuple[HoldView | None, int | None] | None:
-    """A fan this process does not know, on PostgreSQL: no transaction at all.
+    """A fan this process does not know, where the store can write a first hold outside
+    a transaction (PostgreSQL).
 
     Returns what `_attempt` returns, or None when the fan turns out to exist (the
     caller then takes the locking path). A fan nobody knows has no row to lock and
@@ -710,12 +470,12 @@ def _first_hold(
         recent = recent_fixture_row(session, request.fixture_id)
         try:
             return _first_hold_at(session, recent, request, spread, now, policies)
-        except (SaleClosed, _SaleChanged):
+        except (SaleClosed, SaleChanged):
             pass  # the recent copy may be out of date: read the fixture, then decide
         fixture = fixture_row(session, request.fixture_id)
         try:
             return _first_hold_at(session, fixture, request, spread, now, policies)
-        except _SaleChanged:  # changed again since this read: the refusal stands
+        except SaleChanged:  # changed again since this read: the refusal stands
             check_for_sale(fixture, now, member=False)
             raise SaleClosed(
                 "tickets for this match are not on sale right now", field="fixture_id"
@@ -731,25 +491,25 @@ def _first_hold_at(
     policies: Policies,
 ) -> tuple[HoldView | None, int | None] | None:
     """`_first_hold` with `fixture` as read: each block in turn, one statement each."""
+    store = store_for(session)
     options = _options(session, fixture, request, _NEW_FAN, spread, now, policies, None)
     for seats in options:
+        hold, view = _priced(
+            session,
+            fixture=fixture,
+            member=False,
+            seats=seats,
+            concessions=request.concessions,
+            now=now,
+            policies=policies,
+            kind="purchase",
+        )
         try:
-            placed = _place(
-                session,
-                fixture=fixture,
-                customer_id=0,
-                member=False,
-                seats=seats,
-                concessions=request.concessions,
-                now=now,
-                policies=policies,
-                new_fan=request.customer,
-                all_or_nothing=True,
-            )
+            claimed = store.first_hold(session, hold, request.customer)
         except IntegrityError:
             return None  # their identity exists: made elsewhere a moment ago
-        if placed.view is not None:
-            return placed.view, placed.customer_id
+        if claimed.complete:
+            return view, claimed.customer_id
     return None, None
 
 

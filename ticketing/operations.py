@@ -42,7 +42,7 @@ from ticketing.models import (
     Section,
     Ticket,
 )
-from ticketing.orders import settle_pending_orders
+from ticketing.paying import settle_pending_orders
 from ticketing.payments import PaymentProvider, provider_for
 from ticketing.policies import Policies, current_policies
 from ticketing.refunds import paying_order, send_refunds

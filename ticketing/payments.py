@@ -14,14 +14,21 @@ networks; asking again with the same reference, or `status()`, tells the truth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from core.db import own_transaction, write_session
-from ticketing.db import dialect_insert, insert_for, prepared, table_of
+from core.db import (
+    DatabaseKind,
+    conflict_insert,
+    database_kind,
+    own_transaction,
+    table_of,
+    write_session,
+)
 from ticketing.errors import InvalidRequest
 from ticketing.models import SandboxCharge, SandboxRefund
 
@@ -73,7 +80,7 @@ class SandboxProvider:
         """Record the charge the token asks for; `tok_timeout` raises `ProviderTimeout`."""
         status: ChargeStatus = "captured" if source in ("tok_ok", "tok_timeout") else "declined"
         with own_transaction(self._db) as connection:  # one statement: its own transaction
-            statement = prepared(connection, "sandbox.charge", _build_charge)
+            statement = _charge(database_kind(connection))
             inserted = connection.execute(
                 statement,
                 {
@@ -102,7 +109,7 @@ class SandboxProvider:
     def refund(self, reference: str, charge_reference: str, amount: int) -> None:
         """Record the refund (idempotent per reference)."""
         with write_session(self._db) as session:
-            stmt = dialect_insert(session, SandboxRefund).values(
+            stmt = conflict_insert(database_kind(session), SandboxRefund).values(
                 reference=reference,
                 charge_reference=charge_reference,
                 amount=amount,
@@ -119,9 +126,10 @@ class SandboxProvider:
         return sum(charges) - sum(refunds)
 
 
-def _build_charge(dialect: str) -> Any:
+@cache
+def _charge(kind: DatabaseKind) -> Any:
     table = table_of(SandboxCharge)
-    return insert_for(dialect, table).on_conflict_do_nothing().returning(table.c.reference)
+    return conflict_insert(kind, table).on_conflict_do_nothing().returning(table.c.reference)
 
 
 def _decline_reason(source: str) -> str:

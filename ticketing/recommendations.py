@@ -14,16 +14,18 @@ import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, and_, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from ticketing.db import driver_rows, prepared, table_of
+from core.db import table_of
 from ticketing.errors import InvalidQuantity, NotFound
 from ticketing.fixtures import FixtureRow, get_fixture, prices_of
 from ticketing.models import Fixture, Seat, SeatClaim, Ticket
+from ticketing.store import store_for
 from ticketing.venues import seat_label, venue_sections
 
 SAME_SECTION_BONUS = 100
@@ -168,7 +170,7 @@ def claimed_counts(
     claim of a fixture costs the database a scan that grows with sales, so holds
     (`shared=True`) share one count per process for up to `CLAIMED_TTL_S` seconds.
     A stale count only changes which section is tried first: the free seats
-    themselves are always read fresh, and `claim_seats`' atomic upsert decides who
+    themselves are always read fresh, and the sale store's atomic claim decides who
     gets a seat.
     """
     bind = session.get_bind()
@@ -184,7 +186,7 @@ def claimed_counts(
         sid: n
         for sid, n in session.connection()
         .execute(
-            prepared(session, "recommendations.claimed", _build_claimed),
+            _claimed(),
             {"b_fixture": fixture_id, "b_now": now},
         )
         .tuples()
@@ -194,7 +196,8 @@ def claimed_counts(
     return counts, False
 
 
-def _build_claimed(dialect: str) -> Any:
+@cache
+def _claimed() -> Any:
     claims = table_of(SeatClaim)
     now = bindparam("b_now", type_=claims.c.expires_at.type)
     return (
@@ -207,7 +210,8 @@ def _build_claimed(dialect: str) -> Any:
     )
 
 
-def _build_free(dialect: str, limited: bool) -> Any:
+@cache
+def _free(limited: bool) -> Any:
     claims, seats = table_of(SeatClaim), table_of(Seat)
     now = bindparam("b_now", type_=claims.c.expires_at.type)
     # A correlated scalar subquery, not NOT EXISTS: the planner cannot turn it into an
@@ -244,7 +248,7 @@ def free_seats(
 ) -> list[FreeSeat]:
     """Free seats of a section for a fixture, best view first (all of them when limit is None)."""
     limited = limit is not None
-    query = prepared(session, f"recommendations.free.{limited}", lambda d: _build_free(d, limited))
+    query = _free(limited)
     params = {"b_fixture": fixture_id, "b_section": section_id, "b_now": now, "b_limit": limit}
     rows = session.connection().execute(query, params).tuples()
     return [FreeSeat(*row) for row in rows]
@@ -253,7 +257,8 @@ def free_seats(
 MAX_SQL_BLOCK = 8  # larger groups are found in Python from the free seats
 
 
-def _build_blocks(dialect: str, quantity: int, windowed: bool) -> Any:
+@cache
+def _blocks(quantity: int, windowed: bool) -> Any:
     claims, seats = table_of(SeatClaim), table_of(Seat)
     now = bindparam("b_now", type_=claims.c.expires_at.type)
     if windowed:
@@ -353,7 +358,7 @@ def free_blocks(
     whole section is searched again. With `shared`, a section found without a
     block is passed over for that time too (a hold then tries the next section).
     A seat freed meanwhile below the mark, or in such a section, is thus offered
-    again within that time; who gets a seat is still decided by `claim_seats`.
+    again within that time; who gets a seat is still decided by the sale store's claim.
     """
     if quantity > MAX_SQL_BLOCK:
         return adjacent_blocks(free_seats(session, fixture_id, section_id, now, None), quantity)
@@ -362,6 +367,7 @@ def free_blocks(
     marks = _watermarks.setdefault(engine, {}) if engine is not None else {}
     key = (fixture_id, section_id, quantity)
     mark = marks.get(key)
+    store = store_for(session)
     params: dict[str, Any] = {
         "b_fixture": fixture_id,
         "b_section": section_id,
@@ -374,24 +380,16 @@ def free_blocks(
         if shared:
             return []  # no block here a moment ago
     elif mark is not None and recent:
-        query = prepared(
-            session,
-            f"recommendations.blocks.{quantity}.window",
-            lambda d: _build_blocks(d, quantity, True),
-        )
+        query = _blocks(quantity, True)
         window = max(_WINDOW, 4 * limit)
-        rows = driver_rows(session, query, {**params, "b_from": mark[1], "b_window": window})
+        rows = store.rows(session, query, {**params, "b_from": mark[1], "b_window": window})
         if len(rows) < limit:
             rows = []  # the window ran short: search the whole section
         elif rows[0][5] > mark[1]:
             marks[key] = (mark[0], rows[0][5])  # no block began lower in the window
     if not rows:
-        query = prepared(
-            session,
-            f"recommendations.blocks.{quantity}",
-            lambda d: _build_blocks(d, quantity, False),
-        )
-        rows = driver_rows(session, query, params)
+        query = _blocks(quantity, False)
+        rows = store.rows(session, query, params)
         marks[key] = (time.monotonic(), rows[0][5] if rows else None)
     blocks: list[tuple[int, int, list[FreeSeat]]] = []
     for row in rows:

@@ -21,10 +21,9 @@ from sqlalchemy import and_, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from core.db import write_session
+from core.db import rowcount, write_session
 from ticketing import ledger
 from ticketing.customers import lookup_customer
-from ticketing.db import rowcount
 from ticketing.errors import (
     AlreadyRefunded,
     NotFound,
@@ -35,7 +34,7 @@ from ticketing.errors import (
 )
 from ticketing.fees import check_change_window, fee_terms
 from ticketing.fixtures import get_fixture
-from ticketing.holds import new_id
+from ticketing.ids import new_id
 from ticketing.models import Order, Quote, Refund, SeatClaim, Ticket
 from ticketing.orders import find_order
 from ticketing.payments import PaymentProvider, provider_for
@@ -93,7 +92,7 @@ def changeable_tickets(
     query = select(Ticket).where(Ticket.order_id == order.id)
     if ticket_ids is not None:
         query = query.where(Ticket.id.in_(ticket_ids))
-    if lock and session.get_bind().dialect.name == "postgresql":
+    if lock:  # the rows, until the transaction ends (SQLite: its write lock does it)
         query = query.with_for_update()
     tickets = list(session.scalars(query.order_by(Ticket.id)))
     if ticket_ids is None:

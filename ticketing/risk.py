@@ -10,17 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import write_session
-from ticketing.db import prepared, table_of
+from core.db import conflict_insert, database_kind, table_of, write_session
 from ticketing.errors import PurchaseLimitReached, RateLimited
 from ticketing.models import Customer, Hold, RiskCounter, SeatClaim
 from ticketing.policies import Policies
+from ticketing.store import store_for
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class FanStanding:
     oldest_hold_in_window: datetime | None
 
 
-def _build_standing(dialect: str) -> Any:
+@cache
+def _standing() -> Select[Any]:
     claims, holds = table_of(SeatClaim), table_of(Hold)
     now = bindparam("b_now", type_=claims.c.expires_at.type)
     since = bindparam("b_since", type_=holds.c.created_at.type)
@@ -55,31 +56,16 @@ def _build_standing(dialect: str) -> Any:
     )
 
 
-def _build_lock(dialect: str) -> Any:
-    customers = table_of(Customer)
-    return (
-        select(customers.c.id)
-        .where(customers.c.id == bindparam("b_customer"))
-        .with_for_update(of=customers)
-    )
-
-
 def lock_fan(
     session: Session, customer_id: int, fixture_id: int, now: datetime, policies: Policies
 ) -> FanStanding:
     """Lock the fan's row for this transaction and read their claims and recent holds."""
     since = now - timedelta(seconds=policies.limits.window_seconds)
-    if session.get_bind().dialect.name == "postgresql":
-        # Lock first, count in a second statement: under READ COMMITTED a statement that
-        # waited for the lock would still count from the snapshot taken before the wait,
-        # missing the seats the previous lock holder just committed.
-        session.connection().execute(
-            prepared(session, "risk.lock", _build_lock), {"b_customer": customer_id}
-        )
+    store_for(session).lock_fan(session, customer_id)
     row = (
         session.connection()
         .execute(
-            prepared(session, "risk.standing", _build_standing),
+            _standing(),
             {"b_fixture": fixture_id, "b_customer": customer_id, "b_now": now, "b_since": since},
         )
         .one()
@@ -126,9 +112,9 @@ def record_refusal(db: sessionmaker[Session], fixture_id: int, reason: str, now:
     """Count a refused request (in its own transaction, so it survives the refusal)."""
     day = now.date().isoformat()
     with write_session(db) as session:
-        dialect = session.get_bind().dialect.name
-        maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = maker(RiskCounter).values(day=day, fixture_id=fixture_id, reason=reason, count=1)
+        stmt = conflict_insert(database_kind(session), RiskCounter).values(
+            day=day, fixture_id=fixture_id, reason=reason, count=1
+        )
         session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[RiskCounter.day, RiskCounter.fixture_id, RiskCounter.reason],

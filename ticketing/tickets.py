@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from core.db import table_of
 from ticketing.customers import lookup_customer
-from ticketing.db import table_of
 from ticketing.errors import NotFound
 from ticketing.keys import KeyRing
 from ticketing.models import Order, Revocation, Seat, Section, Ticket

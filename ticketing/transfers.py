@@ -31,11 +31,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from core.db import write_session
+from core.db import conflict_insert, database_kind, write_session
 from ticketing import ledger
 from ticketing.club import current_club
 from ticketing.customers import check_external_id, lookup_customer, resolve_customer
-from ticketing.db import dialect_insert
 from ticketing.errors import (
     AlreadyRefunded,
     InvalidRequest,
@@ -49,7 +48,7 @@ from ticketing.errors import (
 )
 from ticketing.fees import check_change_window, fee_terms, transfer_share
 from ticketing.fixtures import get_fixture
-from ticketing.holds import new_id
+from ticketing.ids import new_id
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Order, Payment, Quote, Ticket
 from ticketing.orders import free_order_ref
@@ -218,7 +217,7 @@ def _prepare(
             raise QuoteExpired("this quote is for another ticket or fan", field="quote_id")
         if quote.fee > 0:
             session.execute(
-                dialect_insert(session, Payment).values(
+                conflict_insert(database_kind(session), Payment).values(
                     reference=f"trf_{quote_id}",
                     order_id=order.id,
                     kind="transfer_fee",

@@ -34,10 +34,10 @@ from core.db import Base, write_session
 from ticketing.club import Club, current_club
 from ticketing.customers import emails_of, lookup_customer, normalize_email, resolve_customer
 from ticketing.errors import InvalidRequest, NotFound, RateLimited, TicketingError
-from ticketing.holds import new_id
+from ticketing.ids import REF_ALPHABET, new_id
 from ticketing.mail import Mailer, MailMessage, bilingual_mail, deliver
 from ticketing.models import Order, SeatClaim, Ticket
-from ticketing.orders import REF_ALPHABET, order_prefix
+from ticketing.orders import order_prefix
 
 _HASH_ROUNDS = 120_000
 

@@ -9,8 +9,7 @@ from sqlalchemy import update
 
 from bot.database import get_sessionmaker, migrate
 from core.clock import utcnow
-from core.db import write_session
-from ticketing.db import rowcount
+from core.db import rowcount, write_session
 
 app = typer.Typer(help="Proactive notices: match-day packs, the outbox.", no_args_is_help=True)
 

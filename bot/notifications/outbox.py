@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.notifications.models import Notice
 from core.clock import utcnow
-from core.db import read_session, write_session
-from ticketing.db import dialect_insert, rowcount, table_of
+from core.db import conflict_insert, database_kind, read_session, rowcount, table_of, write_session
 
 Channel = Literal["telegram", "web", "api"]
 LEASE = timedelta(minutes=5)
@@ -82,7 +81,7 @@ def enqueue(
         return False
     now = now or utcnow()
     statement = (
-        dialect_insert(session, table_of(Notice))
+        conflict_insert(database_kind(session), table_of(Notice))
         .values(
             dedupe_key=dedupe_key[:200],
             kind=kind,

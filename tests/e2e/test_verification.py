@@ -8,7 +8,7 @@ import uuid
 from tests.e2e.changes_support import buy_by_api, mail_to, order_of
 from tests.e2e.conftest import Stack
 from tests.e2e.test_purchase import all_text, press, say
-from ticketing.orders import new_order_ref
+from ticketing.ids import new_order_ref
 
 
 def test_an_unlinked_order_is_verified_with_the_code_from_the_outbox(stack: Stack) -> None:

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.database import migrate
-from core.db import UTCDateTime, engine_for, write_session
+from core.db import UTCDateTime, engine_for, table_of, write_session
 from tests.support.databases import downgrade
 from tests.ticketing.conftest import Club, load_club
-from ticketing.db import table_of
+from ticketing.ids import REF_ALPHABET
 from ticketing.ledger import book_problems
 from ticketing.models import (
     Customer,
@@ -26,7 +26,7 @@ from ticketing.models import (
     SeatClaim,
     Ticket,
 )
-from ticketing.orders import REF_ALPHABET, get_order, orders_of
+from ticketing.orders import get_order, orders_of
 from ticketing.refunds import quote_refund
 
 PRICE = 38000

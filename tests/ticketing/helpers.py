@@ -10,7 +10,8 @@ from tests.ticketing.conftest import Club
 from ticketing.holds import create_hold
 from ticketing.ledger import book_problems
 from ticketing.models import Payment, SandboxCharge
-from ticketing.orders import OrderView, pay_order
+from ticketing.orders import OrderView
+from ticketing.paying import pay_order
 
 _keys = itertools.count()
 

@@ -20,8 +20,10 @@ from ticketing.demo import load_demo_data
 from ticketing.errors import ClubNotLoaded, DemoDataError
 from ticketing.fixtures import fixture_listings
 from ticketing.holds import create_hold
+from ticketing.ids import REF_ALPHABET
 from ticketing.models import ClubRecord
-from ticketing.orders import REF_ALPHABET, get_order, pay_order
+from ticketing.orders import get_order
+from ticketing.paying import pay_order
 from ticketing.policies import current_policies
 from ticketing.pricing import category_names
 from ticketing.verification import check_order_ref

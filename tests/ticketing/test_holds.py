@@ -364,10 +364,11 @@ def test_a_buyer_reaching_for_held_seats_does_not_hold_up_their_payment(
 ) -> None:
     """PostgreSQL: a hold that finds its seats taken locks none of them (no lock waits)."""
     from tests.ticketing.conftest import load_club
-    from ticketing.holds import _place, fixture_and_fan, seats_of_choice
-    from ticketing.orders import pay_order
+    from ticketing.holds import _priced, fixture_and_fan, seats_of_choice
+    from ticketing.paying import pay_order
     from ticketing.policies import current_policies
     from ticketing.recommendations import FreeSeat, SectionChoice
+    from ticketing.store import store_for
 
     club = load_club(pg_url, tmp_path / "club")
     held = create_hold(club.db, "tg:first", club.fixture, 2)
@@ -376,18 +377,18 @@ def test_a_buyer_reaching_for_held_seats_does_not_hold_up_their_payment(
         fixture, _fan = fixture_and_fan(late, club.fixture, "tg:late")
         seats = [FreeSeat(s.id, s.row, 0, s.number, "standard", 0) for s in held.seats]
         choice = SectionChoice(held.seats[0].section_id, "A", 0, "", "", "cat1", "", 0, 0, 0, False)
-        placed = _place(
+        hold, _view = _priced(
             late,
             fixture=fixture,
-            customer_id=0,
             member=False,
             seats=seats_of_choice(choice, seats),
             concessions=["adult", "adult"],
             now=utcnow(),
             policies=current_policies(),
-            new_fan="tg:late",
+            kind="purchase",
         )
-        assert placed.view is None and placed.claimed == []
+        claimed = store_for(late).claim_and_hold(late, hold, customer_id=None, new_fan="tg:late")
+        assert not claimed.complete and claimed.seat_ids == []
 
         def pay() -> None:
             pay_order(

@@ -20,7 +20,8 @@ from ticketing.errors import (
 from ticketing.holds import create_hold
 from ticketing.models import IdempotencyKey, Order, Ticket
 from ticketing.operations import reconcile
-from ticketing.orders import get_order, orders_of, pay_order
+from ticketing.orders import get_order, orders_of
+from ticketing.paying import pay_order
 
 
 def test_paying_issues_signed_tickets(club: Club) -> None:

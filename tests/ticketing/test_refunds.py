@@ -23,7 +23,8 @@ from ticketing.exchanges import confirm_exchange, quote_exchange
 from ticketing.fixtures import seat_map
 from ticketing.gate import check_in
 from ticketing.holds import create_hold
-from ticketing.orders import get_order, pay_order
+from ticketing.orders import get_order
+from ticketing.paying import pay_order
 from ticketing.policies import current_policies
 from ticketing.refunds import confirm_refund, quote_refund
 from ticketing.transfers import quote_transfer, transfer_ticket

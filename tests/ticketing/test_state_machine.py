@@ -18,7 +18,8 @@ from ticketing.errors import TicketingError
 from ticketing.exchanges import confirm_exchange, quote_exchange
 from ticketing.holds import create_hold
 from ticketing.operations import reconcile
-from ticketing.orders import orders_of, pay_order
+from ticketing.orders import orders_of
+from ticketing.paying import pay_order
 from ticketing.policies import current_policies
 from ticketing.refunds import confirm_refund, quote_refund
 from ticketing.transfers import transfer_ticket

@@ -13,7 +13,7 @@ from tests.ticketing.helpers import assert_books_balance
 from ticketing.errors import PaymentDeclined, SeatUnavailable, SoldOut
 from ticketing.holds import create_hold
 from ticketing.models import Order, SandboxCharge, Seat, Ticket
-from ticketing.orders import pay_order
+from ticketing.paying import pay_order
 
 BUYERS = 200
 

@@ -16,7 +16,8 @@ from bot.api.routes.holds import HeldSeatOut, held_seat_out
 from bot.api.schemas import StrictBody, rfc3339
 from bot.database import run_engine
 from ticketing.exchanges import confirm_exchange, quote_exchange
-from ticketing.orders import OrderView, get_order, orders_of, pay_order
+from ticketing.orders import OrderView, get_order, orders_of
+from ticketing.paying import pay_order
 from ticketing.refunds import confirm_refund, quote_refund
 from ticketing.tickets import TicketView
 
