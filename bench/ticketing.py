@@ -63,7 +63,7 @@ from ticketing.gate import revoked_set, validate_code  # noqa: E402
 from ticketing.holds import create_hold  # noqa: E402
 from ticketing.keys import keyring_at  # noqa: E402
 from ticketing.models import Fixture, Ticket  # noqa: E402
-from ticketing.orders import pay_order  # noqa: E402
+from ticketing.paying import pay_order  # noqa: E402
 
 PG_ADMIN = os.environ.get("MATCHDAY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 API_KEY = "bench-key-0123456789"
