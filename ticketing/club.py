@@ -59,7 +59,7 @@ def _database(source: Session | Connection) -> str | None:
     bind = source.get_bind() if isinstance(source, Session) else source
     engine = bind if isinstance(bind, Engine) else bind.engine
     url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+    if url.database in (None, "", ":memory:"):  # SQLite in memory: a database per engine
         return None
     return url.render_as_string(hide_password=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -45,6 +45,36 @@ def fresh_postgres_database(prefix: str = "matchday_test") -> Iterator[str]:
         engine_for(url).dispose()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_copies(prefix: str = "matchday_copy") -> Iterator[Callable[[], str]]:
+    """A migrated PostgreSQL template and a maker of fresh copies of it (`CREATE DATABASE
+    ... TEMPLATE`: a fraction of a second each, against seconds for a migration); the
+    template and every copy are dropped afterwards."""
+    made: list[str] = []
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    with fresh_postgres_database(f"{prefix}_template") as template:
+        migrated(template)
+        engine_for(template).dispose()  # a template must have no other connections
+        name = template.rpartition("/")[2]
+
+        def copy() -> str:
+            copy_name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}"')
+            made.append(f"{base}/{copy_name}")
+            return made[-1]
+
+        try:
+            yield copy
+        finally:
+            for url in made:
+                engine_for(url).dispose()
+                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                    admin.execute(
+                        f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)'
+                    )
 
 
 def migrated(url: str) -> str:

@@ -1,21 +1,29 @@
-"""Random sequences of hold, pay, expire, refund, exchange and transfer keep the invariants."""
+"""Random sequences of hold, pay, expire, refund, exchange, transfer and gate scans keep the
+invariants, on both sale stores (SQLite and PostgreSQL).
+
+Races between fans are `test_stress.py` and the concurrency tests of `test_holds.py`, on
+both stores too: threads would make these sequences impossible to replay and shrink.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from tests.support.databases import migrated
+from tests.support.databases import migrated, postgres_copies
 from tests.ticketing.conftest import load_club
 from tests.ticketing.helpers import assert_books_balance
 from ticketing.errors import TicketingError
 from ticketing.exchanges import confirm_exchange, quote_exchange
+from ticketing.gate import Scan, check_in_many
 from ticketing.holds import create_hold
 from ticketing.operations import reconcile
 from ticketing.orders import orders_of
@@ -28,9 +36,10 @@ FANS = [f"tg:{n}" for n in range(1, 5)]
 POLICIES = current_policies().replace(limits={"holds_per_window": 10_000})
 
 
-def machine_for(folder: Path) -> type[RuleBasedStateMachine]:
+def machine_for(folder: Path, new_database: Callable[[Path], str]) -> type[RuleBasedStateMachine]:
     keys = itertools.count()
     examples = itertools.count()
+    nonces = itertools.count()
 
     class Desk(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -38,9 +47,10 @@ def machine_for(folder: Path) -> type[RuleBasedStateMachine]:
             # A fresh database per example, so that every run can be replayed and shrunk.
             where = folder / f"example-{next(examples)}"
             where.mkdir(parents=True)
-            self.club = load_club(migrated(f"sqlite:///{where / 'desk.db'}"), where)
+            self.club = load_club(new_database(where), where)
             self.now: datetime = self.club.now
             self.holds: list[tuple[str, str]] = []
+            self.admitted: set[int] = set()  # tickets the gate let in
 
         @rule(fan=st.sampled_from(FANS), quantity=st.integers(1, 3), second=st.booleans())
         def hold(self, fan: str, quantity: int, second: bool) -> None:
@@ -135,6 +145,34 @@ def machine_for(folder: Path) -> type[RuleBasedStateMachine]:
             with contextlib.suppress(TicketingError):
                 transfer_ticket(self.club.db, fan, ticket.id, to, keys=self.club.keys, now=self.now)
 
+        @rule(data=st.data(), gates=st.integers(1, 3))
+        def scan(self, data: st.DataObject, gates: int) -> None:
+            """A batch of scans at the gate, repeats included: each ticket gets in once."""
+            with self.club.db() as session:
+                codes = {
+                    t.id: t.code
+                    for fan in FANS
+                    for o in orders_of(session, fan)
+                    for t in o.tickets
+                    if t.status in ("valid", "used") and t.fixture_id == self.club.fixture
+                }
+            if not codes:
+                return
+            chosen = data.draw(st.lists(st.sampled_from(sorted(codes)), min_size=1, max_size=5))
+            scans = [
+                Scan(codes[t], f"G{n % gates}", nonce=f"n{next(nonces)}")
+                for n, t in enumerate(chosen)
+            ]
+            results = check_in_many(self.club.db, scans, now=self.now, keys=self.club.keys)
+            for ticket_id, result in zip(chosen, results, strict=True):
+                if result.result == "ok":
+                    assert ticket_id not in self.admitted, "a ticket got in twice"
+                    self.admitted.add(ticket_id)
+                else:
+                    assert result.result in ("already_used", "revoked")
+                    if result.result == "already_used":
+                        assert ticket_id in self.admitted
+
         @invariant()
         def books_balance(self) -> None:
             assert_books_balance(self.club)
@@ -142,11 +180,24 @@ def machine_for(folder: Path) -> type[RuleBasedStateMachine]:
     return Desk
 
 
-def test_random_sequences_keep_the_invariants(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_database(request: pytest.FixtureRequest) -> Iterator[Callable[[Path], str]]:
+    """A fresh, migrated database per example: an SQLite file, or a PostgreSQL copy of a
+    migrated template (the server must be up: unreachable is a failure, never a skip)."""
+    if request.param == "sqlite":
+        yield lambda where: migrated(f"sqlite:///{where / 'desk.db'}")
+        return
+    with postgres_copies() as copy:
+        yield lambda _where: copy()
+
+
+def test_random_sequences_keep_the_invariants(
+    tmp_path: Path, new_database: Callable[[Path], str]
+) -> None:
     run_state_machine_as_test(
-        machine_for(tmp_path),
+        machine_for(tmp_path, new_database),
         settings=settings(
-            max_examples=15,
+            max_examples=30,
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=list(HealthCheck),

@@ -53,17 +53,18 @@ check_internals()
 
 @dataclass(frozen=True)
 class _Compiled:
+    statement: Any  # held, so that its id() is never reused while this entry exists
     sql: str
     defaults: dict[str, Any]
     binds: dict[str, Callable[[Any], Any]]
     results: list[Callable[[Any], Any] | None] | None
 
 
-_compiled: dict[tuple[int, str], _Compiled] = {}
+_compiled: dict[int, _Compiled] = {}  # by id() of the statement (psycopg's dialect only)
 
 
 def _compile(statement: Any, dialect: Dialect) -> _Compiled:
-    key = (id(statement), dialect.name)
+    key = id(statement)
     found = _compiled.get(key)
     if found is None:
         compiled = statement.compile(dialect=dialect)
@@ -76,8 +77,7 @@ def _compile(statement: Any, dialect: Dialect) -> _Compiled:
         columns = getattr(statement, "selected_columns", None)
         if columns is not None:
             results = [column.type._cached_result_processor(dialect, None) for column in columns]
-        found = _Compiled(str(compiled), dict(compiled.params), binds, results)
-        # Statements are built once per process, so id() stays theirs.
+        found = _Compiled(statement, str(compiled), dict(compiled.params), binds, results)
         _compiled[key] = found
     return found
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, ClassVar
 
 from sqlalchemy import Integer, String, TextClause, bindparam, column, select, text
@@ -315,6 +316,21 @@ class _Statements:
     admit: TextClause
 
 
+@cache
+def _statements() -> _Statements:
+    """The store's statements, built once per process."""
+    return _Statements(
+        create_fan=_create_fan(),
+        lock_fan=_lock_fan(),
+        hold=_claim_and_hold(new_fan=False, all_or_nothing=False),
+        hold_new_fan=_claim_and_hold(new_fan=True, all_or_nothing=False),
+        first_hold=_claim_and_hold(new_fan=True, all_or_nothing=True),
+        reserve=_reserve(),
+        settle=_settle(),
+        admit=_admit(),
+    )
+
+
 class PostgresStore(SaleStore):
     """The sale store on PostgreSQL (match-day deployments)."""
 
@@ -322,16 +338,7 @@ class PostgresStore(SaleStore):
     first_holds_outside_transactions: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        self._sql = _Statements(
-            create_fan=_create_fan(),
-            lock_fan=_lock_fan(),
-            hold=_claim_and_hold(new_fan=False, all_or_nothing=False),
-            hold_new_fan=_claim_and_hold(new_fan=True, all_or_nothing=False),
-            first_hold=_claim_and_hold(new_fan=True, all_or_nothing=True),
-            reserve=_reserve(),
-            settle=_settle(),
-            admit=_admit(),
-        )
+        self._sql = _statements()
 
     def create_fan(self, session: Session, external_id: str, now: datetime) -> int:
         rows = driver_rows(

@@ -11,20 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, ClassVar, NoReturn
 
 from sqlalchemy import Insert, bindparam, insert, literal, select, true, union_all, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql import Select, Update
+from sqlalchemy.sql import Update
 
 from core.db import DatabaseKind, conflict_insert, rowcount, table_of, write_session
 from ticketing.errors import HoldExpired
+from ticketing.fixtures import currency_of
 from ticketing.ids import new_order_ref
 from ticketing.models import (
     Customer,
     CustomerIdentity,
-    Fixture,
     Hold,
     IdempotencyKey,
     LedgerEntry,
@@ -48,7 +49,7 @@ from ticketing.store.base import (
 _CUSTOMERS, _IDENTITIES = table_of(Customer), table_of(CustomerIdentity)
 _KEYS, _HOLDS, _CLAIMS = table_of(IdempotencyKey), table_of(Hold), table_of(SeatClaim)
 _ORDERS, _PAYMENTS, _LEDGER = table_of(Order), table_of(Payment), table_of(LedgerEntry)
-_TICKETS, _FIXTURES = table_of(Ticket), table_of(Fixture)
+_TICKETS = table_of(Ticket)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,6 @@ class _Statements:
     new_key: Insert
     order_hold: Update
     pend_claims: Update
-    currency: Select[Any]
     new_order: Insert
     new_payment: Insert
     rename_key: Update
@@ -71,7 +71,9 @@ class _Statements:
     admit: Update
 
 
+@cache
 def _statements() -> _Statements:
+    """The store's statements, built once per process."""
     now = bindparam("b_now", type_=_HOLDS.c.expires_at.type)
     return _Statements(
         new_customer=insert(_CUSTOMERS)
@@ -96,7 +98,6 @@ def _statements() -> _Statements:
             _CLAIMS.c.expires_at > now,
         )
         .values(status="pending", expires_at=None),
-        currency=select(_FIXTURES.c.currency).where(_FIXTURES.c.id == bindparam("b_fixture")),
         new_order=conflict_insert("sqlite", _ORDERS)
         .on_conflict_do_nothing()
         .returning(_ORDERS.c.id),
@@ -136,6 +137,7 @@ def _statements() -> _Statements:
     )
 
 
+@cache
 def _claim_statement(count: int) -> Any:
     """Claim `count` seats: one INSERT ... SELECT ... ON CONFLICT DO UPDATE ... RETURNING.
 
@@ -181,7 +183,6 @@ class SQLiteStore(SaleStore):
 
     def __init__(self) -> None:
         self._sql = _statements()
-        self._claims: dict[int, Any] = {}  # the claim statement per number of seats
 
     def create_fan(self, session: Session, external_id: str, now: datetime) -> int:
         conn = session.connection()
@@ -203,9 +204,7 @@ class SQLiteStore(SaleStore):
         assert customer_id is not None
         ordered = sorted(hold.seats, key=lambda s: s.id)
         count = len(ordered)
-        statement = self._claims.get(count)
-        if statement is None:
-            statement = self._claims[count] = _claim_statement(count)
+        statement = _claim_statement(count)
         params: dict[str, Any] = {
             "b_fixture": hold.fixture_id,
             "b_hold": hold.id,
@@ -261,7 +260,7 @@ class SQLiteStore(SaleStore):
             moved = rowcount(conn.execute(sql.pend_claims, ids))
             if moved != quantity:
                 raise HoldExpired("this hold has expired; its seats were released", field="hold_id")
-            currency = conn.execute(sql.currency, {"b_fixture": fixture_id}).scalar_one()
+            currency = currency_of(session, fixture_id)  # cached: it never changes
             order_id, ref = self._insert_order(conn, start, ref, fixture_id, total, currency)
         return Reserved(
             order_id, ref, f"pay_{ref}", total, currency, fixture_id, start.customer_id,
