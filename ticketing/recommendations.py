@@ -289,7 +289,7 @@ def _blocks(quantity: int, windowed: bool) -> Any:
     parts = [first, *(seats.alias(f"s{k}") for k in range(1, quantity))]
 
     def free(seat: Any) -> Any:
-        # The same correlated probe as `_build_free`: one primary-key lookup per seat.
+        # The same correlated probe as `_free`: one primary-key lookup per seat.
         return (
             select(literal_column("1"))
             .where(
