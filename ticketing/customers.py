@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +18,6 @@ from core.clock import utcnow
 from core.db import engine_of, write_session
 from ticketing.errors import InvalidRequest
 from ticketing.models import Customer, CustomerIdentity
-from ticketing.store import store_for
 
 EXTERNAL_ID = re.compile(r"^[a-z][a-z0-9_]{0,15}:[^\s]{1,140}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -168,14 +166,6 @@ def remember_customer(
     """Cache a committed fan's id (call it only after the transaction that made it committed)."""
     engine = db if isinstance(db, Engine) else engine_of(db)
     _remember(engine, external_id, customer_id)
-
-
-def create_customer(session: Session, external_id: str, now: datetime) -> int:
-    """A new fan with `external_id` inside the caller's transaction; returns their id.
-
-    Raises `IntegrityError` when another transaction created the identity meanwhile.
-    """
-    return store_for(session).create_fan(session, external_id, now)
 
 
 def set_member(db: sessionmaker[Session], customer: str, member: bool = True) -> None:
