@@ -4,6 +4,7 @@ what it leaves untouched when it cannot."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from ticketing.store import (
     NewHold,
     PaymentStart,
     PostgresStore,
+    Reserved,
     SeatRef,
     Settlement,
     SQLiteStore,
@@ -164,32 +166,30 @@ def test_reserving_an_expired_hold_writes_nothing(club: Club) -> None:
         assert _count(session, IdempotencyKey) == 0 and _count(session, Order) == 0
 
 
+def _signed(club: Club, reserved: Reserved) -> list[dict[str, Any]]:
+    """Fresh ticket rows for a reserved order, signed as paying signs them."""
+    return signed_tickets(
+        club.keys,
+        order_id=reserved.order_id,
+        fixture_id=reserved.fixture_id,
+        holder_id=reserved.customer_id,
+        tickets=[NewTicket(line["id"], line["price"], "adult") for line in reserved.lines],
+        now=club.now,
+    )
+
+
 def test_settle_writes_the_tickets_once(club: Club) -> None:
     store = store_for(club.db)
     hold = create_hold(club.db, "tg:1", club.fixture, 2, now=club.now)
     reserved = store.reserve(club.db, _start(club, hold.id, _customer(club, "tg:1"), "k1"))
     assert reserved is not None
     club.provider.charge(reserved.reference, reserved.amount, reserved.currency, "tok_ok")
-    rows = signed_tickets(
-        club.keys,
-        order_id=reserved.order_id,
-        fixture_id=reserved.fixture_id,
-        holder_id=reserved.customer_id,
-        tickets=[NewTicket(line["id"], line["price"], "adult") for line in reserved.lines],
-        now=club.now,
-    )
+    rows = _signed(club, reserved)
     settlement = Settlement(reserved.order_id, reserved.reference, club.now, rows)
     settled = store.settle(club.db, settlement)
     assert settled is not None and settled.ref == reserved.ref and settled.total == hold.total
-    again = signed_tickets(
-        club.keys,
-        order_id=reserved.order_id,
-        fixture_id=reserved.fixture_id,
-        holder_id=reserved.customer_id,
-        tickets=[NewTicket(line["id"], line["price"], "adult") for line in reserved.lines],
-        now=club.now,
-    )
-    assert store.settle(club.db, Settlement(reserved.order_id, "x", club.now, again)) is None
+    again = Settlement(reserved.order_id, "x", club.now, _signed(club, reserved))
+    assert store.settle(club.db, again) is None
     with club.db() as session:
         assert sorted(session.scalars(select(Ticket.id))) == sorted(r["id"] for r in rows)
         assert set(session.scalars(select(SeatClaim.status))) == {"sold"}
