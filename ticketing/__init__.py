@@ -12,8 +12,11 @@ Where things live (one module per noun):
   `schedule`
 - fans: `customers` (external ids such as `tg:12345`), `risk` (cap, rate limit,
   refusal counters), `recommendations` (best adjacent seats, near earlier ones)
-- selling: `holds`, `orders` (pay exactly once), `payments` (provider interface,
-  sandbox provider), `ledger` (append-only money records, invariant checks)
+- selling: `holds`, `paying` (pay exactly once), `orders` (what fans bought), `ids`,
+  `payments` (provider interface, sandbox provider), `ledger` (append-only money
+  records, invariant checks)
+- the sale store: `store` (the hot path's statements, one implementation per database,
+  chosen once per engine; everything above it is written once)
 - e-tickets: `keys` (Ed25519 key ring), `signing` (compact signed codes),
   `tickets`, `qr`, `gate` (offline validation, online check-in)
 - after-sales: `fees`, `refunds`, `exchanges`, `transfers`, `operations`
@@ -22,6 +25,6 @@ Where things live (one module per noun):
   code, then the order is linked to the fan), `outbox` (mail, local in development)
 
 Functions that change state take a `sessionmaker` and run their own short
-transactions (`db.write_session`); read-only ones take a `Session`. Errors are
+transactions (`core.db.write_session`); read-only ones take a `Session`. Errors are
 the typed classes of `errors`, each with a stable `code`.
 """
