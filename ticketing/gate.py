@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from core.clock import utcnow
 from core.db import table_of, write_session
 from ticketing.keys import KeyRing, default_keyring
 from ticketing.models import Revocation, Seat, Section, Ticket
+from ticketing.policies import Policies, current_policies
 from ticketing.signing import TicketClaims, verify_code
 from ticketing.store import Admission, store_for
 from ticketing.venues import seat_label
@@ -176,13 +177,14 @@ def check_in(
     nonce: str | None = None,
     now: datetime | None = None,
     keys: KeyRing | None = None,
+    policies: Policies | None = None,
 ) -> ScanResult:
-    """Admit the ticket once: `ok` the first time (or a retry with the same nonce),
-    then `already_used` with when and at which gate; `invalid`, `revoked`,
-    `wrong_fixture` as for offline validation.
+    """Admit the ticket once: `ok` the first time (or the same gate's retry with the same
+    nonce, shortly after), then `already_used` with when and at which gate; `invalid`,
+    `revoked`, `wrong_fixture` as for offline validation.
     """
     scan = Scan(code, gate, fixture_id, nonce)
-    return check_in_many(db, [scan], now=now, keys=keys)[0]
+    return check_in_many(db, [scan], now=now, keys=keys, policies=policies)[0]
 
 
 def check_in_many(
@@ -191,14 +193,17 @@ def check_in_many(
     *,
     now: datetime | None = None,
     keys: KeyRing | None = None,
+    policies: Policies | None = None,
 ) -> list[ScanResult]:
     """`check_in()` for several scans in one transaction, answers in the same order.
 
     Scans of the same ticket in one batch count in order: the first admits it, the
-    others see it used (or get `ok` again when they repeat the first one's nonce).
+    others see it used (or get `ok` again when they repeat the first one's nonce from
+    its gate within the club's `gate.nonce_window_seconds`).
     """
     keyring = keys or default_keyring()
     now = now or utcnow()
+    window = timedelta(seconds=(policies or current_policies()).gate.nonce_window_seconds)
     results: list[ScanResult | None] = [None] * len(scans)
     verified: list[tuple[int, Scan, TicketClaims]] = []
     for i, scan in enumerate(scans):
@@ -232,7 +237,7 @@ def check_in_many(
                 row.id: row for row in session.connection().execute(_look(), {"b_tickets": ids})
             }
     for i, scan, claims in others:
-        results[i] = _seen(rows.get(claims.ticket_id), scan, claims)
+        results[i] = _seen(rows.get(claims.ticket_id), scan, claims, now, window)
     return _all(results)
 
 
@@ -244,12 +249,26 @@ def _all(results: list[ScanResult | None]) -> list[ScanResult]:
     return answered
 
 
-def _seen(ticket: Any, scan: Scan, claims: TicketClaims) -> ScanResult:
+def _a_retry(ticket: Any, scan: Scan, now: datetime, window: timedelta) -> bool:
+    """The scanner that admitted this ticket asking again (a lost answer): the same nonce,
+    the same gate, within the window. Anything else is a second scan."""
+    return (
+        scan.nonce is not None
+        and ticket.checkin_nonce == scan.nonce
+        and ticket.used_gate == scan.gate
+        and ticket.used_at is not None
+        and timedelta(0) <= now - ticket.used_at <= window
+    )
+
+
+def _seen(
+    ticket: Any, scan: Scan, claims: TicketClaims, now: datetime, window: timedelta
+) -> ScanResult:
     """The answer for a scan that did not admit its ticket, from the ticket's row."""
     if ticket is None or ticket.fixture_id != claims.fixture_id:
         return _answer("invalid", claims)
     if ticket.version != claims.version or ticket.status not in ("valid", "used"):
         return _answer("revoked", claims)
-    if scan.nonce is not None and ticket.checkin_nonce == scan.nonce:
+    if _a_retry(ticket, scan, now, window):
         return _answer("ok", claims, used_at=ticket.used_at, gate=ticket.used_gate, replayed=True)
     return _answer("already_used", claims, used_at=ticket.used_at, gate=ticket.used_gate)

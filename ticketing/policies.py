@@ -70,6 +70,17 @@ class Membership(_Strict):
     away_priority: bool = True
 
 
+class GateRules(_Strict):
+    """How the gate treats a scanner's retry.
+
+    A scan repeated with the same nonce from the same gate within `nonce_window_seconds`
+    of the check-in gets the same `ok` back (a scanner that lost the answer); from
+    another gate, or later, it is a new scan, and the ticket has been used.
+    """
+
+    nonce_window_seconds: int = Field(120, ge=0, le=3600)
+
+
 class Offers(_Strict):
     """Ways of selling tickets that clubs use and this one may not (False: not offered)."""
 
@@ -118,6 +129,7 @@ class Policies(_Strict):
     membership: Membership = Membership()
     offers: Offers = Offers()
     resale: ResaleRules = ResaleRules()
+    gate: GateRules = GateRules()
 
     @model_validator(mode="after")
     def _concessions(self) -> Policies:

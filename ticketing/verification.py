@@ -50,6 +50,8 @@ class VerificationRules:
     max_attempts: int = 5
     starts_per_hour: int = 5
     mails_per_hour: int = 3
+    failures_per_order_per_hour: int = 10  # wrong codes, over every chat trying this order
+    failures_per_email_per_hour: int = 10  # ... and over every chat naming this address
 
 
 class OrderVerification(Base):
@@ -206,21 +208,25 @@ def start_verification(
                 "too many verifications from this chat; try again later",
                 retry_after_s=max(1, int(wait.total_seconds())),
             )
+        # The same work whether or not the reference and the address match (the same
+        # queries, one hash), so the time taken tells nobody whether an address bought it.
         order = session.scalar(select(Order).where(Order.ref == ref))
-        matched = order is not None and address in emails_of(session, order.customer_id)
+        buyer = order.customer_id if order is not None else -1
+        matched = order is not None and address in emails_of(session, buyer)
         digest = _digest(address)
-        if matched:
-            mailed = session.scalar(
-                select(func.count())
-                .select_from(OrderVerification)
-                .where(
-                    OrderVerification.email_digest == digest,
-                    OrderVerification.code_hash.is_not(None),
-                    OrderVerification.created_at > hour_ago,
-                )
+        mailed = session.scalar(
+            select(func.count())
+            .select_from(OrderVerification)
+            .where(
+                OrderVerification.email_digest == digest,
+                OrderVerification.code_hash.is_not(None),
+                OrderVerification.created_at > hour_ago,
             )
-            matched = int(mailed or 0) < rules.mails_per_hour
+        )
+        matched = matched and int(mailed or 0) < rules.mails_per_hour
         salt = secrets.token_hex(16)
+        code = f"{secrets.randbelow(10**6):06d}"
+        code_hash = _hash_code(code, salt)
         challenge = OrderVerification(
             id=new_id("V"),
             customer_id=customer_id,
@@ -231,9 +237,8 @@ def start_verification(
             expires_at=now + timedelta(minutes=rules.code_minutes),
         )
         if matched and order is not None:
-            code = f"{secrets.randbelow(10**6):06d}"
             challenge.order_id = order.id
-            challenge.code_hash = _hash_code(code, salt)
+            challenge.code_hash = code_hash
             mailer(
                 session, _mail(address, ref, code, rules.code_minutes, current_club(session)), now
             )
@@ -275,6 +280,12 @@ def confirm_verification(
             raise TooManyAttempts("too many wrong codes; start again")
         if challenge.expires_at <= now:
             raise CodeExpired("the code has expired; start again")
+        by_order, by_email = _recent_failures(session, challenge, now)
+        if (
+            by_order >= rules.failures_per_order_per_hour
+            or by_email >= rules.failures_per_email_per_hour
+        ):
+            raise TooManyAttempts("too many wrong codes for this order; try again in an hour")
         # Hash even when nothing matched, so both kinds of challenge take the same time.
         given = _hash_code(digits, challenge.code_salt)
         right = challenge.code_hash is not None and hmac.compare_digest(given, challenge.code_hash)
@@ -299,6 +310,24 @@ def confirm_verification(
         raise refused
     assert verified is not None
     return verified
+
+
+def _recent_failures(
+    session: Session, challenge: OrderVerification, now: datetime
+) -> tuple[int, int]:
+    """Wrong codes in the last hour over every challenge for the same order, and for the
+    same address: a guesser cannot spread guesses over many chats. Both queries run for
+    every challenge, matched or not."""
+    hour_ago = now - timedelta(hours=1)
+    failures = func.coalesce(func.sum(OrderVerification.attempts), 0)
+    recent = OrderVerification.created_at > hour_ago
+    by_order = session.scalar(
+        select(failures).where(OrderVerification.order_id == challenge.order_id, recent)
+    )
+    by_email = session.scalar(
+        select(failures).where(OrderVerification.email_digest == challenge.email_digest, recent)
+    )
+    return int(by_order or 0), int(by_email or 0)
 
 
 def link_order(session: Session, order: Order, customer_id: int) -> None:

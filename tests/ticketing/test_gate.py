@@ -7,10 +7,12 @@ import stat
 from datetime import timedelta
 from pathlib import Path
 
+from core.clock import utcnow
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import buy
 from ticketing.gate import Scan, check_in, check_in_many, revoked_set, validate_code
 from ticketing.keys import KeyRing
+from ticketing.policies import current_policies
 from ticketing.qr import ticket_qr_png, ticket_qr_svg
 from ticketing.refunds import confirm_refund, quote_refund
 from ticketing.signing import decode_code, sign_ticket
@@ -34,6 +36,31 @@ def test_same_nonce_twice_is_one_check_in(club: Club) -> None:
     assert again.replayed
 
 
+def test_a_repeated_nonce_is_a_retry_only_from_the_same_gate_shortly_after(club: Club) -> None:
+    """A copied code with a sniffed nonce must not open a second gate, nor the same one
+    later: only the scanner that lost its answer gets `ok` again."""
+    ticket = buy(club, "tg:1", 1).tickets[0]
+    now = utcnow()
+    first = check_in(club.db, ticket.code, "B", nonce="n-1", keys=club.keys, now=now)
+    other_gate = check_in(club.db, ticket.code, "C", nonce="n-1", keys=club.keys, now=now)
+    soon = now + timedelta(seconds=119)
+    retry = check_in(club.db, ticket.code, "B", nonce="n-1", keys=club.keys, now=soon)
+    later = now + timedelta(seconds=121)
+    too_late = check_in(club.db, ticket.code, "B", nonce="n-1", keys=club.keys, now=later)
+    assert (first.result, other_gate.result, retry.result, too_late.result) == (
+        "ok",
+        "already_used",
+        "ok",
+        "already_used",
+    )
+    assert retry.replayed and (too_late.gate, too_late.used_at) == ("B", first.used_at)
+    shorter = current_policies().replace(gate={"nonce_window_seconds": 10})
+    late_for_this_club = check_in(
+        club.db, ticket.code, "B", nonce="n-1", keys=club.keys, now=soon, policies=shorter
+    )
+    assert late_for_this_club.result == "already_used"
+
+
 def test_a_batch_of_scans_answers_each_in_order(club: Club) -> None:
     a, b = buy(club, "tg:1", 2).tickets
     gone = buy(club, "tg:2", 1)
@@ -43,10 +70,11 @@ def test_a_batch_of_scans_answers_each_in_order(club: Club) -> None:
         Scan(a.code, "A", nonce="n-a"),
         Scan("garbage", "A"),
         Scan(b.code, "B", fixture_id=club.fixtures[1]),
-        Scan(a.code, "C", nonce="n-a"),  # the scanner retried: same check-in
+        Scan(a.code, "A", nonce="n-a"),  # the scanner retried: same check-in
         Scan(a.code, "D"),  # another gate, same ticket, same batch
         Scan(gone.tickets[0].code, "A"),
         Scan(b.code, "B", fixture_id=club.fixture),
+        Scan(a.code, "C", nonce="n-a"),  # the same nonce from another gate: a copy
     ]
     results = check_in_many(club.db, scans, keys=club.keys)
     assert [r.result for r in results] == [
@@ -57,6 +85,7 @@ def test_a_batch_of_scans_answers_each_in_order(club: Club) -> None:
         "already_used",
         "revoked",
         "ok",
+        "already_used",
     ]
     assert results[0].seat == a.seat.label and results[6].seat == b.seat.label
     assert results[3].replayed and results[3].gate == "A"

@@ -118,6 +118,74 @@ def test_wrong_codes_count_and_then_lock_the_challenge(club: Club) -> None:
         assert orders_of(session, CHAT) == []
 
 
+def test_matching_and_not_matching_starts_do_the_same_work(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slow hash and the same queries either way: the time taken says nothing."""
+    import ticketing.verification as verification
+
+    order = buy(club, BUYER, 1)
+    hashed: list[str] = []
+    real = verification._hash_code
+
+    def counting(code: str, salt: str) -> str:
+        hashed.append(code)
+        return real(code, salt)
+
+    monkeypatch.setattr(verification, "_hash_code", counting)
+    start_verification(club.db, CHAT, order.ref, "lee@example.com")
+    start_verification(club.db, "tg:2", order.ref, "someone@else.com")
+    start_verification(club.db, "tg:3", "RA-ZZZZZZ", "lee@example.com")
+    assert len(hashed) == 3  # one each: matched, wrong address, unknown order
+    assert mails(club) == 1
+
+
+def test_wrong_codes_are_capped_per_order_across_chats(club: Club) -> None:
+    """Guessing from many chats at once is no faster than from one."""
+    order = buy(club, BUYER, 1)
+    rules = VerificationRules(max_attempts=5, mails_per_hour=10, failures_per_order_per_hour=4)
+    wrongs = 0
+    for chat in ("tg:1", "tg:2"):
+        challenge = start_verification(club.db, chat, order.ref, "lee@example.com", rules=rules)
+        for _ in range(2):
+            code = code_in_mail(club, "lee@example.com")
+            with pytest.raises(WrongCode):
+                confirm_verification(
+                    club.db, chat, challenge.id, f"{(int(code) + 1) % 10**6:06d}", rules=rules
+                )
+            wrongs += 1
+    assert wrongs == 4
+    challenge = start_verification(club.db, "tg:3", order.ref, "lee@example.com", rules=rules)
+    right = code_in_mail(club, "lee@example.com")
+    with pytest.raises(TooManyAttempts):  # even the right code, until the hour has passed
+        confirm_verification(club.db, "tg:3", challenge.id, right, rules=rules)
+    later = club.now + timedelta(hours=1, minutes=1)
+    challenge = start_verification(
+        club.db, "tg:3", order.ref, "lee@example.com", rules=rules, now=later
+    )
+    right = code_in_mail(club, "lee@example.com")
+    confirm_verification(club.db, "tg:3", challenge.id, right, rules=rules, now=later)
+
+
+def test_wrong_codes_are_capped_per_address_across_orders(club: Club) -> None:
+    first, second = buy(club, BUYER, 1), buy(club, BUYER, 1)
+    rules = VerificationRules(mails_per_hour=10, failures_per_email_per_hour=3)
+    for n, order in enumerate((first, second, first)):
+        challenge = start_verification(
+            club.db, f"tg:{n}", order.ref, "lee@example.com", rules=rules
+        )
+        code = code_in_mail(club, "lee@example.com")
+        with pytest.raises(WrongCode):
+            confirm_verification(
+                club.db, f"tg:{n}", challenge.id, f"{(int(code) + 1) % 10**6:06d}", rules=rules
+            )
+    challenge = start_verification(club.db, "tg:9", second.ref, "lee@example.com", rules=rules)
+    with pytest.raises(TooManyAttempts):
+        confirm_verification(
+            club.db, "tg:9", challenge.id, code_in_mail(club, "lee@example.com"), rules=rules
+        )
+
+
 def test_an_expired_code_is_refused(club: Club) -> None:
     order = buy(club, BUYER, 1)
     challenge = start_verification(club.db, CHAT, order.ref, "lee@example.com")

@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 from core.settings import Settings
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram allows in secret_token
+# What Telegram allows in secret_token, at least 32 characters: the secret is all that
+# tells Telegram's calls from anyone else's, so it must not be guessable.
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 WEBHOOK_PATH = "/telegram/webhook"
 
 
@@ -81,6 +83,7 @@ def telegram_config(settings: Settings) -> TelegramConfig | None:
         raise TelegramConfigError("TELEGRAM_WEBHOOK_SECRET", "required with TELEGRAM_MODE=webhook")
     if not _SECRET.match(secret):
         raise TelegramConfigError(
-            "TELEGRAM_WEBHOOK_SECRET", "1-256 characters of A-Z, a-z, 0-9, _ and -"
+            "TELEGRAM_WEBHOOK_SECRET",
+            "32-256 characters of A-Z, a-z, 0-9, _ and - (e.g. `openssl rand -hex 24`)",
         )
     return TelegramConfig(token, "webhook", api_server, url, secret)

@@ -19,7 +19,7 @@ from tests.support.telegram_api import BOT_TOKEN, FakeBotApi, fake_bot_api
 from tests.ticketing.conftest import load_club
 
 MEDIA_SECRET = "test-media-secret-0123456789"
-WEBHOOK_SECRET = "test-webhook-secret_123"
+WEBHOOK_SECRET = "test-webhook-secret_0123456789abcdef"
 
 
 @dataclass

@@ -31,9 +31,10 @@ def test_webhook_mode() -> None:
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_MODE="webhook",
         TELEGRAM_WEBHOOK_URL="https://desk.example.org/telegram/webhook",
-        TELEGRAM_WEBHOOK_SECRET="s3cret_-value",
+        TELEGRAM_WEBHOOK_SECRET="s3cret_-value-0123456789abcdef0123",
     )
-    assert found is not None and found.webhook_secret == "s3cret_-value"  # type: ignore[attr-defined]
+    secret = "s3cret_-value-0123456789abcdef0123"
+    assert found is not None and found.webhook_secret == secret  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,16 @@ def test_webhook_mode() -> None:
                 "TELEGRAM_BOT_TOKEN": TOKEN,
                 "TELEGRAM_MODE": "webhook",
                 "TELEGRAM_WEBHOOK_URL": "https://desk.example.org/telegram/webhook",
-                "TELEGRAM_WEBHOOK_SECRET": "spaces are not allowed",
+                "TELEGRAM_WEBHOOK_SECRET": "spaces are not allowed in a secret, however long",
+            },
+            "TELEGRAM_WEBHOOK_SECRET",
+        ),
+        (
+            {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_MODE": "webhook",
+                "TELEGRAM_WEBHOOK_URL": "https://desk.example.org/telegram/webhook",
+                "TELEGRAM_WEBHOOK_SECRET": "x" * 31,  # guessable: too short
             },
             "TELEGRAM_WEBHOOK_SECRET",
         ),
