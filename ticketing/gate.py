@@ -46,6 +46,7 @@ class ScanResult:
     used_at: datetime | None = None
     gate: str | None = None
     replayed: bool = False
+    concession: str | None = None  # adult, child, disabled...: a steward asks for proof
 
 
 _MESSAGES: dict[ScanOutcome, str] = {
@@ -66,7 +67,7 @@ def _answer(
         ticket_id=claims.ticket_id if claims else None,
         fixture_id=claims.fixture_id if claims else None,
         seat_id=claims.seat_id if claims else None,
-        **extra,  # type: ignore[arg-type]
+        **{"concession": claims.concession if claims else None, **extra},  # type: ignore[arg-type]
     )
 
 
@@ -165,6 +166,7 @@ def _look() -> Select[Any]:
         tickets.c.used_gate,
         tickets.c.checkin_nonce,
         tickets.c.fixture_id,
+        tickets.c.concession,
     ).where(tickets.c.id.in_(bindparam("b_tickets", expanding=True)))
 
 
@@ -225,10 +227,17 @@ def check_in_many(
             for _i, scan, c in first.values()
         ]
         admitted = store_for(session).admit(session, admissions, now)
-        labels = seat_names(session, admitted.values())
-        for ticket_id, seat_id in admitted.items():
+        labels = seat_names(session, (a.seat_id for a in admitted.values()))
+        for ticket_id, ticket in admitted.items():
             i, scan, claims = first[ticket_id]
-            results[i] = _answer("ok", claims, seat=labels[seat_id], used_at=now, gate=scan.gate)
+            results[i] = _answer(
+                "ok",
+                claims,
+                seat=labels[ticket.seat_id],
+                used_at=now,
+                gate=scan.gate,
+                concession=ticket.concession,
+            )
         others = [item for item in verified if results[item[0]] is None]
         rows = {}
         if others:
@@ -269,6 +278,7 @@ def _seen(
         return _answer("invalid", claims)
     if ticket.version != claims.version or ticket.status not in ("valid", "used"):
         return _answer("revoked", claims)
+    seen = {"used_at": ticket.used_at, "gate": ticket.used_gate, "concession": ticket.concession}
     if _a_retry(ticket, scan, now, window):
-        return _answer("ok", claims, used_at=ticket.used_at, gate=ticket.used_gate, replayed=True)
-    return _answer("already_used", claims, used_at=ticket.used_at, gate=ticket.used_gate)
+        return _answer("ok", claims, replayed=True, **seen)
+    return _answer("already_used", claims, **seen)

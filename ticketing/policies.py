@@ -136,6 +136,8 @@ class Policies(_Strict):
         if "adult" not in self.concessions:
             raise ValueError("concessions must include adult")
         for name, percent in self.concessions.items():
+            if not 0 < len(name.encode("utf-8")) <= 16:  # it is signed into every ticket's code
+                raise ValueError(f"concessions.{name}: a name of 1-16 bytes")
             if not 0 <= percent <= 100:
                 raise ValueError(f"concessions.{name} must be between 0 and 100")
         return self

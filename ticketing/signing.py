@@ -3,17 +3,21 @@
 Layout (big-endian), then base32 without padding so the QR code can use its
 dense alphanumeric mode (about 146 characters):
 
-    1 byte   format (1)
+    1 byte   format (2)
     4 bytes  key id
     8 bytes  ticket id
     4 bytes  fixture id
     4 bytes  seat id
     4 bytes  holder (customer id)
     2 bytes  version of the ticket's code
+    1 byte   n, the length of the concession's name
+    n bytes  the concession's name in UTF-8 (adult, child, disabled...: at most 16)
     64 bytes Ed25519 signature over everything before it
 
-Anyone with the public key can check a code without the database; the
-revocation list says which (ticket, version) pairs no longer open a gate.
+Anyone with the public key can check a code without the database, and a steward sees
+which tickets need proof of a concession; the revocation list says which (ticket,
+version) pairs no longer open a gate. Codes of format 1 (no concession, issued before
+format 2) still verify: their claims carry no concession.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from dataclasses import dataclass
 
 from ticketing.keys import KeyRing
 
-FORMAT = 1
-_BODY = struct.Struct(">B4sQIIIH")
+FORMAT = 2
+MAX_CONCESSION_BYTES = 16
+_BODY = struct.Struct(">B4sQIIIHB")
+_BODY_V1 = struct.Struct(">B4sQIIIH")
 _SIGNATURE = 64
-CODE_BYTES = _BODY.size + _SIGNATURE
+_V1_BYTES = _BODY_V1.size + _SIGNATURE
 
 
 @dataclass(frozen=True)
@@ -41,15 +47,36 @@ class TicketClaims:
     seat_id: int
     holder_id: int
     version: int
+    concession: str | None = None  # None: a format-1 code, which names none
 
 
 def sign_ticket(
-    keys: KeyRing, *, ticket_id: int, fixture_id: int, seat_id: int, holder_id: int, version: int
+    keys: KeyRing,
+    *,
+    ticket_id: int,
+    fixture_id: int,
+    seat_id: int,
+    holder_id: int,
+    version: int,
+    concession: str = "adult",
 ) -> tuple[str, str]:
     """The code of a ticket under the current key; returns (code, key id)."""
     key = keys.current()
-    body = _BODY.pack(
-        FORMAT, bytes.fromhex(key.kid), ticket_id, fixture_id, seat_id, holder_id, version
+    name = concession.encode("utf-8")
+    if not 0 < len(name) <= MAX_CONCESSION_BYTES:
+        raise ValueError(f"a concession's name is 1-{MAX_CONCESSION_BYTES} bytes: {concession!r}")
+    body = (
+        _BODY.pack(
+            FORMAT,
+            bytes.fromhex(key.kid),
+            ticket_id,
+            fixture_id,
+            seat_id,
+            holder_id,
+            version,
+            len(name),
+        )
+        + name
     )
     signature = key.private.sign(body)
     return base64.b32encode(body + signature).decode("ascii").rstrip("="), key.kid
@@ -64,12 +91,24 @@ def decode_code(code: str) -> tuple[TicketClaims, bytes, bytes] | None:
         raw = base64.b32decode(text + "=" * (-len(text) % 8))
     except (binascii.Error, ValueError):
         return None
-    if len(raw) != CODE_BYTES or raw[0] != FORMAT:
+    if raw[:1] == b"\x01" and len(raw) == _V1_BYTES:
+        body, signature = raw[: _BODY_V1.size], raw[_BODY_V1.size :]
+        _format, kid, ticket_id, fixture_id, seat_id, holder_id, version = _BODY_V1.unpack(body)
+        claims = TicketClaims(kid.hex(), ticket_id, fixture_id, seat_id, holder_id, version)
+        return claims, body, signature
+    if raw[:1] != bytes([FORMAT]) or len(raw) < _BODY.size + _SIGNATURE:
         return None
-    body, signature = raw[: _BODY.size], raw[_BODY.size :]
-    _format, kid, ticket_id, fixture_id, seat_id, holder_id, version = _BODY.unpack(body)
-    claims = TicketClaims(kid.hex(), ticket_id, fixture_id, seat_id, holder_id, version)
-    return claims, body, signature
+    head = _BODY.unpack(raw[: _BODY.size])
+    size = _BODY.size + head[7]
+    if len(raw) != size + _SIGNATURE or not 0 < head[7] <= MAX_CONCESSION_BYTES:
+        return None
+    try:
+        concession = raw[_BODY.size : size].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    _format, kid, ticket_id, fixture_id, seat_id, holder_id, version, _n = head
+    claims = TicketClaims(kid.hex(), ticket_id, fixture_id, seat_id, holder_id, version, concession)
+    return claims, raw[:size], raw[size:]
 
 
 def verify_code(keys: KeyRing, code: str) -> TicketClaims | None:

@@ -89,6 +89,7 @@ def signed_tickets(
             seat_id=new.seat_id,
             holder_id=holder_id,
             version=1,
+            concession=new.concession,
         )
         rows.append(
             {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import stat
+import struct
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,11 +12,13 @@ from core.clock import utcnow
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import buy
 from ticketing.gate import Scan, check_in, check_in_many, revoked_set, validate_code
+from ticketing.holds import create_hold
 from ticketing.keys import KeyRing
+from ticketing.paying import pay_order
 from ticketing.policies import current_policies
 from ticketing.qr import ticket_qr_png, ticket_qr_svg
 from ticketing.refunds import confirm_refund, quote_refund
-from ticketing.signing import decode_code, sign_ticket
+from ticketing.signing import decode_code, sign_ticket, verify_code
 
 
 def test_first_scan_admits_second_scan_is_refused(club: Club) -> None:
@@ -112,6 +115,43 @@ def test_forged_altered_garbage_and_wrong_fixture_codes(lite: Club, tmp_path: Pa
     assert (
         check_in(lite.db, ticket.code, "A", fixture_id=lite.fixture, keys=lite.keys).result == "ok"
     )
+
+
+def test_a_childs_ticket_says_so_at_the_gate_online_and_offline(club: Club) -> None:
+    """Stewards see which tickets need proof of a concession; the code itself says it."""
+    hold = create_hold(club.db, "tg:1", club.fixture, 2, concessions=["adult", "child"])
+    order = pay_order(
+        club.db, "tg:1", hold.id, token="tok_ok", idempotency_key="c", keys=club.keys
+    ).order
+    by_concession = {t.concession: t for t in order.tickets}
+    child, adult = by_concession["child"], by_concession["adult"]
+    claims = verify_code(club.keys, child.code)
+    assert claims is not None and claims.concession == "child"
+    assert validate_code(child.code, keys=club.keys).concession == "child"  # offline
+    scanned = check_in(club.db, child.code, "A", keys=club.keys)
+    assert (scanned.result, scanned.concession) == ("ok", "child")
+    again = check_in(club.db, child.code, "B", keys=club.keys)
+    assert (again.result, again.concession) == ("already_used", "child")
+    assert check_in(club.db, adult.code, "A", keys=club.keys).concession == "adult"
+
+
+def test_codes_of_the_first_format_still_scan(lite: Club) -> None:
+    """Tickets sold before codes named their concession keep opening the gate."""
+    hold = create_hold(lite.db, "tg:1", lite.fixture, 1, concessions=["senior"])
+    ticket = pay_order(
+        lite.db, "tg:1", hold.id, token="tok_ok", idempotency_key="s", keys=lite.keys
+    ).order.tickets[0]
+    key = lite.keys.current()
+    body = struct.pack(
+        ">B4sQIIIH", 1, bytes.fromhex(key.kid), ticket.id, lite.fixture, ticket.seat.id,
+        ticket.holder_id, ticket.version,
+    )  # fmt: skip
+    old = base64.b32encode(body + key.private.sign(body)).decode().rstrip("=")
+    claims = verify_code(lite.keys, old)
+    assert claims is not None and claims.concession is None and claims.ticket_id == ticket.id
+    assert validate_code(old, keys=lite.keys).result == "ok"
+    scanned = check_in(lite.db, old, "A", keys=lite.keys)
+    assert (scanned.result, scanned.concession) == ("ok", "senior")  # from the ticket's row
 
 
 def test_revoked_codes_are_refused_online_and_offline(club: Club) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.db import database_kind, engine_of
 from ticketing.store.base import (
     Admission,
+    Admitted,
     Claimed,
     HoldUnusable,
     NewHold,
@@ -33,6 +34,7 @@ from ticketing.store.sqlite import SQLiteStore
 
 __all__ = [
     "Admission",
+    "Admitted",
     "Claimed",
     "HoldUnusable",
     "NewHold",

@@ -127,6 +127,14 @@ class Admission:
     nonce: str | None
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A ticket the gate let in: its seat, and its concession (for the steward)."""
+
+    seat_id: int
+    concession: str
+
+
 class HoldUnusable(Exception):
     """The hold is not the fan's, or not active: the caller reads it and says why."""
 
@@ -206,9 +214,10 @@ class SaleStore(ABC):
     @abstractmethod
     def admit(
         self, session: Session, admissions: Sequence[Admission], now: datetime
-    ) -> dict[int, int]:
+    ) -> dict[int, Admitted]:
         """Flip the named tickets that are still valid (same version and fixture) to used;
-        {ticket id: seat id} of those admitted. At most one admission per ticket."""
+        {ticket id: its seat and concession} of those admitted. At most one admission per
+        ticket."""
 
     # --- plumbing -----------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from ticketing.ids import new_order_ref
 from ticketing.models import Customer, Hold, IdempotencyKey, Order, Ticket
 from ticketing.store.base import (
     Admission,
+    Admitted,
     Claimed,
     HoldUnusable,
     NewHold,
@@ -300,7 +301,7 @@ def _admit() -> TextClause:
         " CAST(:b_nonces AS text[])) AS v(id, version, fixture_id, gate, nonce)"
         " WHERE t.id = v.id AND t.version = v.version"
         " AND t.fixture_id = v.fixture_id AND t.status = 'valid'"
-        " RETURNING t.id, t.seat_id"
+        " RETURNING t.id, t.seat_id, t.concession"
     ).bindparams(bindparam("b_now", type_=_TICKETS.c.used_at.type))
 
 
@@ -455,7 +456,7 @@ class PostgresStore(SaleStore):
 
     def admit(
         self, session: Session, admissions: Sequence[Admission], now: datetime
-    ) -> dict[int, int]:
+    ) -> dict[int, Admitted]:
         rows = session.connection().execute(
             self._sql.admit,
             {
@@ -467,7 +468,7 @@ class PostgresStore(SaleStore):
                 "b_nonces": [a.nonce for a in admissions],
             },
         )
-        return {int(t): int(seat) for t, seat in rows}
+        return {int(t): Admitted(int(seat), concession) for t, seat, concession in rows}
 
     def rows(
         self, bind: Session | Connection, statement: Any, parameters: dict[str, Any]

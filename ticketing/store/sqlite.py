@@ -36,6 +36,7 @@ from ticketing.models import (
 )
 from ticketing.store.base import (
     Admission,
+    Admitted,
     Claimed,
     HoldUnusable,
     NewHold,
@@ -133,7 +134,7 @@ def _statements() -> _Statements:
             _TICKETS.c.status == "valid",
         )
         .values(status="used")
-        .returning(_TICKETS.c.id, _TICKETS.c.seat_id),
+        .returning(_TICKETS.c.id, _TICKETS.c.seat_id, _TICKETS.c.concession),
     )
 
 
@@ -338,9 +339,9 @@ class SQLiteStore(SaleStore):
 
     def admit(
         self, session: Session, admissions: Sequence[Admission], now: datetime
-    ) -> dict[int, int]:
+    ) -> dict[int, Admitted]:
         conn = session.connection()
-        admitted: dict[int, int] = {}
+        admitted: dict[int, Admitted] = {}
         for one in admissions:
             row = conn.execute(
                 self._sql.admit,
@@ -354,7 +355,7 @@ class SQLiteStore(SaleStore):
                 },
             ).one_or_none()
             if row is not None:
-                admitted[int(row[0])] = int(row[1])
+                admitted[int(row[0])] = Admitted(int(row[1]), row[2])
         return admitted
 
     def rows(

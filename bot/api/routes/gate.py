@@ -36,6 +36,9 @@ class ScanOut(BaseModel):
     seat: str | None = None
     used_at: str | None = None
     gate: str | None = None
+    concession: str | None = Field(
+        None, description="the ticket's concession (adult, child, disabled...): ask for proof"
+    )
 
 
 class KeyOut(BaseModel):
@@ -64,6 +67,7 @@ async def post_scan(body: ScanIn, request: Request) -> JSONResponse:
         "seat": scan.seat,
         "used_at": rfc3339(scan.used_at) if scan.used_at else None,
         "gate": scan.gate,
+        "concession": scan.concession,
     }
     return JSONResponse({k: v for k, v in answer.items() if v is not None})
 

@@ -19,6 +19,7 @@ from ticketing.models import Customer, Hold, IdempotencyKey, Order, Seat, SeatCl
 from ticketing.orders import order_prefix
 from ticketing.store import (
     Admission,
+    Admitted,
     HoldUnusable,
     NewHold,
     PaymentStart,
@@ -205,7 +206,7 @@ def test_admit_lets_each_ticket_in_once(club: Club) -> None:
         Admission(second.id, second.version, club.fixtures[1], "G1", "n3"),  # wrong match
     ]
     with club.db() as session, session.begin():
-        assert store.admit(session, admit, club.now) == {first.id: first.seat.id}
+        assert store.admit(session, admit, club.now) == {first.id: Admitted(first.seat.id, "adult")}
     with club.db() as session, session.begin():
         assert store.admit(session, admit[:1], club.now) == {}  # used already
         ticket = session.get(Ticket, first.id)
