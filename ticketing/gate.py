@@ -61,13 +61,15 @@ _MESSAGES: dict[ScanOutcome, str] = {
 def _answer(
     outcome: ScanOutcome, claims: TicketClaims | None = None, **extra: object
 ) -> ScanResult:
+    """The answer; the concession is the code's own unless the ticket's row says it."""
+    extra.setdefault("concession", claims.concession if claims else None)
     return ScanResult(
         result=outcome,
         message=_MESSAGES[outcome],
         ticket_id=claims.ticket_id if claims else None,
         fixture_id=claims.fixture_id if claims else None,
         seat_id=claims.seat_id if claims else None,
-        **{"concession": claims.concession if claims else None, **extra},  # type: ignore[arg-type]
+        **extra,  # type: ignore[arg-type]
     )
 
 

@@ -42,9 +42,14 @@ def fresh_postgres_database(prefix: str = "matchday_test") -> Iterator[str]:
     try:
         yield url
     finally:
-        engine_for(url).dispose()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(url)
+
+
+def _drop(url: str) -> None:
+    """Close this process's connections to `url`'s database, then drop it (and any other's)."""
+    engine_for(url).dispose()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
 
 
 @contextmanager
@@ -70,11 +75,7 @@ def postgres_copies(prefix: str = "matchday_copy") -> Iterator[Callable[[], str]
             yield copy
         finally:
             for url in made:
-                engine_for(url).dispose()
-                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                    admin.execute(
-                        f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)'
-                    )
+                _drop(url)
 
 
 def migrated(url: str) -> str:
