@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.context import customer_of, language_of, money, qr_url
+from actions.context import customer_of, language_of, money, qr_url, source_of
 from actions.database import club, sessions
 from actions.fixture_choice import candidate_fixtures
 from actions.matches import match_name
@@ -554,7 +554,7 @@ class ActionHoldSeats(Action):
         try:
             hold = create_hold(
                 sessions(), customer_of(tracker), int(tracker.get_slot("fixture_id")),
-                seat_ids=seat_ids, concessions=concessions,
+                seat_ids=seat_ids, concessions=concessions, source=source_of(tracker),
             )  # fmt: skip
         except SeatUnavailable:  # someone was faster: offer the next best seats at once
             dispatcher.utter_message(response="utter_seats_just_taken")

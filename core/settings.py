@@ -6,6 +6,7 @@ The table in the README lists the same variables; `desk config` prints the value
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
     telegram_webhook_url: str = Field("", alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str = Field("", alias="TELEGRAM_WEBHOOK_SECRET")
     widget_origins_csv: str = Field("", alias="MATCHDAY_WIDGET_ORIGINS")
+    # Addresses or networks (comma-separated) of the proxies in front of the gateway
+    # whose X-Forwarded-For is believed; from anyone else the header is ignored.
+    trusted_proxies_csv: str = Field("127.0.0.1,::1", alias="MATCHDAY_TRUSTED_PROXIES")
     sandbox_card: str = Field("tok_ok", alias="MATCHDAY_SANDBOX_CARD")
     rasa_timeout_s: float = Field(30.0, alias="MATCHDAY_RASA_TIMEOUT", gt=0)
     outbox_interval_s: float = Field(10.0, alias="MATCHDAY_OUTBOX_INTERVAL", gt=0, le=3600)
@@ -82,6 +86,26 @@ class Settings(BaseSettings):
     def widget_origins(self) -> list[str]:
         """Origins (scheme://host[:port]) whose pages may open widget sessions."""
         return [o.strip().rstrip("/") for o in self.widget_origins_csv.split(",") if o.strip()]
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """Addresses and networks whose `X-Forwarded-For` names the real client."""
+        return [p.strip() for p in self.trusted_proxies_csv.split(",") if p.strip()]
+
+    @field_validator("trusted_proxies_csv")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for entry in (p.strip() for p in value.split(",")):
+            if not entry:
+                continue
+            try:
+                ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"MATCHDAY_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                    "(e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return value
 
     @property
     def rasa_url(self) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 # Imported for their tables, which join the one metadata of `core.db.Base`.
+import bot.api.models
 import bot.channels.telegram.models
+import bot.channels.webchat.models
 import bot.conversations.models
 import bot.handoff.models
 import bot.notifications.models  # noqa: F401

@@ -91,6 +91,17 @@ class RateLimited(TicketingError):
         self.retry_after_s = retry_after_s
 
 
+class BudgetExceeded(RateLimited):
+    """Too many holds from one address, page origin or API key (whichever fans they name).
+
+    `code` says which budget: `address_budget`, `origin_budget` or `key_budget`.
+    """
+
+    def __init__(self, code: str, message: str, retry_after_s: int) -> None:
+        super().__init__(message, retry_after_s)
+        self.code = code
+
+
 class HoldExpired(TicketingError):
     """The hold timed out (its seats may be someone else's by now) or was released."""
 

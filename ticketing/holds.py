@@ -55,7 +55,16 @@ from ticketing.models import CustomerIdentity, Fixture, Hold, Seat, SeatClaim, S
 from ticketing.policies import Policies, current_policies
 from ticketing.pricing import check_concessions, ticket_price
 from ticketing.recommendations import FreeSeat, SectionChoice, choose_seat_options
-from ticketing.risk import FanStanding, check_hold, lock_fan, record_refusal
+from ticketing.risk import (
+    NO_SOURCE,
+    FanStanding,
+    HoldSource,
+    check_hold,
+    check_source,
+    lock_fan,
+    record_refusal,
+    record_source,
+)
 from ticketing.store import NewHold, SaleChanged, SeatRef, store_for
 from ticketing.venues import seat_label
 
@@ -275,13 +284,16 @@ def create_hold(
     concessions: list[str] | None = None,
     now: datetime | None = None,
     policies: Policies | None = None,
+    source: HoldSource = NO_SOURCE,
 ) -> HoldView:
     """Hold seats for `customer` (an external id) at a fixture while they pay.
 
     Either `seat_ids` (those exact seats) or `quantity` (the best available adjacent
     seats, optionally within `section_id` or `category`). `concessions` gives one
-    concession per seat (default adult). Raises `InvalidQuantity`, `NotFound`,
-    `SaleClosed`, `RateLimited`, `PurchaseLimitReached`, `SeatUnavailable`, `SoldOut`.
+    concession per seat (default adult). `source` says where the request came from
+    (address, page origin, API key): the budgets of `policies.budgets` count by it.
+    Raises `InvalidQuantity`, `NotFound`, `SaleClosed`, `RateLimited` (or its
+    `BudgetExceeded`), `PurchaseLimitReached`, `SeatUnavailable`, `SoldOut`.
     """
     policies = policies or current_policies()
     quantity, seat_ids = check_quantity(quantity, seat_ids, policies)
@@ -304,6 +316,7 @@ def create_hold(
                 concessions=concessions,
                 now=now,
                 policies=policies,
+                source=source,
             )
         )
     except _COUNTED as exc:
@@ -362,8 +375,11 @@ def _hold(
     concessions: list[str],
     now: datetime,
     policies: Policies,
+    source: HoldSource,
 ) -> HoldView:
-    request = _Request(customer, fixture_id, quantity, section_id, seat_ids, category, concessions)
+    request = _Request(
+        customer, fixture_id, quantity, section_id, seat_ids, category, concessions, source
+    )
     for spread in _SPREADS if seat_ids is None else (1,):
         try:
             view, customer_id = _attempt(db, request, spread, now, policies)
@@ -390,6 +406,7 @@ class _Request:
     seat_ids: list[int] | None
     category: str | None
     concessions: list[str]
+    source: HoldSource
 
 
 def _attempt(
@@ -399,7 +416,9 @@ def _attempt(
     meanwhile (nothing was written: a new fan was not created either).
     """
     store = store_for(db)
-    if store.first_holds_outside_transactions and known_customer(db, request.customer) is None:
+    # A budgeted source is counted under its lock, in a transaction: no shortcut.
+    first_allowed = store.first_holds_outside_transactions and not request.source.counted
+    if first_allowed and known_customer(db, request.customer) is None:
         first = _first_hold(db, request, spread, now, policies)
         if first is not None:
             return first
@@ -439,6 +458,8 @@ def _attempt(
             )
             customer_id, new_fan = claimed.customer_id, False
             if claimed.complete:
+                if request.source.counted:
+                    record_source(session, hold.id, request.source)
                 return view, customer_id
             if claimed.seat_ids:
                 store.release_claims(session, hold.id)
@@ -527,6 +548,7 @@ def _options(
     quantity, seat_ids, section_id = request.quantity, request.seat_ids, request.section_id
     check_for_sale(fixture, now, member=standing.is_member)
     check_hold(standing, quantity, now, policies)
+    check_source(session, request.source, fixture.id, quantity, now, policies)
     if seat_ids is not None:
         seats = seats_by_id(session, fixture, seat_ids)
         if section_id is not None and any(s.section_id != section_id for s in seats):

@@ -246,8 +246,18 @@ class Hold(Base):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # Who asked, beyond the fan's id (which a widget session makes fresh each time): the
+    # client's address, the page's origin, the server-to-server key. Budgets count these.
+    source_address: Mapped[str | None] = mapped_column(String(64), default=None)
+    source_origin: Mapped[str | None] = mapped_column(String(255), default=None)
+    source_key: Mapped[int | None] = mapped_column(Integer, default=None)
 
-    __table_args__ = (Index("ix_holds_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_holds_customer_created", "customer_id", "created_at"),
+        Index("ix_holds_source_address_created", "source_address", "created_at"),
+        Index("ix_holds_source_origin_created", "source_origin", "created_at"),
+        Index("ix_holds_source_key_created", "source_key", "created_at"),
+    )
 
 
 class SeatClaim(Base):
@@ -425,12 +435,13 @@ class LedgerEntry(Base):
     reference: Mapped[str] = mapped_column(String(64))
 
 
-class RiskCounter(Base):
-    """How many requests were refused, per day, fixture and reason."""
+class RiskCount(Base):
+    """How many requests were refused, per minute (UTC, seconds zero), fixture (0 when
+    none) and reason: written by the gateway and the action server alike."""
 
-    __tablename__ = "risk_counters"
+    __tablename__ = "risk_counts"
 
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
     fixture_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reason: Mapped[str] = mapped_column(String(32), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)

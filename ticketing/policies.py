@@ -37,6 +37,22 @@ class Limits(_Strict):
     window_seconds: int = Field(60, ge=1)
 
 
+class Budgets(_Strict):
+    """Caps on holds that do not depend on who the fan says they are.
+
+    A widget session is a new fan each time, so the per-fan cap alone can be cycled
+    around; these count by what asked: the client's address (all fans behind it), the
+    page's origin, and, where a key has its own budget, the server-to-server key. Many
+    fans share an address (a household, a pub's wifi, a mobile network), so the
+    address caps are a few fans' worth, not one. None: no cap.
+    """
+
+    window_seconds: int = Field(600, ge=1, le=86_400)
+    holds_per_address: int | None = Field(30, ge=1)
+    seats_open_per_address_per_fixture: int | None = Field(12, ge=1)
+    holds_per_origin: int | None = Field(None, ge=1)
+
+
 class SaleWindows(_Strict):
     """When members' presale and general sale open, and when online sales close."""
 
@@ -115,6 +131,7 @@ class Policies(_Strict):
 
     holds: HoldRules = HoldRules()
     limits: Limits = Limits()
+    budgets: Budgets = Budgets()
     sales: SaleWindows = SaleWindows()
     concessions: dict[str, int] = {
         "adult": 0,

@@ -10,6 +10,7 @@ from functools import partial
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.api.access_log import redact_query_strings
 from bot.api.errors import error_response, install_error_handlers
@@ -22,6 +23,7 @@ from bot.api.routes import (
     holds,
     media,
     orders,
+    risk,
     tickets,
     triage,
 )
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(conversations.router)
     app.include_router(health.router)
     app.include_router(triage.router)
+    app.include_router(risk.router)
     app.include_router(fixtures.router)
     app.include_router(tickets.router)
     app.include_router(agent.router)
@@ -168,4 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(telegram_webhook.router)
     webchat.install(app, settings)  # the web widget, its script and the demo page at /
+    # Outermost: every route, log line and budget sees the client as the trusted proxies
+    # name it (uvicorn's own proxy handling is off, so this is the one place).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -164,7 +164,7 @@ def serve() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        proxy_headers=True,
+        proxy_headers=False,  # the app applies MATCHDAY_TRUSTED_PROXIES itself
         # Longer than the idle timeout of common proxies and HTTP clients (60 s), so the
         # gateway never closes a kept-alive connection just as a client reuses it.
         timeout_keep_alive=65,

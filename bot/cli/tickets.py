@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -79,6 +79,32 @@ def report(
         )
     if refused:
         typer.echo("refused: " + ", ".join(f"{k} {v}" for k, v in sorted(refused.items())))
+
+
+@app.command("risk")
+def risk(
+    minutes: Annotated[
+        int, typer.Option(min=1, max=7 * 24 * 60, help="How far back to look, in minutes.")
+    ] = 60,
+) -> None:
+    """Refused requests per minute and reason (holds over a cap or budget, refused keys,
+    sign-ins, widget sessions), then the totals of the period."""
+    from core.clock import utcnow
+    from ticketing.risk import refusals_per_minute
+
+    since = utcnow() - timedelta(minutes=minutes)
+    with get_sessionmaker()() as session:
+        counts = refusals_per_minute(session, since)
+    if not counts:
+        typer.echo(f"no refused requests in the last {minutes} minutes")
+        return
+    totals: dict[str, int] = {}
+    for count in counts:
+        typer.echo(f"{count.minute:%Y-%m-%d %H:%M}Z  {count.reason:<24} {count.count:>6}")
+        totals[count.reason] = totals.get(count.reason, 0) + count.count
+    typer.echo(
+        f"last {minutes} minutes: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items()))
+    )
 
 
 @app.command("validate")

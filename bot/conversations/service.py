@@ -48,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.models import Conversation, Message
+from bot.conversations.sources import MessageSource
 from bot.rasa.client import RasaClient, RasaUnavailable
 from core.clock import utcnow
 from core.db import write_session
@@ -258,11 +259,13 @@ class ConversationService:
         metadata: dict[str, Any] | None = None,
         channel: str = "api",
         composed: bool = False,
+        source: MessageSource | None = None,
     ) -> Outcome:
         """Process one fan message and return the desk's replies (idempotent by id).
 
         `composed`: the channel made `text` itself (a deep link, a command), so it may
-        carry an intent whatever the desk last sent.
+        carry an intent whatever the desk last sent. `source`: where it came from (the
+        client's address, the page's origin, the API key), for the engine's budgets.
         """
         async with self._lock(conversation_id):
             if client_message_id is not None:
@@ -288,7 +291,7 @@ class ConversationService:
                 status = "bot"
             elif status != "bot":
                 return Outcome(conversation_id, status, [])
-            rasa_metadata = {
+            rasa_metadata: dict[str, Any] = {
                 "language": resolved,
                 "script": script,
                 "channel": channel,
@@ -296,6 +299,8 @@ class ConversationService:
                 "customer": customer_id(channel, conversation_id, metadata),
                 **({"client": metadata} if metadata else {}),
             }
+            if source is not None:
+                rasa_metadata["source"] = source.as_metadata()
             try:
                 raw = await self._rasa.send(conversation_id, for_assistant, rasa_metadata)
             except RasaUnavailable:

@@ -33,6 +33,7 @@ def serving(app: ASGIApp, port: int, probe: str, *, lifespan: str = "auto") -> I
         log_level="warning",
         lifespan=lifespan,
         ws_max_size=MAX_WS_MESSAGE_BYTES,  # as `desk serve` runs the gateway
+        proxy_headers=False,  # as `desk serve`: the app applies the trusted proxies
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

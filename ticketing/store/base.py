@@ -164,6 +164,12 @@ class SaleStore(ABC):
     def lock_fan(self, session: Session, customer_id: int) -> None:
         """Hold the fan's row until the transaction ends, so their cap is counted once."""
 
+    @abstractmethod
+    def lock_source(self, session: Session, name: str) -> None:
+        """Hold a lock named `name` (an address, origin or key of `risk.HoldSource`) until
+        the transaction ends, so a budget is counted once. Callers take a hold's locks in
+        one global order, after the fan's (no deadlock)."""
+
     # --- holds --------------------------------------------------------------------------
 
     @abstractmethod

@@ -309,6 +309,7 @@ def _admit() -> TextClause:
 class _Statements:
     create_fan: TextClause
     lock_fan: Select[Any]
+    lock_source: TextClause
     hold: TextClause  # a known fan, in a transaction
     hold_new_fan: TextClause  # a new fan, in a transaction
     first_hold: TextClause  # a new fan, all or nothing, in autocommit
@@ -323,6 +324,7 @@ def _statements() -> _Statements:
     return _Statements(
         create_fan=_create_fan(),
         lock_fan=_lock_fan(),
+        lock_source=text("SELECT pg_advisory_xact_lock(hashtextextended(:b_name, 0))"),
         hold=_claim_and_hold(new_fan=False, all_or_nothing=False),
         hold_new_fan=_claim_and_hold(new_fan=True, all_or_nothing=False),
         first_hold=_claim_and_hold(new_fan=True, all_or_nothing=True),
@@ -352,6 +354,11 @@ class PostgresStore(SaleStore):
         # waited for the lock would still count from the snapshot taken before the wait,
         # missing the seats the previous lock holder just committed.
         session.connection().execute(self._sql.lock_fan, {"b_customer": customer_id})
+
+    def lock_source(self, session: Session, name: str) -> None:
+        # A transaction-scoped advisory lock on the name's 64-bit hash: no row to lock
+        # (an address is not a table), released at COMMIT or ROLLBACK.
+        session.connection().execute(self._sql.lock_source, {"b_name": name})
 
     def _hold_parameters(
         self, hold: NewHold, customer_id: int | None, new_fan: str | None

@@ -197,6 +197,9 @@ class SQLiteStore(SaleStore):
     def lock_fan(self, session: Session, customer_id: int) -> None:
         """Nothing to do: the transaction holds the database's write lock already."""
 
+    def lock_source(self, session: Session, name: str) -> None:
+        """Nothing to do: the transaction holds the database's write lock already."""
+
     def claim_and_hold(
         self, session: Session, hold: NewHold, *, customer_id: int | None, new_fan: str | None
     ) -> Claimed:

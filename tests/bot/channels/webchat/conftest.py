@@ -137,6 +137,7 @@ def serving(settings: Settings) -> Iterator[WidgetDesk]:
             log_level="warning",
             lifespan="on",
             ws_max_size=MAX_WS_MESSAGE_BYTES,  # as `desk serve` runs the gateway
+            proxy_headers=False,  # as `desk serve`: the app applies the trusted proxies
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
