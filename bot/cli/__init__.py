@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db, knowledge, mail, notify, rasa, stack, texts, tickets, users
+from bot.cli import (
+    api_keys,
+    db,
+    knowledge,
+    mail,
+    notify,
+    rasa,
+    stack,
+    texts,
+    tickets,
+    users,
+    widget,
+)
 
 app = typer.Typer(
     help="Matchday Desk: support desk for football ticketing.",
@@ -12,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(api_keys.app, name="api-keys")
 app.add_typer(db.app, name="db")
 app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(notify.app, name="notify")
@@ -19,6 +32,7 @@ app.add_typer(rasa.app, name="rasa")
 app.add_typer(texts.app, name="texts")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(users.app, name="users")
+app.add_typer(widget.app, name="widget")
 app.command("prepare")(stack.prepare)
 app.command("run")(stack.run)
 app.command("serve")(stack.serve)

@@ -44,6 +44,15 @@ class LoginIn(StrictBody):
     password: str = Field(min_length=1, max_length=256)
 
 
+class PasswordIn(StrictBody):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordOut(BaseModel):
+    sessions_ended: int
+
+
 class SessionOut(BaseModel):
     token: str
     expires_at: str
@@ -142,6 +151,17 @@ def sign_out(principal: AgentDep, response: Response, desk: DeskDep, ip: IpDep) 
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+@router.post("/password")
+def change_password(body: PasswordIn, principal: AgentDep, desk: DeskDep, ip: IpDep) -> PasswordOut:
+    """Change my password: 403 `wrong_password` (counted as a failed sign-in), 422 if
+    the new one is too short; every other session of mine ends, this one stays."""
+    with translated():
+        ended = auth.change_password(
+            desk.sessions, principal, body.current_password, body.new_password, ip
+        )
+    return PasswordOut(sessions_ended=ended)
 
 
 @router.get("/me")

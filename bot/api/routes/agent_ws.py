@@ -8,7 +8,8 @@ client sends `{"type": "typing", "conversation_id"}` and `{"type": "ping"}`.
 Authentication is the session cookie (browsers) or a bearer header (API clients).
 A cookie-authenticated socket must come from the gateway's own origin (the
 WebSocket form of CSRF protection). Refused handshakes get HTTP 403; a session that
-expires or is revoked while connected is closed with code 4401.
+expires or is revoked while connected (sign-out, deactivation, a password change) is
+closed with code 4401 at the client's next message, or at the next heartbeat.
 """
 
 from __future__ import annotations
@@ -56,10 +57,15 @@ def _same_origin(websocket: WebSocket) -> bool:
     return urlsplit(origin).netloc == websocket.headers.get("host", "")
 
 
-async def _receive(websocket: WebSocket, principal: Principal) -> None:
+async def _receive(websocket: WebSocket, principal: Principal, token: str) -> None:
     desk = handoff_desk(websocket)
     while True:
         raw = await websocket.receive_text()
+        try:  # every action is the session's: it may have ended since the last one
+            principal = await to_thread.run_sync(authenticate, desk.sessions, token)
+        except HandoffError:
+            await websocket.close(SESSION_ENDED)
+            return
         try:
             message: Any = json.loads(raw)
         except ValueError:
@@ -124,7 +130,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     tasks = [
         asyncio.create_task(_send(websocket, principal)),
-        asyncio.create_task(_receive(websocket, principal)),
+        asyncio.create_task(_receive(websocket, principal, token)),
         asyncio.create_task(_heartbeat(websocket, principal, token)),
     ]
     try:

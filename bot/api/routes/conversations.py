@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from bot.api.deps import ApiKey, Conversations
+from bot.api.deps import CallerDep, Conversations, FullScope
 from bot.api.errors import ApiError
 from bot.api.schemas import (
     CONVERSATION_ID,
@@ -17,9 +17,10 @@ from bot.api.schemas import (
     Reply,
     buttons_of,
 )
+from bot.conversations.sources import MessageSource
 from bot.rasa.client import RasaUnavailable
 
-router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"], dependencies=[FullScope])
 
 ConversationId = Annotated[
     str, Path(pattern=CONVERSATION_ID, description="Your id for the conversation (1-128 chars).")
@@ -39,9 +40,13 @@ class HistoryOut(BaseModel):
 
 @router.post("/{conversation_id}/messages", response_model_exclude_none=True)
 async def post_message(
-    conversation_id: ConversationId, body: FanMessageIn, conversations: Conversations
+    conversation_id: ConversationId,
+    body: FanMessageIn,
+    conversations: Conversations,
+    caller: CallerDep,
 ) -> MessagesOut:
-    """Send a fan's message; the answer holds the desk's replies."""
+    """Send a fan's message; the answer holds the desk's replies. Holds made in the
+    conversation count against the key's hold budget, if it has one."""
     text = body.text.strip()
     if not text:
         raise ApiError(422, "too_short", "text: must not be blank", "text")
@@ -52,6 +57,11 @@ async def post_message(
             language=body.language,
             client_message_id=body.client_message_id,
             metadata=body.metadata,
+            source=(
+                MessageSource(key_id=caller.key_id, key_budget=caller.hold_budget)
+                if caller.hold_budget is not None
+                else None
+            ),
         )
     except RasaUnavailable as exc:
         raise ApiError(

@@ -11,12 +11,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from bot.api.deps import ApiKey, Sessions
+from bot.api.deps import ReadScope, Sessions
 from bot.api.schemas import PRINTABLE, rfc3339
 from ticketing.fixtures import fixture_listings, seat_map, section_availability
 from ticketing.recommendations import recommend_seats
 
-router = APIRouter(prefix="/api/v1/fixtures", tags=["ticketing"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api/v1/fixtures", tags=["ticketing"], dependencies=[ReadScope])
 
 CUSTOMER = r"^[a-z][a-z0-9_]{0,15}:[^\s\x00-\x1f\x7f]{1,140}$"
 

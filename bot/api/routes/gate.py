@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.api.deps import ApiKey, Sessions
+from bot.api.deps import GateScope, Sessions
 from bot.api.paging import Offset
 from bot.api.scan_batches import ScanBatcher
 from bot.api.schemas import StrictBody, rfc3339
@@ -18,7 +18,7 @@ from ticketing.keys import default_keyring
 
 MAX_REVOCATIONS = 10_000  # a page of the revocation list (a cancelled match revokes them all)
 
-router = APIRouter(prefix="/api/v1/gate", tags=["gate"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api/v1/gate", tags=["gate"], dependencies=[GateScope])
 
 
 class ScanIn(StrictBody):

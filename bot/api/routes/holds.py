@@ -8,13 +8,14 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.api.deps import ApiKey, Sessions
+from bot.api.deps import CallerDep, FullScope, ReadScope, Sessions
 from bot.api.routes.fixtures import CUSTOMER
 from bot.api.schemas import StrictBody, rfc3339
 from bot.database import run_engine
 from ticketing.holds import HeldSeat, HoldView, create_hold, get_hold, release_hold
+from ticketing.risk import NO_SOURCE, HoldSource
 
-router = APIRouter(prefix="/api/v1/holds", tags=["ticketing"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api/v1/holds", tags=["ticketing"])  # scopes: per route
 
 
 class HoldIn(StrictBody):
@@ -81,9 +82,18 @@ HoldId = Annotated[str, Path(pattern=r"^[A-Z0-9]{1,32}$")]
 Customer = Annotated[str, Query(pattern=CUSTOMER)]
 
 
-@router.post("", status_code=201, response_model=HoldOut)
-async def post_hold(body: HoldIn, sessions: Sessions) -> JSONResponse:
-    """Hold the best available seats (or `seat_ids`) for the fan; they expire unpaid."""
+@router.post("", status_code=201, response_model=HoldOut, dependencies=[FullScope])
+async def post_hold(body: HoldIn, sessions: Sessions, caller: CallerDep) -> JSONResponse:
+    """Hold the best available seats (or `seat_ids`) for the fan; they expire unpaid.
+
+    A key with a hold budget (`desk api-keys create --hold-budget N`) is held to it;
+    the club's own `full` keys have none.
+    """
+    source = (
+        HoldSource(key_id=caller.key_id, key_budget=caller.hold_budget)
+        if caller.hold_budget is not None
+        else NO_SOURCE
+    )
     hold = await run_engine(
         create_hold,
         sessions,
@@ -94,18 +104,19 @@ async def post_hold(body: HoldIn, sessions: Sessions) -> JSONResponse:
         seat_ids=body.seat_ids,
         category=body.category,
         concessions=body.concessions,
+        source=source,
     )
     return JSONResponse(hold_out(hold).model_dump(mode="json"), status_code=201)
 
 
-@router.get("/{hold_id}")
+@router.get("/{hold_id}", dependencies=[ReadScope])
 def get_one(hold_id: HoldId, customer: Customer, sessions: Sessions) -> HoldOut:
     """The fan's hold."""
     with sessions() as session:
         return hold_out(get_hold(session, customer, hold_id))
 
 
-@router.delete("/{hold_id}", status_code=204)
+@router.delete("/{hold_id}", status_code=204, dependencies=[FullScope])
 def delete_hold(hold_id: HoldId, customer: Customer, sessions: Sessions) -> Response:
     """Release the fan's hold now."""
     release_hold(sessions, customer, hold_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.api.deps import ApiKey, Sessions
+from bot.api.deps import FullScope, ReadScope, Sessions
 from bot.api.errors import ApiError
 from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.fixtures import CUSTOMER
@@ -21,7 +21,7 @@ from ticketing.paying import pay_order
 from ticketing.refunds import confirm_refund, quote_refund
 from ticketing.tickets import TicketView
 
-router = APIRouter(prefix="/api/v1/orders", tags=["ticketing"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api/v1/orders", tags=["ticketing"])  # scopes: per route
 
 TicketIds = list[Annotated[int, Field(ge=1, le=2**53)]]
 
@@ -106,7 +106,12 @@ OrderId = Annotated[
 Customer = Annotated[str, Query(pattern=CUSTOMER)]
 
 
-@router.post("", status_code=201, responses={200: {"description": "a replayed request"}})
+@router.post(
+    "",
+    status_code=201,
+    responses={200: {"description": "a replayed request"}},
+    dependencies=[FullScope],
+)
 async def post_order(
     body: OrderIn,
     sessions: Sessions,
@@ -135,7 +140,7 @@ async def post_order(
     )
 
 
-@router.get("")
+@router.get("", dependencies=[ReadScope])
 def list_orders(
     customer: Customer, sessions: Sessions, limit: Limit = MAX_PAGE, offset: Offset = 0
 ) -> list[OrderOut]:
@@ -144,7 +149,7 @@ def list_orders(
         return [order_out(o) for o in page(orders_of(session, customer), limit, offset)]
 
 
-@router.get("/{order_id}")
+@router.get("/{order_id}", dependencies=[ReadScope])
 def get_one(order_id: OrderId, customer: Customer, sessions: Sessions) -> OrderOut:
     """The fan's order with all its tickets (revoked ones included, with their status)."""
     with sessions() as session:
@@ -190,7 +195,7 @@ def _confirming(quote_id: str | None, confirm: bool | None) -> bool:
     return bool(confirm)
 
 
-@router.post("/{order_id}/refund")
+@router.post("/{order_id}/refund", dependencies=[FullScope])
 def post_refund(
     order_id: OrderId, body: RefundIn, sessions: Sessions
 ) -> RefundQuoteOut | RefundDoneOut:
@@ -258,7 +263,7 @@ class ExchangeDoneOut(BaseModel):
     currency: str
 
 
-@router.post("/{order_id}/exchange")
+@router.post("/{order_id}/exchange", dependencies=[FullScope])
 def post_exchange(
     order_id: OrderId, body: ExchangeIn, sessions: Sessions
 ) -> ExchangeQuoteOut | ExchangeDoneOut:

@@ -9,12 +9,12 @@ from anyio import to_thread
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from bot.api.deps import ApiKey, Sessions
+from bot.api.deps import ReadScope, Sessions
 from core.clock import utcnow
 from core.db import read_session
 from ticketing.risk import refusals_per_minute
 
-router = APIRouter(prefix="/api/v1", tags=["risk"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api/v1", tags=["risk"], dependencies=[ReadScope])
 
 
 class MinuteOut(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from bot.api.deps import ApiKey, Sessions
+from bot.api.deps import FullScope, ReadScope, Sessions
 from bot.api.paging import MAX_PAGE, Limit, Offset, page
 from bot.api.routes.fixtures import CUSTOMER
 from bot.api.routes.orders import SeatRef, TicketOut, ticket_out
@@ -16,7 +16,7 @@ from ticketing.qr import ticket_qr_png, ticket_qr_svg
 from ticketing.tickets import get_ticket, tickets_of
 from ticketing.transfers import quote_transfer, transfer_ticket
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["ticketing"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api/v1/tickets", tags=["ticketing"])  # scopes: per route
 
 TicketId = Annotated[int, Path(ge=1, le=2**53)]
 Customer = Annotated[str, Query(pattern=CUSTOMER)]
@@ -60,7 +60,7 @@ class TransferOut(BaseModel):
     currency: str
 
 
-@router.get("")
+@router.get("", dependencies=[ReadScope])
 def list_tickets(
     customer: Customer,
     sessions: Sessions,
@@ -74,14 +74,14 @@ def list_tickets(
     return [ticket_out(t) for t in page(tickets, limit, offset)]
 
 
-@router.get("/{ticket_id}")
+@router.get("/{ticket_id}", dependencies=[ReadScope])
 def get_one(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> TicketOut:
     """One of the fan's tickets."""
     with sessions() as session:
         return ticket_out(get_ticket(session, customer, ticket_id))
 
 
-@router.get("/{ticket_id}/qr.png", response_class=Response)
+@router.get("/{ticket_id}/qr.png", response_class=Response, dependencies=[ReadScope])
 def get_qr_png(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> Response:
     """The ticket's QR code as PNG."""
     with sessions() as session:
@@ -89,7 +89,7 @@ def get_qr_png(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> R
     return Response(ticket_qr_png(ticket), media_type="image/png")
 
 
-@router.get("/{ticket_id}/qr.svg", response_class=Response)
+@router.get("/{ticket_id}/qr.svg", response_class=Response, dependencies=[ReadScope])
 def get_qr_svg(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> Response:
     """The ticket's QR code as SVG."""
     with sessions() as session:
@@ -97,7 +97,7 @@ def get_qr_svg(ticket_id: TicketId, customer: Customer, sessions: Sessions) -> R
     return Response(ticket_qr_svg(ticket), media_type="image/svg+xml")
 
 
-@router.post("/{ticket_id}/transfer/quote")
+@router.post("/{ticket_id}/transfer/quote", dependencies=[FullScope])
 def post_transfer_quote(
     ticket_id: TicketId, body: TransferQuoteIn, sessions: Sessions
 ) -> TransferQuoteOut:
@@ -113,7 +113,7 @@ def post_transfer_quote(
     )
 
 
-@router.post("/{ticket_id}/transfer")
+@router.post("/{ticket_id}/transfer", dependencies=[FullScope])
 def post_transfer(ticket_id: TicketId, body: TransferIn, sessions: Sessions) -> TransferOut:
     """Transfer the ticket to another fan: the old code is revoked, a new ticket issued in
     an order of the recipient's own. The answer leaves out its code: only they read it."""

@@ -7,13 +7,13 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from bot.api.deps import ApiKey, Rasa
+from bot.api.deps import Rasa, ReadScope
 from bot.api.errors import ApiError
 from bot.api.schemas import MAX_TEXT, StrictBody
 from bot.rasa.client import RasaUnavailable
 from bot.triage import triage
 
-router = APIRouter(prefix="/api/v1", tags=["triage"], dependencies=[ApiKey])
+router = APIRouter(prefix="/api/v1", tags=["triage"], dependencies=[ReadScope])
 
 
 class TriageIn(StrictBody):

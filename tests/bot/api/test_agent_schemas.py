@@ -13,6 +13,7 @@ AGENT = "/api/v1/agent"
 RESPONSES = {
     ("post", "/session"): ("200", "SessionOut"),
     ("get", "/me"): ("200", "MeOut"),
+    ("post", "/password"): ("200", "PasswordOut"),
     ("get", "/queue"): ("200", "QueueOut"),
     ("get", "/conversations"): ("200", "QueueOut"),
     ("get", "/conversations/{conversation_id}"): ("200", "ConversationDetail"),
