@@ -62,5 +62,5 @@ def test_a_network_of_proxies_is_trusted(database: str) -> None:
 
 
 def test_a_wrong_entry_stops_start_up_naming_it(database: str) -> None:
-    with pytest.raises(ValidationError, match="MATCHDAY_TRUSTED_PROXIES: 'proxy.local'"):
+    with pytest.raises(ValidationError, match=r"MATCHDAY_TRUSTED_PROXIES: 'proxy\.local'"):
         make_settings(database, MATCHDAY_TRUSTED_PROXIES="127.0.0.1, proxy.local")
