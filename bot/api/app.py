@@ -138,7 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Support desk for football ticketing: conversations, triage, "
         "ticketing, handoff. Server-to-server calls carry `Authorization: Bearer <key>`: "
         "MATCHDAY_API_KEY, or a key of `desk api-keys create` whose scope (gate, read, "
-        'full) covers the route (403 `insufficient_scope` otherwise). Errors are `{"error": {"code", "message", "field"?}}`; '
+        "full) covers the route (403 `insufficient_scope` otherwise). "
+        'Errors are `{"error": {"code", "message", "field"?}}`; '
         "times are RFC 3339 UTC; money is integer minor units with an ISO 4217 currency.",
         lifespan=lifespan,
     )
