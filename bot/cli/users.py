@@ -5,18 +5,22 @@ terminal), so it never appears in shell history or the process list:
 
     desk users create --username mei --role agent --languages zh,en
     printf '%s\\n' "$PASSWORD" | desk users create --username ops --role admin
+    desk users password mei        # an admin's reset: their sessions end
+    desk users deactivate mei      # they are signed out at once and cannot sign in
+    desk users activate mei
 """
 
 from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 
 import typer
 
 from bot.database import get_sessionmaker, migrate
-from bot.handoff.agents import create_agent, list_agents
+from bot.handoff.agents import create_agent, list_agents, reset_password, set_active
 from bot.handoff.errors import HandoffError
 from bot.handoff.policy import load_policy
 from core.db import read_session
@@ -76,3 +80,35 @@ def list_users() -> None:
             typer.echo(
                 f"{agent.username:20} {agent.role:10} {','.join(agent.languages):6} {online}"
             )
+
+
+def _change(done: str, action: Callable[[], int]) -> None:
+    migrate()
+    try:
+        ended = action()
+    except HandoffError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{done}; {ended} session(s) ended")
+
+
+@app.command("deactivate")
+def deactivate(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
+    """Stop an account: its sessions end at once and it cannot sign in."""
+    _change(f"deactivated {username!r}", lambda: set_active(get_sessionmaker(), username, False))
+
+
+@app.command("activate")
+def activate(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
+    """Let a deactivated account sign in again."""
+    _change(f"activated {username!r}", lambda: set_active(get_sessionmaker(), username, True))
+
+
+@app.command("password")
+def password(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
+    """Set a new password (from standard input); the account's sessions end."""
+    new = read_password()
+    _change(
+        f"new password for {username!r}",
+        lambda: reset_password(get_sessionmaker(), username, new),
+    )

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handoff import audit
-from bot.handoff.auth import Role, hash_password
+from bot.handoff.auth import Role, check_new_password, end_sessions, hash_password
 from bot.handoff.errors import Conflict, InvalidInput, NotFound
 from bot.handoff.models import ROLES, Agent, AgentSession, Handoff
 from core.clock import utcnow
@@ -96,6 +96,40 @@ def agent_named(session: Session, username: str) -> Agent:
     if agent is None:
         raise NotFound(f"no agent {username!r}", field="username")
     return agent
+
+
+def set_active(
+    sessions: sessionmaker[Session], username: str, active: bool, *, by: str = "cli"
+) -> int:
+    """Let the agent sign in again, or stop them: deactivating ends every session of
+    theirs at once (returns how many ended). Audit-logged."""
+    with write_session(sessions) as session:
+        agent = agent_named(session, username)
+        agent.active = active
+        ended = 0 if active else end_sessions(session, agent.id)
+        audit.record(
+            session,
+            "agent_activated" if active else "agent_deactivated",
+            username=by,
+            agent=username,
+            sessions_ended=ended,
+        )
+    return ended
+
+
+def reset_password(
+    sessions: sessionmaker[Session], username: str, password: str, *, by: str = "cli"
+) -> int:
+    """An admin's reset: a new password, and every session of the agent ends (returns
+    how many). Audit-logged."""
+    check_new_password(password)
+    password_hash = hash_password(password)
+    with write_session(sessions) as session:
+        agent = agent_named(session, username)
+        agent.password_hash = password_hash
+        ended = end_sessions(session, agent.id)
+        audit.record(session, "password_reset", username=by, agent=username, sessions_ended=ended)
+    return ended
 
 
 def online_since(presence_timeout_s: float) -> datetime:

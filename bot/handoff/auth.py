@@ -4,38 +4,71 @@ the login rate limit.
 A session is a random bearer token; only its SHA-256 is stored, so a copy of the
 database does not let anyone in. The same token works as `Authorization: Bearer` (API
 clients) or as the console's HttpOnly cookie; cookie requests that change something
-must also carry the session's CSRF token (`X-CSRF-Token`). Failed logins are audit
-rows, and the rate limit counts them, so it survives restarts.
+must also carry the session's CSRF token (`X-CSRF-Token`).
+
+Sign-in throttling. Every password check (a login, or the current password of a
+password change) is counted in `sign_in_failures` per username, client address and
+minute before the password is verified, and admitted only while these hold:
+
+- one username from one address: fewer than `MAX_FAILURES_PER_PAIR` (5) in the last
+  `THROTTLE_WINDOW` (5 minutes); then that pair is locked for the rest of the window,
+  while the agent can still sign in from anywhere else;
+- one address, any usernames: fewer than `MAX_FAILURES_PER_ADDRESS` (20) in the same
+  window (a sweep over many usernames);
+- one username, all addresses together: once `MAX_FAILURES_PER_USERNAME` (50) failures
+  fell in the last `USERNAME_WINDOW` (15 minutes), one check per minute for that
+  username (a backoff, not a lockout: a guesser with many addresses gets one guess a
+  minute, and the agent keeps a chance to sign in every minute).
+
+The check and the count are one transaction that holds two named locks (the address's,
+then the username's: the sale store's `lock_source`, an advisory lock on PostgreSQL and
+the write lock on SQLite), so parallel attempts cannot race past a limit: of N
+simultaneous wrong passwords from one address at most `MAX_FAILURES_PER_PAIR` are
+verified. A correct password takes its own count back (a sign-in is not a failure), so
+an office behind one address does not use up its cap by signing in; a refused attempt
+is not counted, so hammering a lock does not prolong it. Unknown usernames are counted
+like known ones and cost the same time (a dummy hash is verified). Refusals are counted
+per minute as `sign_in_locked` in the risk counters; failed logins are also audit rows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handoff import audit
-from bot.handoff.errors import Forbidden, NotAuthenticated, RateLimited
-from bot.handoff.models import ROLES, Agent, AgentSession
+from bot.handoff.errors import Forbidden, InvalidInput, NotAuthenticated, RateLimited
+from bot.handoff.models import ROLES, Agent, AgentSession, SignInFailure
 from core.clock import utcnow
-from core.db import read_session, write_session
+from core.db import conflict_insert, database_kind, read_session, rowcount, write_session
+from ticketing.risk import minute_of, record_refusal
+from ticketing.store import store_for
 
 log = logging.getLogger("matchday.handoff")
 Role = Literal["agent", "supervisor", "admin"]
 SESSION_TTL = timedelta(hours=12)
 TOUCH_EVERY = timedelta(seconds=15)
-LOGIN_WINDOW_S = 300
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_IP = 20
 MIN_PASSWORD_LENGTH = 10
+# Sign-in throttling (see the module docstring). A failure counts in its minute's
+# bucket while the bucket started less than the window ago.
+THROTTLE_WINDOW = timedelta(minutes=5)
+MAX_FAILURES_PER_PAIR = 5  # one username from one address
+MAX_FAILURES_PER_ADDRESS = 20  # any usernames from one address
+USERNAME_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USERNAME = 50  # one username from all addresses; then one check a minute
+BACKOFF_STEP = timedelta(minutes=1)
+UNKNOWN_ADDRESS = "unknown"  # a caller without an address (counted together)
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
 # Verified when the username is unknown, so a wrong username costs the same time.
@@ -113,12 +146,129 @@ def _principal(agent: Agent, row: AgentSession) -> Principal:
     )
 
 
-def _check_rate(session: Session, username: str, ip: str | None) -> None:
-    since = audit.window_start(LOGIN_WINDOW_S)
-    by_user = audit.count_since(session, "login_failed", since, username=username)
-    by_ip = audit.count_since(session, "login_failed", since, ip=ip) if ip else 0
-    if by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP:
-        raise RateLimited("Too many failed logins; wait a few minutes.", LOGIN_WINDOW_S)
+@dataclass(frozen=True)
+class _Attempt:
+    """A password check that was admitted and counted (in `minute`'s bucket)."""
+
+    username: str
+    address: str
+    minute: datetime
+
+
+def _buckets(
+    session: Session, since: datetime, *, username: str | None = None, address: str | None = None
+) -> list[tuple[datetime, int]]:
+    """Failures per minute after `since`, oldest first, for a username and/or address."""
+    query = (
+        select(SignInFailure.minute, func.sum(SignInFailure.count))
+        .where(SignInFailure.minute > since)
+        .group_by(SignInFailure.minute)
+        .order_by(SignInFailure.minute)
+    )
+    if username is not None:
+        query = query.where(SignInFailure.username == username)
+    if address is not None:
+        query = query.where(SignInFailure.address == address)
+    return [(minute, int(count or 0)) for minute, count in session.execute(query).tuples()]
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _locked_for(
+    buckets: Sequence[tuple[datetime, int]], limit: int, window: timedelta, now: datetime
+) -> int | None:
+    """Seconds until fewer than `limit` failures are left in the window, or None if
+    there are fewer already."""
+    left = sum(count for _, count in buckets)
+    for minute, count in buckets:
+        if left < limit:
+            break
+        left -= count
+        if left < limit:
+            return _seconds_until(minute + window, now)
+    return None
+
+
+def _lockout(session: Session, attempt: _Attempt, now: datetime) -> int | None:
+    """Seconds to wait before `attempt` may check a password, or None if it may now."""
+    since = now - THROTTLE_WINDOW
+    waits = [
+        _locked_for(
+            _buckets(session, since, username=attempt.username, address=attempt.address),
+            MAX_FAILURES_PER_PAIR,
+            THROTTLE_WINDOW,
+            now,
+        ),
+        _locked_for(
+            _buckets(session, since, address=attempt.address),
+            MAX_FAILURES_PER_ADDRESS,
+            THROTTLE_WINDOW,
+            now,
+        ),
+    ]
+    by_username = _buckets(session, now - USERNAME_WINDOW, username=attempt.username)
+    if sum(count for _, count in by_username) >= MAX_FAILURES_PER_USERNAME and any(
+        minute == attempt.minute and count > 0 for minute, count in by_username
+    ):
+        waits.append(_seconds_until(attempt.minute + BACKOFF_STEP, now))
+    found = [wait for wait in waits if wait is not None]
+    return max(found) if found else None
+
+
+def _count(session: Session, attempt: _Attempt) -> None:
+    """Add the attempt to its bucket: one atomic upsert."""
+    statement = conflict_insert(database_kind(session), SignInFailure).values(
+        username=attempt.username, address=attempt.address, minute=attempt.minute, count=1
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SignInFailure.username, SignInFailure.address, SignInFailure.minute],
+            set_={"count": SignInFailure.count + 1},
+        )
+    )
+
+
+def _uncount(session: Session, attempt: _Attempt) -> None:
+    """Take an admitted attempt back out of its bucket: the password was right."""
+    session.execute(
+        update(SignInFailure)
+        .where(
+            SignInFailure.username == attempt.username,
+            SignInFailure.address == attempt.address,
+            SignInFailure.minute == attempt.minute,
+            SignInFailure.count > 0,
+        )
+        .values(count=SignInFailure.count - 1)
+    )
+
+
+def _admit(sessions: sessionmaker[Session], username: str, address: str | None) -> _Attempt:
+    """Count a password check about to be made, or raise `RateLimited` (uncounted) if a
+    limit of the module docstring is reached. Check and count are atomic."""
+    now = utcnow()
+    attempt = _Attempt(username[:64], (address or UNKNOWN_ADDRESS)[:64], minute_of(now))
+    with write_session(sessions) as session:
+        store = store_for(session)
+        # Always the address's lock first, then the username's: no deadlock.
+        store.lock_source(session, f"sign-in address {attempt.address}")
+        store.lock_source(session, f"sign-in username {attempt.username}")
+        wait = _lockout(session, attempt, now)
+        if wait is None:
+            _count(session, attempt)
+            # Buckets no window reads any more; only this address's (whose lock we hold).
+            session.execute(
+                delete(SignInFailure).where(
+                    SignInFailure.address == attempt.address,
+                    SignInFailure.minute <= now - USERNAME_WINDOW,
+                )
+            )
+    if wait is not None:
+        record_refusal(sessions, 0, "sign_in_locked", now)
+        log.info("sign-in for %r from %s refused for %d s", username[:64], address, wait)
+        raise RateLimited("Too many failed sign-ins; try again later.", wait)
+    return attempt
 
 
 def login(
@@ -126,8 +276,8 @@ def login(
 ) -> NewSession:
     """Check the credentials and open a 12-hour session; `NotAuthenticated` if wrong."""
     username = username.strip()
+    attempt = _admit(sessions, username, ip)
     with read_session(sessions) as session:
-        _check_rate(session, username, ip)
         agent = session.scalar(select(Agent).where(Agent.username == username))
     ok = verify_password(agent.password_hash if agent else _DUMMY_HASH, password)
     with write_session(sessions) as session:
@@ -136,6 +286,7 @@ def login(
             failed = True
         else:
             failed = False
+            _uncount(session, attempt)
             token = secrets.token_urlsafe(32)
             now = utcnow()
             row = AgentSession(
@@ -193,6 +344,69 @@ def logout(sessions: sessionmaker[Session], principal: Principal, ip: str | None
         audit.record(
             session, "logout", username=principal.username, agent_id=principal.agent_id, ip=ip
         )
+
+
+def end_sessions(session: Session, agent_id: int, *, keep: str | None = None) -> int:
+    """Revoke the agent's live sessions (all, or all but the one hashed `keep`) in the
+    caller's transaction; returns how many. Their next request answers 401, and their
+    console sockets close at the next message or heartbeat."""
+    now = utcnow()
+    query = update(AgentSession).where(
+        AgentSession.agent_id == agent_id,
+        AgentSession.revoked_at.is_(None),
+        AgentSession.expires_at > now,
+    )
+    if keep is not None:
+        query = query.where(AgentSession.token_hash != keep)
+    return rowcount(session.execute(query.values(revoked_at=now)))
+
+
+def check_new_password(password: str, field: str = "password") -> None:
+    """Raise `InvalidInput` for a password too short to be set."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"{field}: passwords need at least {MIN_PASSWORD_LENGTH} characters", field=field
+        )
+
+
+def change_password(
+    sessions: sessionmaker[Session], principal: Principal, current: str, new: str, ip: str | None
+) -> int:
+    """Set the signed-in agent's password; every other session of theirs ends (returns
+    how many), this one stays. A wrong `current` is `Forbidden` and counts as a failed
+    sign-in (so it is throttled like one)."""
+    check_new_password(new, "new_password")
+    attempt = _admit(sessions, principal.username, ip)
+    with read_session(sessions) as session:
+        agent = session.get(Agent, principal.agent_id)
+    if agent is None or not verify_password(agent.password_hash, current):
+        with write_session(sessions) as session:
+            audit.record(
+                session,
+                "password_change_failed",
+                username=principal.username,
+                agent_id=principal.agent_id,
+                ip=ip,
+            )
+        log.warning("wrong current password of %s from %s", principal.username, ip)
+        raise Forbidden("The current password is wrong.", code="wrong_password")
+    new_hash = hash_password(new)
+    with write_session(sessions) as session:
+        _uncount(session, attempt)
+        session.execute(
+            update(Agent).where(Agent.id == principal.agent_id).values(password_hash=new_hash)
+        )
+        ended = end_sessions(session, principal.agent_id, keep=principal.session_hash)
+        audit.record(
+            session,
+            "password_changed",
+            username=principal.username,
+            agent_id=principal.agent_id,
+            ip=ip,
+            sessions_ended=ended,
+        )
+    log.info("%s changed their password; %d other session(s) ended", principal.username, ended)
+    return ended
 
 
 def check_csrf(principal: Principal, presented: str | None) -> None:

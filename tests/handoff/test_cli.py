@@ -1,4 +1,5 @@
-"""`desk users create` reads the password from standard input and stores only a hash."""
+"""`desk users create` and `password` read the password from standard input and store only
+a hash; `deactivate` ends the agent's sessions at once."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import os
 import subprocess
 from pathlib import Path
 
-from bot.handoff.auth import login
-from core.db import engine_for, make_sessionmaker
+import pytest
+from sqlalchemy import select
+
+from bot.handoff.agents import create_agent
+from bot.handoff.auth import authenticate, login
+from bot.handoff.errors import NotAuthenticated
+from bot.handoff.models import AuditEntry
+from core.db import engine_for, make_sessionmaker, read_session
 from core.settings import ROOT
 
 DESK = str(ROOT / ".venv" / "bin" / "desk")
@@ -50,3 +57,45 @@ def test_users_create_reads_stdin(sqlite_url: str) -> None:
     assert secret.encode() not in b"".join(
         p.read_bytes() for p in database.parent.glob(database.name + "*")
     )
+
+
+def test_users_deactivate_activate_and_password(sqlite_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "MATCHDAY_API_KEY": "k"}
+    sessions = make_sessionmaker(engine_for(sqlite_url))
+    old, new = "the first long secret", "the second long secret"
+    create_agent(sessions, "nia", old, "agent")
+    token = login(sessions, "nia", old, "127.0.0.1").token
+
+    def desk(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [DESK, "users", *args],
+            input=stdin,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    deactivated = desk("deactivate", "nia")
+    assert deactivated.returncode == 0, deactivated.stderr
+    assert "1 session(s) ended" in deactivated.stdout
+    with pytest.raises(NotAuthenticated):
+        authenticate(sessions, token)
+    with pytest.raises(NotAuthenticated):
+        login(sessions, "nia", old, "127.0.0.1")
+    assert desk("activate", "nia").returncode == 0
+    token = login(sessions, "nia", old, "127.0.0.1").token
+
+    assert desk("password", "nia", stdin="short\n").returncode == 1
+    reset = desk("password", "nia", stdin=new + "\n")
+    assert reset.returncode == 0, reset.stderr
+    assert new not in reset.stdout + reset.stderr
+    with pytest.raises(NotAuthenticated):
+        authenticate(sessions, token)
+    with pytest.raises(NotAuthenticated):
+        login(sessions, "nia", old, "127.0.0.1")
+    assert login(sessions, "nia", new, "127.0.0.1").principal.username == "nia"
+    assert desk("deactivate", "nobody").returncode == 1
+    with read_session(sessions) as session:
+        actions = set(session.scalars(select(AuditEntry.action)))
+    assert {"agent_deactivated", "agent_activated", "password_reset"} <= actions
