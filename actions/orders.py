@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import customer_of, language_of, money
 from actions.database import club, sessions
+from actions.groups import private_only
 from actions.matches import match_name, match_summary
 from actions.verification import offer_verification, order_ref_of
 from core.clock import utcnow
@@ -121,6 +122,8 @@ class ActionOrderStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if (ended := private_only(dispatcher, tracker)) is not None:
+            return ended  # a group chat: no order detail there
         language = language_of(tracker)
         orders = _orders(tracker)
         wanted = next(tracker.get_latest_entity_values("order_ref"), None)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from actions.context import customer_of, language_of, money, qr_url, source_of
 from actions.database import club, sessions
 from actions.fixture_choice import candidate_fixtures
+from actions.groups import private_only
 from actions.matches import match_name
 from core.clock import utcnow
 from core.settings import get_settings
@@ -544,6 +545,8 @@ class ActionHoldSeats(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if (ended := private_only(dispatcher, tracker)) is not None:
+            return ended + reset_purchase()  # a group chat: never hold seats there
         language = language_of(tracker)
         seat_ids = [int(i) for i in tracker.get_slot("offer") or []]
         if not seat_ids:
@@ -596,6 +599,8 @@ class ActionPay(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if (ended := private_only(dispatcher, tracker)) is not None:
+            return ended + reset_purchase()  # a group chat: no payment, no QR codes there
         hold_id = tracker.get_slot("hold_id")
         if not hold_id:
             return [SlotSet("purchase_stage", None)]

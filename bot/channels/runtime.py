@@ -36,6 +36,7 @@ async def start(app: FastAPI) -> None:
             lambda: app.state.conversations,
             bus,
             settings.media_secret,
+            rasa=app.state.rasa,
         )
         await channel.start()
         app.state.telegram = channel

@@ -1,5 +1,6 @@
 """A scripted stand-in for the Rasa server, over real HTTP: the gateway's input channel,
-the tracker and `/status`, so gateway tests need no trained model.
+the tracker, NLU parsing (`/model/parse`: the script's intent) and `/status`, so
+gateway tests need no trained model.
 
 What it answers comes from a script:
 - `DESK` (the default): predictable intents and confidences, buttons, a form still
@@ -156,6 +157,16 @@ def _app(state: FakeRasa) -> FastAPI:
         answer = state.script.answer(str(body["message"]), language)
         state.latest[sender] = (answer.intent, answer.confidence, answer.active_loop)
         return [{"recipient_id": body["sender"], **message} for message in answer.messages]
+
+    @app.post("/model/parse")
+    async def parse(request: Request) -> dict[str, Any]:
+        """NLU only: the script's intent for the text, nothing recorded."""
+        if not signed_by_gateway(request, TOKEN):
+            raise HTTPException(401)
+        text = str((await request.json()).get("text") or "")
+        answer = state.script.answer(text, "en")
+        intent = {"name": answer.intent, "confidence": answer.confidence}
+        return {"text": text, "intent": intent, "intent_ranking": [intent], "entities": []}
 
     @app.get("/conversations/{sender}/tracker")
     async def tracker(sender: str, request: Request) -> dict[str, Any]:

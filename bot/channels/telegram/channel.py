@@ -4,7 +4,9 @@
 ordered delivery to chats and the push of out-of-turn messages (agents' replies,
 system messages) from the handoff desk's event bus. Every fan message goes through
 the one `ConversationService.handle_fan_message` with channel `telegram`,
-conversation `tg-<chat id>` and customer `tg:<user id>`.
+conversation `tg-<chat id>` and customer `tg:<user id>`. In a group chat each member
+has their own conversation, `tg-<group id>-u<user id>`, the desk answers general
+questions only and takes the rest to a private chat (groups.py).
 
 Polling (default) runs `getUpdates` in a background task; webhook mode registers
 TELEGRAM_WEBHOOK_URL with `setWebhook` and the gateway's `/telegram/webhook` route
@@ -32,12 +34,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.telegram.chats import ChatStore, chat_of, conversation_id, language_of
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.delivery import Blocked, ChatDelivery, DeliveryFailed, Outgoing
+from bot.channels.telegram.groups import (
+    GroupRules,
+    is_group,
+    is_group_chat,
+    private_keyboard,
+    private_link,
+)
 from bot.channels.telegram.handlers import build_dispatcher
 from bot.channels.telegram.keyboards import CallbackStore
 from bot.channels.telegram.photos import png_for_link
 from bot.conversations.service import Button, ConversationService, Reply
 from bot.handoff.events import Event, EventBus
-from bot.rasa.client import RasaUnavailable
+from bot.rasa.client import RasaClient, RasaUnavailable
 from core.texts import Catalogue, catalogue
 from knowledge.language import Language
 from ticketing.club import club_names
@@ -79,7 +88,10 @@ class TelegramChannel:
         bus: EventBus,
         media_secret: str,
         texts: Catalogue | None = None,
+        *,
+        rasa: RasaClient,
     ) -> None:
+        """`rasa`: the assistant, whose NLU draws the line in group chats (groups.py)."""
         self.config = config
         self.sessions = sessions
         self._conversations = conversations
@@ -91,11 +103,12 @@ class TelegramChannel:
         self.bot = Bot(config.token, session=session)
         self.chats = ChatStore(sessions)
         self.callbacks = CallbackStore(sessions)
-        self.delivery = ChatDelivery(self.bot, self.chats)
+        self.groups = GroupRules(sessions, rasa.parse)
+        self.delivery = ChatDelivery(self.bot, self.chats, private_text=self.groups.private_text)
         self.dispatcher: Dispatcher = build_dispatcher()
         self.dispatcher["channel"] = self
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._turns: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._polling: asyncio.Task[None] | None = None
         self._pusher: asyncio.Task[None] | None = None
 
@@ -176,42 +189,117 @@ class TelegramChannel:
 
     # --- fans' messages -----------------------------------------------------------------
 
-    async def language_for(self, chat_id: int, user: User | None) -> Language | None:
-        """The fan's /language choice, else their Telegram language (zh* → zh, else en)."""
+    async def language_for(
+        self, chat_id: int, user: User | None, chat_type: str | None = "private"
+    ) -> Language | None:
+        """The fan's /language choice, else their Telegram language (zh* → zh, else en).
+
+        In a group, the member's own choice (made in their private chat, whose id is
+        theirs, or with /language in the group): members read different languages."""
+        if is_group(chat_type):
+            chat_id = user.id if user is not None else chat_id
         chosen = await to_thread.run_sync(self.chats.chosen_language, chat_id)
         return chosen or language_of(user.language_code if user else None)
 
-    def _turn(self, chat_id: int) -> asyncio.Lock:
-        lock = self._turns.get(chat_id)
+    def _turn(self, conversation: str) -> asyncio.Lock:
+        lock = self._turns.get(conversation)
         if lock is None:
-            lock = self._turns[chat_id] = asyncio.Lock()
+            lock = self._turns[conversation] = asyncio.Lock()
         return lock
 
     async def handle_text(
-        self, chat_id: int, user: User, text: str, client_message_id: str, composed: bool = False
+        self,
+        chat_id: int,
+        user: User,
+        text: str,
+        client_message_id: str,
+        composed: bool = False,
+        *,
+        chat_type: str | None = "private",
+        pressed: bool = False,
     ) -> None:
         """A fan's text (or a pressed button's payload) through the conversation service.
 
-        One turn at a time per chat (a FIFO lock taken before anything else): the
-        replies to a fan's messages arrive in the order the messages were sent, even
-        when a flood wait delays the first ones.
+        One turn at a time per conversation (a FIFO lock taken before anything else):
+        the replies to a fan's messages arrive in the order the messages were sent, even
+        when a flood wait delays the first ones. In a group (`chat_type` group or
+        supergroup) the member's own conversation, general questions only (groups.py);
+        `pressed`: `text` is the payload of a button the fan tapped.
         """
-        async with self._turn(chat_id):
-            await self._handle_text(chat_id, user, text, client_message_id, composed)
+        group = is_group(chat_type)
+        conversation = conversation_id(chat_id, user.id if group else None)
+        async with self._turn(conversation):
+            if group:
+                await self._handle_group_text(chat_id, user, text, client_message_id, pressed)
+            else:
+                await self._handle_text(chat_id, user, text, client_message_id, composed)
 
     async def _handle_text(
         self, chat_id: int, user: User, text: str, client_message_id: str, composed: bool
     ) -> None:
         await to_thread.run_sync(self.chats.seen, chat_id, user.id)
         language = await self.language_for(chat_id, user)
+        replies = await self._turn_replies(
+            chat_id, user, conversation_id(chat_id), text, client_message_id, composed, language
+        )
+        if replies is not None:
+            await self.send_replies(chat_id, replies)
+
+    async def _handle_group_text(
+        self, chat_id: int, user: User, text: str, client_message_id: str, pressed: bool
+    ) -> None:
+        """A member's message in a group: a personal topic is taken to the private chat
+        before the assistant sees it; what the assistant is sent is composed here (see
+        groups.py), and its replies are screened before they are posted."""
+        await to_thread.run_sync(self.chats.seen, chat_id, user.id)
+        language = await self.language_for(chat_id, user, "group")
+        try:
+            decision = await self.groups.decide(text, pressed)
+        except RasaUnavailable as exc:
+            log.error("assistant unavailable for group %s: %s", chat_id, exc)
+            await self.say(chat_id, "telegram.unavailable", language)
+            return
+        if decision.private is not None or decision.text is None:
+            await self.point_to_private(chat_id, user, language, decision.private)
+            return
+        conversation = conversation_id(chat_id, user.id)
+        replies = await self._turn_replies(
+            chat_id, user, conversation, decision.text, client_message_id, True, language, "group"
+        )
+        if replies is None:
+            return
+        kept, withheld = await to_thread.run_sync(self.groups.screen, replies)
+        if withheld:
+            log.warning("withheld ticket or order details from group %s", chat_id)
+        await self.send_replies(chat_id, kept, group=True)
+        if withheld:
+            await self.point_to_private(chat_id, user, language, None, "telegram.group.withheld")
+
+    async def _turn_replies(
+        self,
+        chat_id: int,
+        user: User,
+        conversation: str,
+        text: str,
+        client_message_id: str,
+        composed: bool,
+        language: Language | None,
+        chat_type: str = "private",
+    ) -> list[Reply] | None:
+        """The assistant's replies to one message; None (and an apology) when it is down."""
         metadata = {
             "customer": f"tg:{user.id}",
-            "telegram": {"chat_id": chat_id, "user_id": user.id, "username": user.username},
+            "telegram": {
+                "chat_id": chat_id,
+                "user_id": user.id,
+                "username": user.username,
+                "chat_type": chat_type,
+            },
         }
         try:
             async with self.delivery.typing(chat_id):
                 outcome = await self._conversations().handle_fan_message(
-                    conversation_id(chat_id),
+                    conversation,
                     text,
                     language=language,
                     client_message_id=client_message_id,
@@ -222,27 +310,56 @@ class TelegramChannel:
         except RasaUnavailable as exc:
             log.error("assistant unavailable for chat %s: %s", chat_id, exc)
             await self.say(chat_id, "telegram.unavailable", language)
-            return
-        await self.send_replies(chat_id, outcome.replies)
+            return None
+        return outcome.replies
 
-    def text(self, key: str, language: Language | None) -> str:
+    async def point_to_private(
+        self,
+        chat_id: int,
+        user: User,
+        language: Language | None,
+        topic: str | None,
+        key: str = "telegram.group.private_only",
+    ) -> None:
+        """Tell a group member this is for a private chat, with a button opening it
+        (`t.me/<bot>?start=<topic>`, picked up by /start there)."""
+        me = await self.bot.me()
+        link = private_link(me.username, topic or "private")
+        keyboard = private_keyboard(self.text("telegram.group.open_private", language), link)
+        name = user.first_name or (f"@{user.username}" if user.username else "")
+        await self.deliver(chat_id, [Outgoing(self.text(key, language, name=name), keyboard)])
+
+    def text(self, key: str, language: Language | None, **values: Any) -> str:
         """One of the channel's own texts (`telegram.*` in the catalogue) in `language`."""
         with self.sessions() as session:  # the club record is read once per process
             names = club_names(session)
-        return self.texts.text(key, language, club=names.get(language or "en", ""))
+        return self.texts.text(key, language, club=names.get(language or "en", ""), **values)
 
     async def say(self, chat_id: int, key: str, language: Language | None, **extra: Any) -> None:
         """One of the channel's own texts (help, refusals) to the chat."""
         await self.deliver(chat_id, [Outgoing(self.text(key, language), **extra)])
 
-    async def send_replies(self, chat_id: int, replies: list[Reply]) -> None:
-        """The desk's replies to the chat: text, inline keyboards, QR tickets as photos."""
-        items = [await self.outgoing(r.text, r.buttons, r.image) for r in captioned(replies)]
+    async def send_replies(self, chat_id: int, replies: list[Reply], group: bool = False) -> None:
+        """The desk's replies to the chat: text, inline keyboards, QR tickets as photos.
+
+        `group`: screened replies for a group, where a button that starts a personal flow
+        is a link to the private chat instead."""
+        items = [await self.outgoing(r.text, r.buttons, r.image, group) for r in captioned(replies)]
         await self.deliver(chat_id, items)
 
-    async def outgoing(self, text: str, buttons: list[Button], image: str | None) -> Outgoing:
+    async def outgoing(
+        self, text: str, buttons: list[Button], image: str | None, group: bool = False
+    ) -> Outgoing:
         """One stored or fresh reply as a Telegram message."""
-        keyboard = await to_thread.run_sync(self.callbacks.keyboard, buttons)
+        links = None
+        if group and buttons:
+            username = (await self.bot.me()).username
+
+            def links(payload: str) -> str | None:
+                topic = self.groups.link_for(payload)
+                return private_link(username, topic) if topic is not None else None
+
+        keyboard = await to_thread.run_sync(self.callbacks.keyboard, buttons, links)
         photo = None
         if image:
             photo = await to_thread.run_sync(png_for_link, self.sessions, self.media_secret, image)
@@ -289,7 +406,12 @@ class TelegramChannel:
         if message.get("sender") in (None, "fan", "bot"):
             return  # the fan's own words, or bot replies already sent in their turn
         buttons = [Button(b["title"], b["payload"]) for b in message.get("buttons") or []]
-        item = await self.outgoing(str(message.get("text") or ""), buttons, message.get("image"))
+        text, image = str(message.get("text") or ""), message.get("image")
+        group = is_group_chat(chat_id)
+        if group and (image or await to_thread.run_sync(self.groups.private_text, text)):
+            log.warning("not posted to group %s: ticket or order details", chat_id)
+            return
+        item = await self.outgoing(text, buttons, image, group)
         # In a task: a flood wait on one chat must not hold up the others.
         task = asyncio.create_task(self.deliver(chat_id, [item]))
         self._tasks.add(task)

@@ -11,19 +11,27 @@ from core.db import read_session, write_session
 from knowledge.language import Language
 
 
-def conversation_id(chat_id: int) -> str:
-    """The desk's conversation for a Telegram chat."""
-    return f"tg-{chat_id}"
+def conversation_id(chat_id: int, member: int | None = None) -> str:
+    """The desk's conversation for a Telegram chat: `tg-<chat id>`, or in a group one per
+    member, `tg-<group id>-u<user id>` (one member's turn never lands in another's form)."""
+    return f"tg-{chat_id}" if member is None else f"tg-{chat_id}-u{member}"
+
+
+def _integer(text: str) -> int | None:
+    digits = text.removeprefix("-")
+    # ASCII digits: "²".isdigit() holds but int("²") fails.
+    return int(text) if digits.isascii() and digits.isdigit() else None
 
 
 def chat_of(conversation: str) -> int | None:
-    """The chat behind a `tg-<chat id>` conversation, None for other channels."""
+    """The chat behind a `tg-<chat id>` or `tg-<group id>-u<user id>` conversation, None
+    for other channels."""
     if not conversation.startswith("tg-"):
         return None
-    tail = conversation[3:]
-    digits = tail.removeprefix("-")
-    # ASCII digits: "²".isdigit() holds but int("²") fails.
-    return int(tail) if digits.isascii() and digits.isdigit() else None
+    chat, separator, member = conversation[3:].rpartition("-u")
+    if separator and _integer(member) is not None and not member.startswith("-"):
+        return _integer(chat)
+    return _integer(conversation[3:])
 
 
 def language_of(code: str | None) -> Language | None:

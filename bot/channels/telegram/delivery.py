@@ -7,6 +7,9 @@ Everything the desk sends a chat (replies, agent messages, notices) goes through
 - 403 (the fan blocked the bot): recorded in `telegram_chats`; nothing more is
   sent to that chat (no retries) until the fan writes again;
 - network and 5xx errors: a few retries with backoff; other refusals are logged.
+
+The last guard of group chats (groups.py): whoever asks, nothing with a photo (a QR
+code) or a text with a ticket link or order reference is sent to a group chat.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from anyio import to_thread
 
 from bot.channels.telegram.chats import ChatStore
 from bot.channels.telegram.chunks import CAPTION_LIMIT, split_text
+from bot.channels.telegram.groups import is_group_chat
 
 log = logging.getLogger("matchday.telegram")
 
@@ -68,10 +72,14 @@ class ChatDelivery:
         bot: Bot,
         chats: ChatStore,
         *,
+        private_text: Callable[[str], bool],
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
+        """`private_text`: whether a text holds a fan's own ticket or order details
+        (`GroupRules.private_text`), never sent to a group."""
         self.bot = bot
         self._chats = chats
+        self._private_text = private_text
         self._sleep = sleep
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self.flood_waits = 0  # how many 429s were honoured (reported in tests and logs)
@@ -92,6 +100,8 @@ class ChatDelivery:
         async with lock:
             if await to_thread.run_sync(self._chats.is_blocked, chat_id):
                 raise Blocked(f"chat {chat_id} blocked the bot")
+            if is_group_chat(chat_id):
+                items = await to_thread.run_sync(self._for_group, chat_id, items)
             sent = 0
             failures: list[str] = []
             for item in items:
@@ -109,6 +119,20 @@ class ChatDelivery:
             if failures:
                 raise DeliveryFailed("; ".join(failures))
             return sent
+
+    def _for_group(self, chat_id: int, items: list[Outgoing]) -> list[Outgoing]:
+        """The items that may be posted in a group: no QR photo, no ticket or order details.
+
+        The channel screens a group's replies before this; anything caught here is a
+        bug upstream, so it is logged as an error."""
+        kept = [i for i in items if i.photo is None and not self._private_text(i.text)]
+        if len(kept) < len(items):
+            log.error(
+                "withheld %d message(s) with ticket or order details from group chat %s",
+                len(items) - len(kept),
+                chat_id,
+            )
+        return kept
 
     def _calls(self, chat_id: int, item: Outgoing) -> list[Callable[[], Awaitable[Any]]]:
         bot = self.bot

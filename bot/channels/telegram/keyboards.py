@@ -9,6 +9,7 @@ pressed. Tokens older than `TOKEN_TTL` are expired; unknown data resolves to Non
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -65,19 +66,24 @@ class CallbackStore:
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
-    def keyboard(self, buttons: list[Button]) -> InlineKeyboardMarkup | None:
-        """An inline keyboard with PER_ROW buttons a row (None without buttons)."""
+    def keyboard(
+        self, buttons: list[Button], links: Callable[[str], str | None] | None = None
+    ) -> InlineKeyboardMarkup | None:
+        """An inline keyboard with PER_ROW buttons a row (None without buttons).
+
+        `links`: the URL a button opens instead of sending its payload (a group's link
+        to the private chat), None to send the payload."""
         if not buttons:
             return None
-        cells = [
-            InlineKeyboardButton(
-                text=(b.title or b.payload)[:BUTTON_TITLE_LIMIT],
-                callback_data=self.data_for(b.payload),
-            )
-            for b in buttons
-        ]
+        cells = [self._cell(b, links(b.payload) if links else None) for b in buttons]
         rows = [cells[i : i + PER_ROW] for i in range(0, len(cells), PER_ROW)]
         return InlineKeyboardMarkup(inline_keyboard=rows)
+
+    def _cell(self, button: Button, url: str | None) -> InlineKeyboardButton:
+        title = (button.title or button.payload)[:BUTTON_TITLE_LIMIT]
+        if url is not None:
+            return InlineKeyboardButton(text=title, url=url)
+        return InlineKeyboardButton(text=title, callback_data=self.data_for(button.payload))
 
 
 def language_keyboard() -> InlineKeyboardMarkup:

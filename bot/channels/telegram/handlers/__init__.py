@@ -1,7 +1,8 @@
 """The bot's routers, one per feature, wired in one place.
 
-Order matters: commands before plain text (a command is text too), and the
-catch-all for unsupported messages last.
+Order matters: group talk not addressed to the bot is set aside first, commands
+before plain text (a command is text too), and the catch-all for unsupported
+messages last.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.channels.telegram.handlers import (
     commands,
     edited,
     errors,
+    groups,
     media,
     start,
     text,
@@ -24,6 +26,7 @@ def build_dispatcher() -> Dispatcher:
     dispatcher = Dispatcher()
     dispatcher.include_routers(
         errors.router(),
+        groups.router(),
         start.router(),
         commands.router(),
         callbacks.router(),

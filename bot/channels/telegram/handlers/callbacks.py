@@ -24,7 +24,8 @@ log = logging.getLogger("matchday.telegram")
 async def on_button(query: CallbackQuery, channel: TelegramChannel) -> None:
     payload = await to_thread.run_sync(channel.callbacks.payload_of, query.data)
     chat = query.message.chat.id if query.message is not None else query.from_user.id
-    language = await channel.language_for(chat, query.from_user)
+    chat_type = query.message.chat.type if query.message is not None else "private"
+    language = await channel.language_for(chat, query.from_user, chat_type)
     if payload is None:
         log.warning(
             "unknown or expired callback data %r from user %s", query.data, query.from_user.id
@@ -40,7 +41,10 @@ async def on_button(query: CallbackQuery, channel: TelegramChannel) -> None:
             await channel.bot.edit_message_reply_markup(
                 chat_id=chat, message_id=query.message.message_id, reply_markup=None
             )
-    await channel.handle_text(chat, query.from_user, payload, f"tg-cb-{query.id}")
+    # In a group, the member who tapped: their own conversation (and no personal flow).
+    await channel.handle_text(
+        chat, query.from_user, payload, f"tg-cb-{query.id}", chat_type=chat_type, pressed=True
+    )
 
 
 def router() -> Router:

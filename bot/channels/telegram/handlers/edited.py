@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 async def on_edited(message: Message, channel: TelegramChannel) -> None:
-    language = await channel.language_for(message.chat.id, message.from_user)
+    language = await channel.language_for(message.chat.id, message.from_user, message.chat.type)
     await channel.say(message.chat.id, "telegram.edited", language)
 
 

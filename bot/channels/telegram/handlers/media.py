@@ -17,7 +17,7 @@ log = logging.getLogger("matchday.telegram")
 
 async def on_unsupported(message: Message, channel: TelegramChannel) -> None:
     log.info("unsupported %s message in chat %s", message.content_type, message.chat.id)
-    language = await channel.language_for(message.chat.id, message.from_user)
+    language = await channel.language_for(message.chat.id, message.from_user, message.chat.type)
     await channel.say(message.chat.id, "telegram.unsupported", language)
 
 

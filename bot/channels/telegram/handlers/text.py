@@ -1,4 +1,5 @@
-"""A fan's text message: to the conversation service, replies back to the chat."""
+"""A fan's text message: to the conversation service, replies back to the chat (in a
+group, without the mention of the bot that addressed it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.types import Message
+
+from bot.channels.telegram.groups import is_group, without_mention
 
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
@@ -20,8 +23,19 @@ async def on_text(message: Message, channel: TelegramChannel) -> None:
         log.info("ignored a message without a sender in chat %s", message.chat.id)
         return
     text = (message.text or "")[:MAX_TEXT]
+    chat_type = message.chat.type
+    if is_group(chat_type):
+        text = without_mention(text, (await channel.bot.me()).username)
+        if not text:  # just "@bot": what the bot does here
+            language = await channel.language_for(message.chat.id, message.from_user, chat_type)
+            await channel.say(message.chat.id, "telegram.group.help", language)
+            return
     await channel.handle_text(
-        message.chat.id, message.from_user, text, f"tg-{message.chat.id}-{message.message_id}"
+        message.chat.id,
+        message.from_user,
+        text,
+        f"tg-{message.chat.id}-{message.message_id}",
+        chat_type=chat_type,
     )
 
 
