@@ -52,6 +52,22 @@ class Settings(BaseSettings):
     telegram_webhook_url: str = Field("", alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str = Field("", alias="TELEGRAM_WEBHOOK_SECRET")
     widget_origins_csv: str = Field("", alias="MATCHDAY_WIDGET_ORIGINS")
+    # Open widget sockets at once per conversation (its tabs) and per client address
+    # (households, venue wifi and mobile carriers share one), per gateway process.
+    widget_sockets_per_conversation: int = Field(
+        5, alias="MATCHDAY_WIDGET_SOCKETS_PER_CONVERSATION", ge=1, le=1000
+    )
+    widget_sockets_per_address: int = Field(
+        50, alias="MATCHDAY_WIDGET_SOCKETS_PER_ADDRESS", ge=1, le=1_000_000
+    )
+    # A widget token's lifetime, renewed while the chat is in use (at most 30 days), and
+    # how long after its first message a conversation stops being renewed.
+    widget_token_ttl_s: int = Field(
+        7 * 24 * 3600, alias="MATCHDAY_WIDGET_TOKEN_TTL", ge=60, le=30 * 24 * 3600
+    )
+    widget_session_max_age_s: int = Field(
+        60 * 24 * 3600, alias="MATCHDAY_WIDGET_SESSION_MAX_AGE", ge=60
+    )
     # Addresses or networks (comma-separated) of the proxies in front of the gateway
     # whose X-Forwarded-For is believed; from anyone else the header is ignored.
     trusted_proxies_csv: str = Field("127.0.0.1,::1", alias="MATCHDAY_TRUSTED_PROXIES")

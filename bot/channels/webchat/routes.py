@@ -17,19 +17,29 @@ from typing import Annotated, Any, Final
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.api.errors import error_body
 from bot.api.schemas import MAX_ID
-from bot.channels.webchat import frames, history
+from bot.channels.webchat import frames, history, tokens
 from bot.channels.webchat.sessions import WidgetRefused, WidgetSessions
-from bot.channels.webchat.socket import HELLO_TIMEOUT_S, UNAUTHORISED, WidgetSocket
+from bot.channels.webchat.socket import (
+    HELLO_TIMEOUT_S,
+    TOO_MANY_SOCKETS,
+    UNAUTHORISED,
+    LiveSockets,
+    WidgetSocket,
+    client_address,
+)
 from bot.conversations.service import ConversationService
 from bot.handoff.desk import HandoffDesk
+from core.clock import utcnow
 from core.settings import Settings
 from core.texts import Catalogue, catalogue
 from knowledge.language import LANGUAGES
 from ticketing.club import club_names
+from ticketing.risk import record_refusal
 
 STATIC = Path(__file__).resolve().parent / "static"
 PREFIX = "/api/v1/widget"
@@ -57,6 +67,7 @@ log = logging.getLogger("matchday.widget")
 def install(app: FastAPI, settings: Settings) -> None:
     """Check the widget settings (a bad MATCHDAY_WIDGET_ORIGINS stops start-up) and mount."""
     app.state.widget = WidgetSessions.from_settings(settings)
+    app.state.widget_sockets = LiveSockets(app.state.widget, app.state.sessions)
     widget_script_source({})  # a script the texts cannot go into stops start-up
     app.state.widget_script = None  # written at the first request, with the club's name
     app.include_router(router)
@@ -80,6 +91,19 @@ def widget_script_source(club: Mapping[str, str], texts: Catalogue | None = None
 def _gate(request: Request | WebSocket) -> WidgetSessions:
     gate: WidgetSessions = request.app.state.widget
     return gate
+
+
+def _db(request: Request | WebSocket) -> sessionmaker[Session]:
+    db: sessionmaker[Session] = request.app.state.sessions
+    return db
+
+
+async def _count_refusal(request: Request | WebSocket, reason: str) -> None:
+    """Count a refusal in its minute (`risk_counts`, fixture 0), beside the ticketing's."""
+    try:
+        await to_thread.run_sync(record_refusal, _db(request), 0, reason, utcnow())
+    except SQLAlchemyError as exc:  # the refusal stands; only its count is lost
+        log.warning("widget refusal %s not counted: %s", reason, exc)
 
 
 def _cors(request: Request, methods: str = "POST, OPTIONS") -> dict[str, str]:
@@ -143,7 +167,11 @@ async def open_session(request: Request) -> JSONResponse:
         token = await _token_in(request)
         ip = request.client.host if request.client else "unknown"
         opened = gate.open(request.headers.get("origin"), request.headers.get("host"), ip, token)
+        if opened.previous is not None:
+            await to_thread.run_sync(gate.check_standing, _db(request), opened.previous)
     except WidgetRefused as refusal:
+        if refusal.code == "rate_limited":
+            await _count_refusal(request, "widget_sessions")
         return _refused(request, refusal, "POST, OPTIONS")
     grant = opened.token
     desk: HandoffDesk = request.app.state.handoff
@@ -178,6 +206,7 @@ async def conversation_history(
         if scheme.lower() != "bearer" or not token.strip():
             raise WidgetRefused(401, "unauthorized", "Missing widget token (Authorization).")
         grant = gate.verify(token.strip())
+        await to_thread.run_sync(gate.check_standing, _db(request), grant)
     except WidgetRefused as refusal:
         return _refused(request, refusal, methods)
     desk: HandoffDesk = request.app.state.handoff
@@ -191,7 +220,12 @@ async def conversation_history(
 
 @router.websocket(f"{PREFIX}/ws")
 async def widget_socket(websocket: WebSocket) -> None:
-    """The widget's live conversation; the first frame is `{"type": "hello", "token"}`."""
+    """The widget's live conversation; the first frame is `{"type": "hello", "token"}`.
+
+    Open sockets are capped per client address (counted from the handshake, hello or not)
+    and per conversation (from the hello); a refused one is closed with 4429 and the cap
+    (`too_many_connections` / `too_many_tabs`) as the reason. Slots are given back however
+    the socket ends."""
     gate = _gate(websocket)
     try:
         gate.check_origin(websocket.headers.get("origin"), websocket.headers.get("host"))
@@ -200,33 +234,69 @@ async def widget_socket(websocket: WebSocket) -> None:
         await websocket.close(POLICY_VIOLATION)  # before accept: the browser sees HTTP 403
         return
     await websocket.accept()
+    with contextlib.ExitStack() as slots:
+        try:
+            slots.enter_context(gate.address_socket(client_address(websocket)))
+        except WidgetRefused as refusal:
+            await _refuse_socket(websocket, refusal)
+            return
+        hello = await _hello(websocket, gate)
+        if hello is None:
+            return
+        grant, after = hello
+        try:
+            slots.enter_context(gate.conversation_socket(grant.conversation_id))
+        except WidgetRefused as refusal:
+            await _refuse_socket(websocket, refusal)
+            return
+        service: ConversationService = websocket.app.state.conversations
+        desk: HandoffDesk = websocket.app.state.handoff
+        live: LiveSockets = websocket.app.state.widget_sockets
+        await WidgetSocket(websocket, grant, service, desk, after, live).run()
+
+
+async def _hello(
+    websocket: WebSocket, gate: WidgetSessions
+) -> tuple[tokens.WidgetToken, int] | None:
+    """The grant of the socket's hello and the message id it has; None (socket closed)
+    when there is no valid hello in time."""
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_S)
         hello = frames.parse(raw)
         if not isinstance(hello, frames.Hello):
             raise frames.Refusal("hello_required", "The first frame must be hello.")
         grant = gate.verify(hello.token)
+        await to_thread.run_sync(gate.check_standing, _db(websocket), grant)
     except (TimeoutError, WebSocketDisconnect, KeyError, RuntimeError):
         await _close_quietly(websocket, POLICY_VIOLATION)
-        return
+        return None
     except frames.Refusal as refusal:
         await websocket.send_json(refusal.as_json())
         await _close_quietly(websocket, UNAUTHORISED)
-        return
+        return None
     except WidgetRefused as refusal:
         await websocket.send_json(
             {"type": "error", "code": refusal.code, "message": refusal.message}
         )
         await _close_quietly(websocket, UNAUTHORISED)
-        return
-    service: ConversationService = websocket.app.state.conversations
-    desk: HandoffDesk = websocket.app.state.handoff
-    await WidgetSocket(websocket, grant.conversation_id, service, desk, hello.after).run()
+        return None
+    return grant, hello.after
 
 
-async def _close_quietly(websocket: WebSocket, code: int) -> None:
-    with contextlib.suppress(RuntimeError):  # already closed by the client
-        await websocket.close(code)
+async def _refuse_socket(websocket: WebSocket, refusal: WidgetRefused) -> None:
+    """Over a cap: say so, close with 4429 (the widget waits before retrying), count it."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await websocket.send_json(
+            {"type": "error", "code": refusal.code, "message": refusal.message}
+        )
+    await _close_quietly(websocket, TOO_MANY_SOCKETS, refusal.code)
+    log.info("widget socket refused: %s (%s)", refusal.code, client_address(websocket))
+    await _count_refusal(websocket, "widget_sockets")
+
+
+async def _close_quietly(websocket: WebSocket, code: int, reason: str | None = None) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # closed by the client
+        await websocket.close(code, reason)
 
 
 def _club_names(sessions: sessionmaker[Session]) -> dict[str, str]:

@@ -4,6 +4,12 @@
 MATCHDAY_MEDIA_SECRET with a label of its own, so a token can never pass for a media
 link's signature (or the other way round); rotating that secret ends every widget
 session (the widget then opens a fresh one).
+
+A token lives MATCHDAY_WIDGET_TOKEN_TTL (a week by default) and is renewed while the chat
+is in use: on every resume, and over an open socket once less than half of its life is
+left (`renewal_due`). No token lives longer than `LONGEST_TTL_S`, the setting's upper
+bound and the lifetime every token had before renewal existed; revocations.py relies on
+it to tell which tokens were issued before a revocation.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from dataclasses import dataclass
 from core.signing import Signer
 
 VERSION = "v1"
-DEFAULT_TTL_S = 30 * 24 * 3600
+DEFAULT_TTL_S = 7 * 24 * 3600
+LONGEST_TTL_S = 30 * 24 * 3600
 _PURPOSE = "matchday widget token v1"
 _CONVERSATION = re.compile(r"^web-[A-Za-z0-9_-]{22,64}$")
 
@@ -45,6 +52,11 @@ def new_conversation_id() -> str:
     return f"web-{secrets.token_urlsafe(16)}"
 
 
+def is_conversation_id(value: str) -> bool:
+    """Whether `value` is a widget conversation id (what a token can name)."""
+    return bool(_CONVERSATION.match(value))
+
+
 def _signature(secret: str, conversation_id: str, expires: int) -> str:
     return Signer(secret, _PURPOSE).sign(f"{conversation_id}\n{expires}")
 
@@ -55,7 +67,7 @@ def issue(
     """A token for `conversation_id`, valid for `ttl_s` seconds."""
     if not secret:
         raise ValueError("no widget signing secret (MATCHDAY_MEDIA_SECRET) is set")
-    if not _CONVERSATION.match(conversation_id):
+    if not is_conversation_id(conversation_id):
         raise ValueError(f"not a widget conversation id: {conversation_id!r}")
     expires = int((time.time() if now is None else now) + ttl_s)
     signature = _signature(secret, conversation_id, expires)
@@ -79,3 +91,10 @@ def verify(secret: str, value: str, now: float | None = None) -> WidgetToken:
     if expires < (time.time() if now is None else now):
         raise InvalidToken("token_expired", "The widget session has expired; open a new one.")
     return WidgetToken(conversation_id, expires, value)
+
+
+def renewal_due(grant: WidgetToken, ttl_s: int, now: float | None = None) -> bool:
+    """Whether an open socket should get a new token for `grant` now: less than half of
+    `ttl_s` is left, or more than `ttl_s` (issued under a longer lifetime setting)."""
+    left = grant.expires - (time.time() if now is None else now)
+    return left < ttl_s / 2 or left > ttl_s

@@ -12,7 +12,10 @@
  * session with POST /api/v1/widget/sessions, keeps the token it gets in storage,
  * restores the transcript from /api/v1/widget/history and talks over the widget
  * WebSocket. Messages not yet acknowledged stay in an outbox (in storage too) and are
- * sent again after a reconnect; the desk ignores a repeated client message id.
+ * sent again after a reconnect; the desk ignores a repeated client message id. The desk
+ * renews the token over the socket (a `token` frame) while the chat is open; a socket
+ * over the desk's caps (too many tabs, too many chats from one network) is closed with
+ * 4429 and retried only every 15 s to 2 minutes.
  */
 (function () {
   "use strict";
@@ -147,6 +150,8 @@
   var status = { status: "bot", position: null };
   var connection = "connecting";
   var refused = false;
+  var busy = null; // "too_many_tabs" or "busy_network" while over the desk's socket caps
+  var busyAttempt = 0;
   var rendered = new Map(); // message id -> element
   var stored = new Set(); // client message ids the desk has stored
   var pending = new Map(); // client message id -> element
@@ -258,6 +263,7 @@
   function showStatus() {
     var text = "";
     if (refused) text = t("refused");
+    else if (busy && connection !== "online") text = t(busy);
     else if (connection === "unavailable") text = t("unavailable");
     else if (connection === "connecting") text = t("connecting");
     else if (connection === "offline") text = t("reconnecting");
@@ -439,6 +445,13 @@
     return base / 2 + Math.random() * (base / 2);
   }
 
+  // Over a socket cap: 15 s doubling to 2 minutes, jittered (a closed tab frees a slot).
+  function busyBackoff() {
+    var base = Math.min(120000, 15000 * Math.pow(2, busyAttempt));
+    busyAttempt = Math.min(busyAttempt + 1, 3);
+    return base / 2 + Math.random() * (base / 2);
+  }
+
   function later(fn, ms) {
     setTimeout(fn, ms === undefined ? backoff() : ms);
   }
@@ -578,10 +591,18 @@
       if (socket !== ws) return;
       socket = null;
       connection = "offline";
+      if (event.code === 4429) {
+        busy = event.reason === "too_many_tabs" ? "too_many_tabs" : "busy_network";
+      }
       showStatus();
       showTyping(null);
       if (event.code === 4401) {
-        later(openSession, 0); // the token no longer works: get a new session
+        // The token no longer works (expired, revoked): resume or start a new session, at
+        // once the first time and with backoff if it happens again before a welcome.
+        later(openSession, attempt === 0 ? 0 : undefined);
+        if (attempt === 0) attempt = 1;
+      } else if (event.code === 4429) {
+        later(connect, busyBackoff());
       } else later(connect);
     };
   }
@@ -590,6 +611,8 @@
     switch (frame.type) {
       case "welcome":
         attempt = 0;
+        busy = null;
+        busyAttempt = 0;
         ws.ready = true;
         connection = "online";
         status = { status: frame.status, position: frame.position };
@@ -602,6 +625,11 @@
         break;
       case "message":
         showMessage(frame.message);
+        break;
+      case "token":
+        // Renewed by the desk while the chat is open: it replaces the stored one.
+        state.token = frame.token;
+        save();
         break;
       case "ack":
         acknowledged(frame.id);

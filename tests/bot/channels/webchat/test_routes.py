@@ -4,16 +4,30 @@ page, over real HTTP against an in-process gateway."""
 from __future__ import annotations
 
 import re
+import time
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from bot.api.app import create_app
+from bot.channels.webchat import tokens
 from bot.channels.webchat.limits import RateLimit
 from bot.channels.webchat.origins import BadOriginSetting
 from bot.channels.webchat.sessions import SESSION_BURST
-from tests.bot.channels.webchat.conftest import CLUB, WidgetDesk, serving, widget_settings
+from bot.conversations.models import Conversation
+from core.clock import utcnow
+from core.db import read_session, write_session
+from tests.bot.channels.webchat.conftest import (
+    CLUB,
+    MEDIA_SECRET,
+    WidgetDesk,
+    serving,
+    widget_settings,
+)
 from tests.support.fake_rasa import FakeRasa
+from ticketing.risk import refusal_counts
 
 
 def test_an_allowed_page_gets_a_conversation_and_a_token(widget: WidgetDesk) -> None:
@@ -117,6 +131,43 @@ def test_sessions_are_rate_limited_per_client_ip(widget: WidgetDesk) -> None:
             f"{widget.base_url}/api/v1/widget/sessions", json={}, headers={"Origin": CLUB}
         )
     assert response.status_code == 201
+
+
+def test_sessions_refused_by_rate_are_counted_per_minute(widget: WidgetDesk) -> None:
+    widget.app.state.widget.limit = RateLimit(1, per_s=1 / 3600)
+    answers = [widget.open_session().status_code for _ in range(3)]
+    assert answers == [201, 429, 429]
+    with read_session(widget.app.state.sessions) as session:
+        assert refusal_counts(session, 0)["widget_sessions"] == 2
+
+
+def test_a_session_lives_a_day_and_a_thirty_day_token_still_resumes(widget: WidgetDesk) -> None:
+    opened = widget.session()
+    assert opened["expires_at"] == pytest.approx(time.time() + tokens.DEFAULT_TTL_S, abs=60)
+    # A token issued for 30 days (before they lived a week) works until it expires, and
+    # resuming with it gives a week's token.
+    cid = tokens.new_conversation_id()
+    old = tokens.issue(MEDIA_SECRET, cid, ttl_s=tokens.LONGEST_TTL_S)
+    resumed = widget.open_session(token=old.value)
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["conversation_id"] == cid
+    assert resumed.json()["expires_at"] < old.expires - 22 * 24 * 3600
+
+
+def test_a_conversation_past_its_maximum_age_is_not_resumed(widget: WidgetDesk) -> None:
+    session = widget.session()
+    with widget.socket(session["token"]) as socket:
+        socket.say("c-1", "hi")
+    max_age = widget.app.state.widget.max_age_s
+    with write_session(widget.app.state.sessions) as db:
+        db.execute(
+            update(Conversation)
+            .where(Conversation.id == session["conversation_id"])
+            .values(created_at=utcnow() - timedelta(seconds=max_age + 60))
+        )
+    resumed = widget.open_session(token=session["token"])
+    assert resumed.status_code == 401
+    assert resumed.json()["error"]["code"] == "session_too_old"
 
 
 def test_history_needs_the_conversations_own_token(widget: WidgetDesk) -> None:

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import json
 import logging
+import socket as tcp
+import time
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
 
 from bot.channels.webchat import socket as widget_socket
+from bot.channels.webchat.limits import Slots
 from bot.handoff.agents import create_agent
 from bot.handoff.events import Event
-from tests.bot.channels.webchat.conftest import WidgetDesk, serving, widget_settings
+from core.db import read_session
+from tests.bot.channels.webchat.conftest import (
+    CLUB,
+    Socket,
+    WidgetDesk,
+    serving,
+    widget_settings,
+)
 from tests.support.fake_rasa import FakeRasa
 from tests.support.server import free_port
+from ticketing.risk import refusal_counts
 
 PASSWORD = "correct horse battery staple"
 MESSAGE_TOO_BIG = 1009  # RFC 6455 close code
@@ -240,3 +254,137 @@ def test_a_second_tab_sees_the_first_tabs_messages_and_replies(widget: WidgetDes
         first.say("c-1", "wheelchair")
         seen = [second.until("message")[0]["message"]["text"] for _ in range(2)]
     assert seen == ["wheelchair", "Wheelchair spaces are in W-ACC."]
+
+
+# --- caps on open sockets ------------------------------------------------------------------
+
+
+def connect_from(widget: WidgetDesk, address: str) -> Socket:
+    """A socket from another loopback address (another client, as the gateway sees it)."""
+    url = urlsplit(widget.base_url)
+    raw = tcp.create_connection((url.hostname, url.port), timeout=10, source_address=(address, 0))
+    return Socket(connect(widget.ws_url, sock=raw, origin=CLUB, open_timeout=10))  # type: ignore[arg-type]
+
+
+def refused_as(socket: Socket, code: str) -> None:
+    """The socket is told `code`, then closed with 4429 and `code` as the reason."""
+    assert socket.receive()["code"] == code
+    with pytest.raises(ConnectionClosed) as closed:
+        socket.receive()
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4429, code)
+
+
+def eventually(check: Any, timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, ConnectionClosed):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def sockets_refused(widget: WidgetDesk, expected: int) -> None:
+    """Wait until `expected` refused sockets are counted (after their close)."""
+
+    def counted() -> None:
+        with read_session(widget.app.state.sessions) as session:
+            assert refusal_counts(session, 0).get("widget_sockets", 0) == expected
+
+    eventually(counted)
+
+
+def test_a_sixth_socket_for_one_conversation_waits_for_a_tab_to_close(widget: WidgetDesk) -> None:
+    session = widget.session()
+    tabs = [widget.socket(session["token"]) for _ in range(5)]
+    sixth = widget.connect()
+    sixth.send({"type": "hello", "token": session["token"]})
+    refused_as(sixth, "too_many_tabs")
+    other = widget.session()  # another conversation is not held back
+    with widget.socket(other["token"]) as socket:
+        socket.send({"type": "ping"})
+        assert socket.receive() == {"type": "pong"}
+    sockets_refused(widget, 1)
+
+    tabs.pop().close()
+    tabs.append(eventually(lambda: widget.socket(session["token"])))  # its slot is free
+    assert tabs[-1].say("c-1", "hi")[-1]["type"] == "ack"
+    for tab in tabs:
+        tab.close()
+
+
+def test_sockets_per_client_address_are_capped(widget: WidgetDesk) -> None:
+    widget.app.state.widget.address_sockets = Slots(3)
+    session = widget.session()
+    # Counted from the handshake: sockets that never say hello hold slots too.
+    held = [widget.connect(), widget.connect(), widget.socket(session["token"])]
+    refused_as(widget.connect(), "too_many_connections")
+    sockets_refused(widget, 1)
+    with connect_from(widget, "127.0.0.2") as neighbour:  # another address
+        neighbour.send({"type": "hello", "token": session["token"]})
+        assert neighbour.receive()["type"] == "welcome"
+    held.pop(0).close()
+    again = eventually(lambda: widget.socket(session["token"]))  # a slot is free again
+    for socket in [*held, again]:
+        socket.close()
+
+
+# --- renewal -----------------------------------------------------------------------------
+
+
+def test_an_open_socket_renews_its_token_past_half_its_life(widget: WidgetDesk) -> None:
+    gate = widget.app.state.widget
+    gate.ttl_s = 4
+    session = widget.session()
+    with widget.socket(session["token"]) as socket:
+        renewed, _ = socket.until("token", timeout=10)
+        assert renewed["token"] != session["token"]
+        assert renewed["expires_at"] > session["expires_at"]
+        grant = gate.verify(renewed["token"])
+        assert grant.conversation_id == session["conversation_id"]
+        assert grant.expires == renewed["expires_at"]
+        # Past the first token's expiry the socket still serves (and renews again).
+        time.sleep(max(0.0, session["expires_at"] + 0.5 - time.time()))
+        assert socket.say("c-1", "hi")[-1]["type"] == "ack"
+        again, _ = socket.until("token", timeout=10)
+        assert again["expires_at"] > renewed["expires_at"]
+    resumed = widget.open_session(token=again["token"])
+    assert resumed.status_code == 200 and resumed.json()["resumed"] is True
+
+
+# --- the log -----------------------------------------------------------------------------
+
+
+def test_a_flood_of_bad_frames_makes_a_couple_of_log_lines_with_the_count(
+    widget: WidgetDesk, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(widget_socket, "SWEEP_EVERY_S", 0.1)
+    session = widget.session()
+    flood = 200
+
+    def refused_lines() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "matchday.widget" and "refused" in r.getMessage()
+        ]
+
+    with caplog.at_level(logging.WARNING, logger="matchday.widget"):
+        with widget.socket(session["token"]) as socket:
+            for _ in range(flood):
+                socket.send("{oops")
+            for _ in range(flood):
+                assert socket.receive()["code"] == "invalid_json"
+
+        def summarised() -> list[str]:
+            # The rest is counted once the interval ends, or the address's sockets closed.
+            found = refused_lines()
+            assert len(found) >= 2, found
+            return found
+
+        lines = eventually(summarised)
+    assert len(lines) == 2, lines
+    assert "invalid_json" in lines[0]
+    assert f"refused {flood - 1} frames from 127.0.0.1" in lines[1]

@@ -70,3 +70,22 @@ def test_issuing_needs_a_secret_and_a_widget_conversation() -> None:
         tokens.issue("", tokens.new_conversation_id())
     with pytest.raises(ValueError, match="not a widget conversation"):
         tokens.issue(SECRET, "tg-12345")
+
+
+def test_tokens_live_a_week_by_default_and_are_renewed_past_half_their_life() -> None:
+    token = tokens.issue(SECRET, tokens.new_conversation_id(), now=1000)
+    assert token.expires == 1000 + 7 * 24 * 3600 == 1000 + tokens.DEFAULT_TTL_S
+    ttl = tokens.DEFAULT_TTL_S
+    assert not tokens.renewal_due(token, ttl, now=1000)
+    assert not tokens.renewal_due(token, ttl, now=1000 + ttl / 2 - 1)
+    assert tokens.renewal_due(token, ttl, now=1000 + ttl / 2 + 1)
+    # One issued for longer (before the lifetime was shortened) is replaced at once.
+    assert tokens.renewal_due(token, ttl_s=3600, now=1000)
+
+
+def test_a_thirty_day_token_issued_before_keeps_verifying_until_it_expires() -> None:
+    cid = tokens.new_conversation_id()
+    old = tokens.issue(SECRET, cid, ttl_s=tokens.LONGEST_TTL_S, now=0)
+    assert tokens.verify(SECRET, old.value, now=29 * 24 * 3600).conversation_id == cid
+    with pytest.raises(tokens.InvalidToken):
+        tokens.verify(SECRET, old.value, now=tokens.LONGEST_TTL_S + 1)
