@@ -361,6 +361,8 @@ class Gateway:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                # As `desk serve`: the app applies MATCHDAY_TRUSTED_PROXIES itself.
+                "--no-proxy-headers",
                 # Each client keeps one connection per buyer; when the saturated gateway
                 # answers a buyer only every few seconds, uvicorn's default 5 s keep-alive
                 # closed idle connections just as the client reused them (a read error).
