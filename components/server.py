@@ -47,10 +47,13 @@ def main() -> None:
     from rasa.utils.io import configure_colored_logging
     from rasa.utils.log_utils import configure_structlog
 
+    from components import validation
+
     level = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
     configure_logging_and_warnings(level, warn_only_once=True, filter_repeated_logs=True)
     configure_colored_logging(level)
     configure_structlog(level)
+    validation.install()
     serve_application(
         model_path=model,
         interface=host,
