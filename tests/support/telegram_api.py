@@ -83,6 +83,15 @@ class FakeBotApi:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
     _new_update: asyncio.Event | None = None
+    _closing: bool = False
+
+    def _close(self, stop: asyncio.Future[None]) -> None:
+        """In the server's loop: answer long polls in flight at once, then stop (a poll
+        left waiting would hold the server's shutdown until its timeout)."""
+        self._closing = True
+        if self._new_update is not None:
+            self._new_update.set()
+        stop.set_result(None)
 
     @property
     def base_url(self) -> str:
@@ -242,7 +251,7 @@ class FakeBotApi:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 ready = list(self._updates)
                 self._new_update.clear()
-            if ready or time.monotonic() >= deadline:
+            if ready or self._closing or time.monotonic() >= deadline:
                 now = time.monotonic()
                 with self._lock:
                     for update in ready:
@@ -283,7 +292,7 @@ def fake_bot_api() -> Iterator[FakeBotApi]:
         yield api
     finally:
         assert api._loop is not None and stop is not None
-        api._loop.call_soon_threadsafe(stop.set_result, None)
+        api._loop.call_soon_threadsafe(api._close, stop)
         thread.join(10)
 
 
