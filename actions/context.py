@@ -10,7 +10,7 @@ from actions.language import language_of
 from core.media import signed_path, ticket_qr_path
 from core.settings import get_settings
 from knowledge.language import Language
-from ticketing.risk import NO_SOURCE, HoldSource
+from ticketing.risk import HoldSource
 
 __all__ = ["customer_of", "language_of", "money", "qr_url", "source_of", "utter_kwargs"]
 
@@ -31,24 +31,7 @@ def source_of(tracker: Tracker) -> HoldSource:
     """Where the fan's latest message came from (the gateway's `metadata["source"]`:
     address, page origin, API key), for the engine's budgets; empty when not given."""
     metadata = tracker.latest_message.get("metadata") or {}
-    given = metadata.get("source")
-    if not isinstance(given, dict):
-        return NO_SOURCE
-
-    def text(name: str) -> str | None:
-        value = given.get(name)
-        return value if isinstance(value, str) and value else None
-
-    def number(name: str) -> int | None:
-        value = given.get(name)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    return HoldSource(
-        address=text("address"),
-        origin=text("origin"),
-        key_id=number("key_id"),
-        key_budget=number("key_budget"),
-    )
+    return HoldSource.from_metadata(metadata.get("source"))
 
 
 def money(amount: int, currency: str = "CNY") -> str:

@@ -13,7 +13,7 @@ source taken the same way. Refusals are counted per minute, fixture and reason i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -47,6 +47,27 @@ class HoldSource:
     def counted(self) -> bool:
         """Whether any budget may apply (otherwise the hold takes the plain path)."""
         return bool(self.address or self.origin or self.key_budget is not None)
+
+    def as_metadata(self) -> dict[str, Any]:
+        """The fields that are set, as a message's `metadata["source"]` carries them."""
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_metadata(cls, given: object) -> HoldSource:
+        """A source from `metadata["source"]` (what `as_metadata` wrote); fields of the
+        wrong type are left out, and anything but a mapping is no source."""
+        if not isinstance(given, dict):
+            return NO_SOURCE
+
+        def text(name: str) -> str | None:
+            value = given.get(name)
+            return value if isinstance(value, str) and value else None
+
+        def number(name: str) -> int | None:
+            value = given.get(name)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        return cls(text("address"), text("origin"), number("key_id"), number("key_budget"))
 
     def locks(self) -> list[str]:
         """The names of the locks a budgeted hold takes, in one global order."""

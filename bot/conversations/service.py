@@ -48,13 +48,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.models import Conversation, Message
-from bot.conversations.sources import MessageSource
 from bot.rasa.client import RasaClient, RasaUnavailable
 from core.clock import utcnow
 from core.db import write_session
 from knowledge.language import Language, detect_language, written_language
 from knowledge.script import Script, script_of, to_script, to_simplified
 from knowledge.typed import Offered, match_button
+from ticketing.risk import HoldSource
 
 Status = Literal["bot", "queued", "with_agent", "closed"]
 
@@ -259,7 +259,7 @@ class ConversationService:
         metadata: dict[str, Any] | None = None,
         channel: str = "api",
         composed: bool = False,
-        source: MessageSource | None = None,
+        source: HoldSource | None = None,
     ) -> Outcome:
         """Process one fan message and return the desk's replies (idempotent by id).
 

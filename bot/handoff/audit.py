@@ -3,14 +3,12 @@ edits ...) is one row, written in the same transaction as the action itself."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.handoff.models import AuditEntry
-from core.clock import utcnow
 
 # Never written into an audit row, whatever a caller passes.
 _SECRET_KEYS = frozenset({"password", "token", "csrf_token", "password_hash"})
@@ -40,25 +38,6 @@ def record(
     )
 
 
-def count_since(
-    session: Session,
-    action: str,
-    since: datetime,
-    *,
-    username: str | None = None,
-    ip: str | None = None,
-) -> int:
-    """How many `action` rows since `since` (for one username and/or IP)."""
-    query = select(func.count(AuditEntry.id)).where(
-        AuditEntry.action == action, AuditEntry.created_at >= since
-    )
-    if username is not None:
-        query = query.where(AuditEntry.username == username[:64])
-    if ip is not None:
-        query = query.where(AuditEntry.ip == ip)
-    return int(session.scalar(query) or 0)
-
-
 def recent(
     session: Session, *, limit: int = 100, conversation_id: str | None = None
 ) -> list[AuditEntry]:
@@ -67,8 +46,3 @@ def recent(
     if conversation_id is not None:
         query = query.where(AuditEntry.conversation_id == conversation_id)
     return list(session.scalars(query))
-
-
-def window_start(seconds: float) -> datetime:
-    """`now - seconds`, for counting recent rows."""
-    return utcnow() - timedelta(seconds=seconds)

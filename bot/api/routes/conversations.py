@@ -17,8 +17,8 @@ from bot.api.schemas import (
     Reply,
     buttons_of,
 )
-from bot.conversations.sources import MessageSource
 from bot.rasa.client import RasaUnavailable
+from ticketing.risk import HoldSource
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"], dependencies=[FullScope])
 
@@ -58,7 +58,7 @@ async def post_message(
             client_message_id=body.client_message_id,
             metadata=body.metadata,
             source=(
-                MessageSource(key_id=caller.key_id, key_budget=caller.hold_budget)
+                HoldSource(key_id=caller.key_id, key_budget=caller.hold_budget)
                 if caller.hold_budget is not None
                 else None
             ),

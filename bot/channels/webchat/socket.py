@@ -39,7 +39,7 @@ from bot.channels.webchat import frames, history, revocations, tokens
 from bot.channels.webchat.limits import LogThrottle, RateLimit
 from bot.channels.webchat.sessions import WidgetRefused, WidgetSessions, revoked_refusal
 from bot.conversations.service import ConversationService
-from bot.conversations.sources import MessageSource
+from bot.conversations.sources import connection_source
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.events import Event
 from bot.rasa.client import RasaUnavailable
@@ -306,7 +306,7 @@ class WidgetSocket:
                     language=frame.language,  # type: ignore[arg-type]
                     client_message_id=frame.id,
                     channel="web",
-                    source=MessageSource.of(self.ws, origin=True),
+                    source=connection_source(self.ws, origin=True),
                 )
             except RasaUnavailable:
                 log.warning("assistant unavailable for widget conversation %s", self.cid)

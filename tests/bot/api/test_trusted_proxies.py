@@ -13,7 +13,7 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from bot.api.app import create_app
-from bot.conversations.sources import MessageSource
+from bot.conversations.sources import connection_source
 from tests.conftest import make_settings
 from tests.support.databases import migrated
 from tests.support.server import free_port, serving
@@ -27,7 +27,7 @@ def gateway(database: str, proxies: str) -> Iterator[str]:
 
     @app.get("/probe/source")
     async def probe(request: Request) -> dict[str, object]:
-        return MessageSource.of(request, origin=True).as_metadata()
+        return connection_source(request, origin=True).as_metadata()
 
     with serving(app, free_port(), "/healthz", lifespan="on") as base:
         yield base
