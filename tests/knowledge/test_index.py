@@ -83,3 +83,13 @@ def test_loading_checks_the_encoder_and_the_folder(tmp_path: Path) -> None:
 
     with pytest.raises(IndexMismatch, match="built with test-hashing"):
         FaqIndex.load(tmp_path, Other())
+
+
+def test_searches_run_on_one_thread() -> None:
+    """A query is one vector: FAISS's OpenMP threads would only spin (knowledge/index.py)."""
+    import faiss
+
+    import knowledge.index
+
+    assert knowledge.index.SEARCH_THREADS == 1
+    assert faiss.omp_get_max_threads() == 1
