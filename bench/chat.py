@@ -141,6 +141,8 @@ class Side:
                 headers=self.headers,
             )
             response.raise_for_status()
+            # 202: "one moment", the answer still coming; only an answer counts.
+            assert response.status_code == 200, response.text
             assert response.json()["replies"], response.text
         else:
             response = await client.post(

@@ -99,7 +99,7 @@ def main() -> None:
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
             for role, pid in roles.items()
         }
         run = asyncio.run(closed_loop(desk, args.fans, args.seconds))

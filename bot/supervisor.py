@@ -10,6 +10,11 @@ A child that keeps dying (`max_restarts` in `window_s`) is reported and retried
 after a growing pause (up to `max_backoff_s`); it never takes the others down,
 so a broken action server still leaves fans their FAQ answers and agents.
 Ctrl-C stops everything.
+
+The children share one directory for their Prometheus metrics (`metrics_dir`, their
+PROMETHEUS_MULTIPROC_DIR; core/metrics.py); the live gauges of a child that died are
+dropped from it before it is started again, so open sockets and in-flight messages
+count the living only.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from pathlib import Path
 from types import FrameType
 
 import httpx
+
+from core import metrics
 
 
 class PortTaken(RuntimeError):
@@ -146,8 +153,10 @@ class Supervisor:
         first_backoff_s: float = 30.0,
         max_backoff_s: float = 300.0,
         echo: Callable[[str], None] = print,
+        metrics_dir: Path | None = None,
     ) -> None:
         self.services = services
+        self.metrics_dir = metrics_dir
         self.max_restarts = max_restarts
         self.window_s = window_s
         self.first_backoff_s = first_backoff_s
@@ -210,6 +219,8 @@ class Supervisor:
             f"last lines of {service.log_path}:\n{service.log_tail()}"
         )
         service.stop()  # whatever the child left behind in its process group
+        if self.metrics_dir is not None:
+            metrics.forget_process(process.pid, self.metrics_dir)
         while service.restarts and now - service.restarts[0] > self.window_s:
             service.restarts.popleft()
         if not service.restarts:

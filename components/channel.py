@@ -10,6 +10,10 @@ it, with a wrong signature or an expired token gets 401 and reaches nothing.
 
 Rasa's stock `rest` channel takes anyone's word for the sender and metadata; it
 is not configured (credentials.yml lists this channel only).
+
+The metadata's `correlation_id` (the gateway's id for this fan message) is current
+while Rasa handles the message (components/correlation.py), so Rasa's log lines about
+it carry it, and one line per message says for whom and how long it took.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
@@ -25,6 +30,9 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from components import correlation
+from components.tracker_store import desk_store, turn_summary
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,23 @@ def verify_bearer(header: Optional[Text], secret: Text) -> Optional[Dict[Text, A
     except jwt.PyJWTError:
         return None
     return claims
+
+
+async def _turn(request: Request, sender: Text) -> Optional[Dict[Text, Any]]:
+    """The turn's intent, form and slots for the gateway's handoff router (None if the
+    tracker cannot be read)."""
+    agent = getattr(request.app.ctx, "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    tracker = None
+    desk = desk_store(store)
+    if desk is not None:
+        tracker = desk.latest(sender)
+    if tracker is None and store is not None:
+        try:
+            tracker = await store.retrieve(sender)
+        except Exception:
+            log.exception("tracker of %s unreadable", sender)
+    return turn_summary(tracker) if tracker is not None else None
 
 
 class GatewayInput(InputChannel):
@@ -95,14 +120,30 @@ class GatewayInput(InputChannel):
             if metadata is not None and not isinstance(metadata, dict):
                 return _error(400, "invalid_body", "`metadata` must be an object")
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        text, collector, sender, input_channel=self.name(), metadata=metadata
+            given = correlation.sane((metadata or {}).get(correlation.METADATA_KEY))
+            with correlation.bind(given):
+                started = time.perf_counter()
+                answered = False
+                try:
+                    await on_new_message(
+                        UserMessage(
+                            text, collector, sender, input_channel=self.name(), metadata=metadata
+                        )
                     )
+                    answered = True
+                except CancelledError:
+                    log.error("message of %s timed out", sender)
+                log.info(
+                    "message of %s answered in %.3f s (%d replies)",
+                    sender,
+                    time.perf_counter() - started,
+                    len(collector.messages),
                 )
-            except CancelledError:
-                log.error("message of %s timed out", sender)
-            return response.json(collector.messages)
+            return response.json(
+                {
+                    "messages": collector.messages,
+                    "turn": await _turn(request, sender) if answered else None,
+                }
+            )
 
         return gateway

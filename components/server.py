@@ -47,12 +47,16 @@ def main() -> None:
     from rasa.utils.io import configure_colored_logging
     from rasa.utils.log_utils import configure_structlog
 
-    from components import validation
+    from components import correlation, validation
 
     level = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
     configure_logging_and_warnings(level, warn_only_once=True, filter_repeated_logs=True)
     configure_colored_logging(level)
     configure_structlog(level)
+    correlation.install()  # each line shows the fan message's correlation id
+    # Our own lines at the desk's level: loading the model lowers the root logger's to
+    # warnings (a library of the pipeline does), which would hide the per-message line.
+    logging.getLogger("components").setLevel(level)
     validation.install()
     serve_application(
         model_path=model,

@@ -5,6 +5,7 @@ The table in the README lists the same variables; `desk config` prints the value
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
@@ -28,6 +29,15 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", alias="MATCHDAY_HOST")
     rasa_host: str = Field("127.0.0.1", alias="MATCHDAY_RASA_HOST")
     rasa_port: int = Field(5005, alias="MATCHDAY_RASA_PORT", ge=1, le=65535)
+    # Rasa servers `desk run` starts, on MATCHDAY_RASA_PORT and the ports after it; each
+    # conversation always goes to the same one (bot/rasa/client.py). One per core, two at
+    # most by default: a Rasa server answers one message at a time on one core.
+    rasa_workers: int = Field(
+        default_factory=lambda: max(1, min(2, os.cpu_count() or 1)),
+        alias="MATCHDAY_RASA_WORKERS",
+        ge=1,
+        le=16,
+    )
     actions_host: str = Field("127.0.0.1", alias="MATCHDAY_ACTIONS_HOST")
     actions_port: int = Field(5055, alias="MATCHDAY_ACTIONS_PORT", ge=1, le=65535)
     api_key: str = Field("", alias="MATCHDAY_API_KEY")
@@ -73,6 +83,13 @@ class Settings(BaseSettings):
     trusted_proxies_csv: str = Field("127.0.0.1,::1", alias="MATCHDAY_TRUSTED_PROXIES")
     sandbox_card: str = Field("tok_ok", alias="MATCHDAY_SANDBOX_CARD")
     rasa_timeout_s: float = Field(30.0, alias="MATCHDAY_RASA_TIMEOUT", gt=0)
+    # Back-pressure (bot/conversations/service.py): "one moment" after the patience; how
+    # many messages are at the assistant at once and how many may wait, in all and in
+    # one conversation, before a new one is refused.
+    reply_patience_s: float = Field(5.0, alias="MATCHDAY_REPLY_PATIENCE", gt=0, le=60)
+    assistant_concurrency: int = Field(16, alias="MATCHDAY_ASSISTANT_CONCURRENCY", ge=1, le=1000)
+    assistant_queue: int = Field(2000, alias="MATCHDAY_ASSISTANT_QUEUE", ge=1, le=1_000_000)
+    conversation_queue: int = Field(10, alias="MATCHDAY_CONVERSATION_QUEUE", ge=1, le=1000)
     outbox_interval_s: float = Field(10.0, alias="MATCHDAY_OUTBOX_INTERVAL", gt=0, le=3600)
     outbox_order_grace_s: float = Field(60.0, alias="MATCHDAY_OUTBOX_ORDER_GRACE", ge=0)
 
@@ -125,7 +142,14 @@ class Settings(BaseSettings):
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{_reachable(self.rasa_host)}:{self.rasa_port}"
+        """The first Rasa server (NLU parsing, status, the domain: any one answers)."""
+        return self.rasa_urls[0]
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """Every Rasa server, in order: conversations are spread over them."""
+        host = _reachable(self.rasa_host)
+        return [f"http://{host}:{self.rasa_port + n}" for n in range(self.rasa_workers)]
 
     @property
     def actions_url(self) -> str:

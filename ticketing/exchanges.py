@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import metrics
 from core.clock import utcnow
 from core.db import conflict_insert, database_kind, rowcount, write_session
 from ticketing import ledger
@@ -216,6 +217,7 @@ def confirm_exchange(
             chosen.refund(f"comp_{reference}", reference, prepared.charge)
         _undo(db, prepared.hold_id, reference, now, "compensated")
         raise
+    metrics.count_order("exchanged")
     if result.amount_refunded:
         send_refunds(db, provider=chosen, references=[f"xrf_{quote_id}"])
     return result

@@ -9,7 +9,9 @@ transaction, then reads seats again in a new one, before answering `sold_out`.
 Expired holds need no sweeper to free their seats; `release_expired_holds()`
 only tidies up. The claim itself is the sale store's (`ticketing.store`); the rules
 before it (sale windows, the fan's cap and rate, prices and concessions, which seats
-to try) are here, once for every database.
+to try) are here, once for every database. Each hold asked for is counted in the
+process's metrics by outcome (`matchday_holds_total`: created, released, or the
+refusal's code).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import metrics
 from core.clock import utcnow
 from core.db import autocommit_session, retrying, rowcount, table_of, write_session
 from ticketing.customers import (
@@ -41,6 +44,7 @@ from ticketing.errors import (
     SaleClosed,
     SeatUnavailable,
     SoldOut,
+    TicketingError,
 )
 from ticketing.fixtures import (
     FixtureRow,
@@ -304,7 +308,7 @@ def create_hold(
     check_external_id(customer)
     now = now or utcnow()
     try:
-        return retrying(
+        view = retrying(
             lambda: _hold(
                 db,
                 customer,
@@ -320,8 +324,14 @@ def create_hold(
             )
         )
     except _COUNTED as exc:
+        metrics.count_hold(exc.code)
         record_refusal(db, fixture_id, exc.code, now)
         raise
+    except TicketingError as exc:
+        metrics.count_hold(exc.code)
+        raise
+    metrics.count_hold("created")
+    return view
 
 
 @cache
@@ -599,6 +609,7 @@ def release_hold(
             delete(SeatClaim).where(SeatClaim.hold_id == hold_id, SeatClaim.status == "held")
         )
         hold.status = "released"
+    metrics.count_hold("released")
 
 
 def release_expired_holds(db: sessionmaker[Session], *, now: datetime | None = None) -> int:

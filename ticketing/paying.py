@@ -11,7 +11,8 @@ Paying runs in three short steps, each one store operation or one provider call:
    Idempotency-Key again, or `reconcile`, asks the provider and settles.
 
 Settling writes only while the order is still `pending`, so however many requests race
-to settle, tickets are issued once.
+to settle, tickets are issued once; the settling process counts the order once in its
+metrics (`matchday_orders_total`: paid, declined, pending).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import metrics
 from core.clock import utcnow
 from core.db import read_session, retrying, write_session
 from ticketing.customers import resolve_customer
@@ -118,6 +120,7 @@ def pay_order(
     try:
         result = provider.charge(reserved.reference, reserved.amount, reserved.currency, token)
     except ProviderTimeout as exc:
+        metrics.count_order("pending")
         raise PaymentTimeout(
             f"the payment provider did not answer; order {reserved.ref} is pending "
             "and will be settled (repeat the request with the same Idempotency-Key)",
@@ -196,7 +199,8 @@ def _settle(
     reserved: Reserved | None = None,
 ) -> OrderView:
     if result.status == "declined":
-        _fail(db, order_id, now)
+        if _fail(db, order_id, now):
+            metrics.count_order("declined")
         raise PaymentDeclined(
             f"the payment was declined ({result.reason}); no order was made and the seats "
             "were released"
@@ -211,6 +215,7 @@ def _settle(
             if attempt == 2:
                 raise
     if view is not None:
+        metrics.count_order("paid")
         return view
     with db() as session:
         order = session.get(Order, order_id)
@@ -313,13 +318,14 @@ def _paid_view(
     )
 
 
-def _fail(db: sessionmaker[Session], order_id: int, now: datetime) -> None:
+def _fail(db: sessionmaker[Session], order_id: int, now: datetime) -> bool:
+    """Delete a pending order and free its seats; False when it was no longer pending."""
     with write_session(db) as session:
         order = session.execute(
             select(Order).where(Order.id == order_id, Order.status == "pending")
         ).scalar_one_or_none()
         if order is None:
-            return
+            return False
         session.execute(delete(SeatClaim).where(SeatClaim.hold_id == order.hold_id))
         session.execute(update(Hold).where(Hold.id == order.hold_id).values(status="released"))
         session.execute(
@@ -328,6 +334,7 @@ def _fail(db: sessionmaker[Session], order_id: int, now: datetime) -> None:
             .values(status="declined", order_id=None, settled_at=now)
         )
         session.execute(delete(Order).where(Order.id == order_id))
+    return True
 
 
 def settle_pending_orders(

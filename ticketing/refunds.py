@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import metrics
 from core.clock import utcnow
 from core.db import rowcount, write_session
 from ticketing import ledger
@@ -281,6 +282,7 @@ def confirm_refund(
             currency=order.currency,
             to_original_buyer=order.source_order_id is not None,
         )
+    metrics.count_order("refunded")
     send_refunds(db, provider=provider, references=[reference])
     return result
 

@@ -7,7 +7,8 @@ same fan cannot both slip under the cap. A fan's id is cheap to change (each wid
 session is a new fan), so holds also carry their source (`HoldSource`: the client's
 address, the page's origin, the API key) and budgets count by it, under a lock per
 source taken the same way. Refusals are counted per minute, fixture and reason in
-`risk_counts`, which every process writes (the gateway and the action server).
+`risk_counts`, which every process writes (the gateway and the action server), and in
+the `matchday_refusals_total` metric of the process that refused (core/metrics.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import metrics
 from core.db import conflict_insert, database_kind, table_of, write_session
 from ticketing.errors import BudgetExceeded, PurchaseLimitReached, RateLimited
 from ticketing.models import Customer, Hold, RiskCount, SeatClaim
@@ -300,7 +302,8 @@ def minute_of(now: datetime) -> datetime:
 
 def record_refusal(db: sessionmaker[Session], fixture_id: int, reason: str, now: datetime) -> None:
     """Count a refused request in its minute (in its own transaction, so it survives the
-    refusal); `fixture_id` 0 when the request named none."""
+    refusal), and in the process's metrics; `fixture_id` 0 when the request named none."""
+    metrics.count_refusal(reason)
     with write_session(db) as session:
         stmt = conflict_insert(database_kind(session), RiskCount).values(
             minute=minute_of(now), fixture_id=fixture_id, reason=reason[:32], count=1

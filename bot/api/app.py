@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
+import anyio
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.api.access_log import redact_query_strings
+from bot.api.correlation import CorrelationIds
 from bot.api.errors import error_response, install_error_handlers
 from bot.api.routes import (
     agent,
@@ -22,6 +24,7 @@ from bot.api.routes import (
     health,
     holds,
     media,
+    metrics,
     orders,
     risk,
     tickets,
@@ -33,7 +36,7 @@ from bot.channels.telegram import webhook as telegram_webhook
 from bot.channels.telegram.config import telegram_config
 from bot.channels.webchat import routes as webchat
 from bot.console import routes as console
-from bot.conversations.service import ConversationService
+from bot.conversations.service import ConversationService, Pressure
 from bot.handoff.desk import HandoffDesk
 from bot.knowledge_base import publish
 from bot.rasa.client import RasaClient
@@ -115,15 +118,24 @@ class BodyLimit:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
+    rasa = RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_s)
     app.state.rasa = rasa
-    app.state.conversations = ConversationService(
-        app.state.sessions, rasa, handoff=app.state.handoff
+    pressure = Pressure(
+        patience_s=settings.reply_patience_s,
+        concurrency=settings.assistant_concurrency,
+        queue=settings.assistant_queue,
+        per_conversation=settings.conversation_queue,
     )
+    conversations = ConversationService(
+        app.state.sessions, rasa, handoff=app.state.handoff, pressure=pressure
+    )
+    app.state.conversations = conversations
     await channels.start(app)
     log.info("gateway ready on %s", settings.gateway_url)
     yield
     await channels.stop(app)
+    with anyio.move_on_after(settings.rasa_timeout_s):  # answers still coming are stored
+        await conversations.drain()
     await app.state.handoff.aclose()
     await rasa.aclose()
 
@@ -171,8 +183,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agent.router)
     app.include_router(console.router)
     app.include_router(media.router)
+    app.include_router(metrics.router)
     app.include_router(telegram_webhook.router)
     webchat.install(app, settings)  # the web widget, its script and the demo page at /
+    # A correlation id for each request, current for everything inside (core/correlation.py).
+    app.add_middleware(CorrelationIds)
     # Outermost: every route, log line and budget sees the client as the trusted proxies
     # name it (uvicorn's own proxy handling is off, so this is the one place).
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

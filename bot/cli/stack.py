@@ -15,10 +15,12 @@ from bot.database import migrate
 from bot.rasa.auth import RasaAuth
 from bot.rasa.environment import MODEL_FILE, RASA_PYTHON, rasa_env, tracker_store_url
 from bot.supervisor import PortTaken, Service, Supervisor
+from core import metrics
 from core.files import append_private, create_private, tighten
 from core.settings import ROOT, VAR, Settings, get_settings
 
 ENV_FILE = ROOT / ".env"
+METRICS_DIR = VAR / "metrics"  # a directory per run of `desk run`, named by its pid
 
 
 def _ensure_secret(variable: str, purpose: str) -> str | None:
@@ -74,12 +76,25 @@ def _private_state(settings: Settings) -> None:
             create_private(Path(url.removeprefix("sqlite:///")))
 
 
-def services() -> list[Service]:
-    """The three processes of the desk, with their commands and readiness checks."""
+# Each process answers one message at a time per task and the machine's cores are shared
+# by three processes: the numeric libraries' thread pools (OpenMP, OpenBLAS, MKL) only spin
+# against each other and against the other processes (docs/performance.md).
+ONE_NUMERIC_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def services(metrics_dir: Path | None = None) -> list[Service]:
+    """The three processes of the desk, with their commands and readiness checks;
+    `metrics_dir`: the directory they share for their metrics (core/metrics.py)."""
     settings = get_settings()
     log_dir = settings.log_dir
     python = sys.executable
-    env = rasa_env(settings)
+    env = {**rasa_env(settings), **ONE_NUMERIC_THREAD}
+    if metrics_dir is not None:
+        env[metrics.MULTIPROC_VARIABLE] = str(metrics_dir)
     return [
         Service(
             name="action server",
@@ -92,17 +107,20 @@ def services() -> list[Service]:
             log_path=log_dir / "actions.log",
             cwd=ROOT,
         ),
-        Service(
-            # No secret on the command line: the launcher reads them from `env`.
-            name="rasa server",
-            argv=[str(RASA_PYTHON), "-m", "components.server"],
-            port=settings.rasa_port,
-            port_variable="MATCHDAY_RASA_PORT",
-            ready_url=f"{settings.rasa_url}/status",
-            ready_headers={"Authorization": RasaAuth(settings.rasa_token).header()},
-            env=env,
-            log_path=log_dir / "rasa.log",
-            cwd=ROOT,
+        *(
+            Service(
+                # No secret on the command line: the launcher reads them from `env`.
+                name="rasa server" if n == 0 else f"rasa server {n + 1}",
+                argv=[str(RASA_PYTHON), "-m", "components.server"],
+                port=settings.rasa_port + n,
+                port_variable="MATCHDAY_RASA_PORT",
+                ready_url=f"{url}/status",
+                ready_headers={"Authorization": RasaAuth(settings.rasa_token).header()},
+                env={**env, "MATCHDAY_RASA_PORT": str(settings.rasa_port + n)},
+                log_path=log_dir / ("rasa.log" if n == 0 else f"rasa-{n + 1}.log"),
+                cwd=ROOT,
+            )
+            for n, url in enumerate(settings.rasa_urls)
         ),
         Service(
             name="gateway",
@@ -128,7 +146,10 @@ def run() -> None:
         )
         raise typer.Exit(2)
     _private_state(settings)
-    supervisor = Supervisor(services(), echo=typer.echo)
+    # This run's own metrics directory, emptied: the values of an earlier run are no
+    # part of this one's (several desks may run from one folder, the tests' among them).
+    metrics_dir = metrics.fresh_multiprocess_dir(METRICS_DIR)
+    supervisor = Supervisor(services(metrics_dir), echo=typer.echo, metrics_dir=metrics_dir)
     try:
         supervisor.check_ports()
         supervisor.start_all()
@@ -155,14 +176,18 @@ def serve() -> None:
     import uvicorn
 
     from bot.api.app import MAX_WS_MESSAGE_BYTES
+    from bot.api.log_config import log_config
+    from bot.open_files import raise_open_files_limit
 
     settings = get_settings()
     refuse_missing_secrets(settings)
+    raise_open_files_limit()  # every open chat socket holds a file descriptor
     uvicorn.run(
         "bot.api.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,
+        log_config=log_config(settings.log_level),  # the correlation id in every line
         log_level=settings.log_level,
         proxy_headers=False,  # the app applies MATCHDAY_TRUSTED_PROXIES itself
         # Longer than the idle timeout of common proxies and HTTP clients (60 s), so the

@@ -28,6 +28,17 @@ in the script of the fan's message, or of their latest earlier one in Han charac
 when this one has none (a tapped button, a number); Rasa is told it as
 `metadata["script"]`.
 
+Back-pressure. Messages of one conversation are processed one at a time, in the order
+they came; at most `Pressure.concurrency` of all conversations are at the assistant at
+once, the others wait their turn. A message is refused before anything is stored
+(`Busy`: the channel says "send it again in a minute", the API answers 429 or 503)
+when more than `per_conversation` are waiting in its conversation or `queue` in all.
+A message not answered within `patience_s` is not given up: the fan is told "one
+moment" (`on_delay`: the widget's typing line, a Telegram message; the API answers 202
+with `pending`) and the answer follows when it comes. The processing itself runs on to
+its end whatever happens to the caller (a closed socket, a client that gave up), so a
+message reaches the assistant once and its answer is stored for the history.
+
 A `HandoffHook` (the human handoff desk, bot/handoff/desk.py) is consulted on the
 same path for every channel: before the assistant (while a person has the
 conversation the bot stays silent and the message goes to the agent) and after it
@@ -37,7 +48,10 @@ conversation the bot stays silent and the message goes to the agent) and after i
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, Protocol
@@ -48,15 +62,37 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.models import Conversation, Message
-from bot.rasa.client import RasaClient, RasaUnavailable
+from bot.rasa.client import AssistantAnswer, RasaClient, RasaUnavailable
+from core import correlation, metrics
 from core.clock import utcnow
 from core.db import write_session
+from core.texts import text as catalogue_text
 from knowledge.language import Language, detect_language, written_language
 from knowledge.script import Script, script_of, to_script, to_simplified
 from knowledge.typed import Offered, match_button
 from ticketing.risk import HoldSource
 
 Status = Literal["bot", "queued", "with_agent", "closed"]
+log = logging.getLogger("matchday.conversations")
+
+
+@dataclass(frozen=True)
+class Pressure:
+    """How many fan messages the desk takes on at once (see the module)."""
+
+    patience_s: float = 5.0  # after this the fan is told "one moment"
+    concurrency: int = 16  # messages at the assistant at once, all conversations
+    queue: int = 2000  # messages waiting for the assistant, all conversations
+    per_conversation: int = 10  # messages waiting in one conversation
+
+
+class Busy(RuntimeError):
+    """Too many messages are waiting; this one was not taken (nothing was stored)."""
+
+    def __init__(self, code: str, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -78,6 +114,7 @@ class Outcome:
     conversation_id: str
     status: Status
     replies: list[Reply]
+    pending: bool = False  # the answer is still coming (replies: "one moment")
 
 
 @dataclass(frozen=True)
@@ -111,7 +148,7 @@ class HandoffHook(Protocol):
         ...
 
     async def after_assistant(
-        self, turn: FanTurn, raw: list[dict[str, Any]], replies: list[Reply]
+        self, turn: FanTurn, answer: AssistantAnswer, replies: list[Reply]
     ) -> Outcome | None:
         """An outcome replacing the assistant's (e.g. escalated), or None to keep it."""
         ...
@@ -236,11 +273,27 @@ class ConversationService:
         rasa: RasaClient,
         *,
         handoff: HandoffHook | None = None,
+        pressure: Pressure | None = None,
     ) -> None:
         self._sessions = sessions
         self._rasa = rasa
         self._handoff = handoff
+        self._pressure = pressure or Pressure()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._assistant = asyncio.Semaphore(self._pressure.concurrency)
+        self._waiting: dict[str, int] = {}  # messages taken and not yet answered, by conversation
+        self._at_assistant = 0
+        self._work: set[asyncio.Task[Outcome]] = set()
+
+    @property
+    def waiting(self) -> int:
+        """Messages taken and not yet answered, all conversations."""
+        return sum(self._waiting.values())
+
+    async def drain(self) -> None:
+        """Wait for the messages being processed (at shutdown)."""
+        if self._work:
+            await asyncio.wait(set(self._work))
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
@@ -260,13 +313,85 @@ class ConversationService:
         channel: str = "api",
         composed: bool = False,
         source: HoldSource | None = None,
+        on_delay: Callable[[str], Awaitable[None]] | None = None,
     ) -> Outcome:
         """Process one fan message and return the desk's replies (idempotent by id).
 
         `composed`: the channel made `text` itself (a deep link, a command), so it may
         carry an intent whatever the desk last sent. `source`: where it came from (the
         client's address, the page's origin, the API key), for the engine's budgets.
+        `on_delay(text)`: tells the fan "one moment" (`text`, in their language) when the
+        answer takes longer than the patience; without it the outcome is returned then,
+        `pending`, with that text as its reply, and the answer is stored when it comes.
+
+        Raises:
+            Busy: too many messages wait (nothing was stored).
+            RasaUnavailable: the assistant failed (the message was removed again).
         """
+        self._admit(conversation_id)
+        metrics.messages_in(channel)
+        work = asyncio.ensure_future(
+            self._handle(
+                conversation_id,
+                text,
+                language,
+                client_message_id,
+                metadata,
+                channel,
+                composed,
+                source,
+            )
+        )
+        self._work.add(work)
+        work.add_done_callback(self._work.discard)
+        work.add_done_callback(lambda _: self._release(conversation_id))
+        done, _ = await asyncio.wait({work}, timeout=self._pressure.patience_s)
+        if done:
+            return work.result()
+        wait = catalogue_text("common.one_moment", language or written_language(text) or "en")
+        log.warning("message in %s waits for the assistant; fan told so", conversation_id)
+        if on_delay is None:
+            work.add_done_callback(self._report_failure)
+            return Outcome(conversation_id, "bot", [Reply("system", wait)], pending=True)
+        await on_delay(wait)
+        return await asyncio.shield(work)
+
+    def _admit(self, conversation_id: str) -> None:
+        pressure = self._pressure
+        if self._waiting.get(conversation_id, 0) >= pressure.per_conversation:
+            raise Busy(
+                "conversation_busy",
+                "Still answering your earlier messages; send this one again in a moment.",
+                5,
+            )
+        if self.waiting >= pressure.queue:
+            raise Busy("desk_busy", "Very many fans are writing; please retry in a minute.", 30)
+        self._waiting[conversation_id] = self._waiting.get(conversation_id, 0) + 1
+
+    def _release(self, conversation_id: str) -> None:
+        left = self._waiting.get(conversation_id, 1) - 1
+        if left > 0:
+            self._waiting[conversation_id] = left
+        else:
+            self._waiting.pop(conversation_id, None)
+
+    @staticmethod
+    def _report_failure(work: asyncio.Task[Outcome]) -> None:
+        if not work.cancelled() and work.exception() is not None:
+            log.error("a pending message was not answered: %s", work.exception())
+
+    async def _handle(
+        self,
+        conversation_id: str,
+        text: str,
+        language: Language | None,
+        client_message_id: str | None,
+        metadata: dict[str, Any] | None,
+        channel: str,
+        composed: bool,
+        source: HoldSource | None,
+    ) -> Outcome:
+        started = time.perf_counter()
         async with self._lock(conversation_id):
             if client_message_id is not None:
                 earlier = await to_thread.run_sync(
@@ -287,6 +412,7 @@ class ConversationService:
             if self._handoff is not None:
                 early = await self._handoff.before_assistant(turn)
                 if early is not None:
+                    metrics.messages_out(channel, len(early.replies))
                     return early
                 status = "bot"
             elif status != "bot":
@@ -301,18 +427,33 @@ class ConversationService:
             }
             if source is not None:
                 rasa_metadata["source"] = source.as_metadata()
+            if (given := correlation.current()) is not None:
+                rasa_metadata["correlation_id"] = given
             try:
-                raw = await self._rasa.send(conversation_id, for_assistant, rasa_metadata)
+                answer = await self._ask(conversation_id, for_assistant, rasa_metadata)
             except RasaUnavailable:
                 await to_thread.run_sync(self._forget_message, message_id)
                 raise
-            replies = [_in_script(reply, script) for reply in _replies_from_rasa(raw)]
+            replies = [_in_script(reply, script) for reply in _replies_from_rasa(answer.messages)]
             await to_thread.run_sync(self._store_replies, conversation_id, message_id, replies)
+            outcome = Outcome(conversation_id, status, replies)
             if self._handoff is not None:
-                routed = await self._handoff.after_assistant(turn, raw, replies)
-                if routed is not None:
-                    return routed
-            return Outcome(conversation_id, status, replies)
+                outcome = await self._handoff.after_assistant(turn, answer, replies) or outcome
+            metrics.messages_out(channel, len(outcome.replies))
+            metrics.observe_stage("gateway", time.perf_counter() - started)
+            return outcome
+
+    async def _ask(self, sender: str, text: str, metadata: dict[str, Any]) -> AssistantAnswer:
+        """The assistant's answer, once one of the `concurrency` places is free."""
+        async with self._assistant:
+            self._at_assistant += 1
+            metrics.set_queue_length("rasa_inflight", self._at_assistant)
+            try:
+                with metrics.timed("rasa"):
+                    return await self._rasa.send(sender, text, metadata)
+            finally:
+                self._at_assistant -= 1
+                metrics.set_queue_length("rasa_inflight", self._at_assistant)
 
     def _earlier_outcome(self, conversation_id: str, client_message_id: str) -> Outcome | None:
         with self._sessions() as session:

@@ -1,7 +1,8 @@
 """What the agent sees besides the transcript: the bot's slots and last intents, and
 the fan's orders from the ticketing engine.
 
-Slots come from Rasa's tracker (`GET /conversations/{id}/tracker`, with the same base
+Slots come with each answer of Rasa's gateway channel (`nlu_of_turn`) or, for the
+console, from Rasa's tracker (`GET /conversations/{id}/tracker`, with the same base
 URL and token as the gateway's RasaClient); the last intents come from the router's
 own memory, so they are there even while Rasa is down. Orders come from
 `ticketing.orders.orders_of` for the conversation's customer id (the one the
@@ -18,6 +19,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from bot.rasa.auth import RasaAuth
+from bot.rasa.client import server_for
 from ticketing.errors import TicketingError
 from ticketing.orders import orders_of
 
@@ -39,17 +41,17 @@ class Nlu:
 class TrackerReader:
     """Reads conversation trackers from the Rasa server (never raises: None on failure)."""
 
-    def __init__(self, base_url: str, token: str, timeout_s: float = TRACKER_TIMEOUT_S) -> None:
-        self._base_url = base_url
+    def __init__(
+        self, base_urls: str | list[str], token: str, timeout_s: float = TRACKER_TIMEOUT_S
+    ) -> None:
+        self._base_urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
         self._auth = RasaAuth(token)
         self._timeout_s = timeout_s
         self._http: httpx.AsyncClient | None = None
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                base_url=self._base_url, timeout=self._timeout_s, auth=self._auth
-            )
+            self._http = httpx.AsyncClient(timeout=self._timeout_s, auth=self._auth)
         return self._http
 
     async def aclose(self) -> None:
@@ -62,8 +64,9 @@ class TrackerReader:
         """The latest message's NLU result and the slots, or None if Rasa cannot say."""
         params = {"include_events": "NONE"}
         try:
+            server = self._base_urls[server_for(conversation_id, len(self._base_urls))]
             response = await self._client().get(
-                f"/conversations/{conversation_id}/tracker", params=params
+                f"{server}/conversations/{conversation_id}/tracker", params=params
             )
             response.raise_for_status()
             body = response.json()
@@ -72,19 +75,35 @@ class TrackerReader:
             return None
         latest = body.get("latest_message") or {}
         intent = latest.get("intent") or {}
-        name = intent.get("name")
-        confidence = intent.get("confidence")
-        loop = (body.get("active_loop") or {}).get("name")
-        return Nlu(
-            str(name) if name else None,
-            float(confidence) if isinstance(confidence, int | float) else None,
-            {
-                k: v
-                for k, v in (body.get("slots") or {}).items()
-                if v is not None and k not in INTERNAL_SLOTS
-            },
-            str(loop) if loop else None,
+        return _nlu(
+            intent.get("name"),
+            intent.get("confidence"),
+            (body.get("active_loop") or {}).get("name"),
+            body.get("slots"),
         )
+
+
+def _nlu(name: Any, confidence: Any, loop: Any, slots: Any) -> Nlu:
+    return Nlu(
+        str(name) if name else None,
+        float(confidence) if isinstance(confidence, int | float) else None,
+        {
+            k: v
+            for k, v in (slots if isinstance(slots, dict) else {}).items()
+            if v is not None and k not in INTERNAL_SLOTS
+        },
+        str(loop) if loop else None,
+    )
+
+
+def nlu_of_turn(turn: dict[str, Any] | None) -> Nlu | None:
+    """The same from the summary Rasa's gateway channel returns with its answer
+    (components/channel.py), so no second request is needed; None when it has none."""
+    if turn is None:
+        return None
+    return _nlu(
+        turn.get("intent"), turn.get("confidence"), turn.get("active_loop"), turn.get("slots")
+    )
 
 
 def orders_for(session: Session, customer: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from bot.conversations.service import Button, FanTurn, Outcome, Reply, Status, c
 from bot.handoff import audit, callbacks, drafts, memory, notes
 from bot.handoff.auth import Principal
 from bot.handoff.canned import CannedReply, load_canned
-from bot.handoff.context import Nlu, TrackerReader, orders_for
+from bot.handoff.context import Nlu, TrackerReader, nlu_of_turn, orders_for
 from bot.handoff.errors import Forbidden, InvalidInput, NotFound
 from bot.handoff.events import Event, EventBus, iso
 from bot.handoff.models import Handoff
@@ -52,6 +52,8 @@ from bot.handoff.schemas import (
     QueueEntry,
     RecentIntent,
 )
+from bot.rasa.client import AssistantAnswer
+from core import metrics
 from core.db import read_session, write_session
 from core.settings import Settings
 from knowledge.script import to_simplified
@@ -130,7 +132,7 @@ class HandoffDesk:
             sessions,
             load_policy(),
             load_canned(),
-            TrackerReader(settings.rasa_url, settings.rasa_token),
+            TrackerReader(settings.rasa_urls, settings.rasa_token),
         )
 
     async def aclose(self) -> None:
@@ -160,16 +162,18 @@ class HandoffDesk:
         return Outcome(turn.conversation_id, early.status, [_reply(m) for m in early.messages])
 
     async def after_assistant(
-        self, turn: FanTurn, raw: list[dict[str, Any]], replies: list[Reply]
+        self, turn: FanTurn, answer: AssistantAnswer, replies: list[Reply]
     ) -> Outcome | None:
         """Run the router on the turn; on escalation, queue and tell the fan."""
-        nlu = await self.tracker.latest(turn.conversation_id)
+        nlu = nlu_of_turn(answer.turn)
+        if nlu is None:  # Rasa did not say (an older server): read its tracker
+            nlu = await self.tracker.latest(turn.conversation_id)
         decision, topic = await to_thread.run_sync(
             self._remember_turn,
             turn,
             nlu,
-            _dialogue_signal(raw, "handoff"),
-            _dialogue_signal(raw, "miss"),
+            _dialogue_signal(answer.messages, "handoff"),
+            _dialogue_signal(answer.messages, "miss"),
         )
         if not decision.escalate:
             return None
@@ -305,6 +309,8 @@ class HandoffDesk:
             detail,
             escalation.status,
         )
+        if escalation.status != "already_open":
+            metrics.count_escalation(reason, escalation.status)
         status: Status = "queued" if escalation.status == "queued" else "bot"
         if escalation.item is not None:
             self.bus.publish(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.models import Conversation, Message
@@ -28,7 +28,7 @@ from bot.handoff.agents import agent_named, online_agent_ids
 from bot.handoff.auth import Principal
 from bot.handoff.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.handoff.memory import KEEP_TURNS
-from bot.handoff.models import OPEN_STATES, Agent, Handoff, RouterMemory
+from bot.handoff.models import OPEN_STATES, Agent, Callback, Handoff, RouterMemory
 from bot.handoff.policy import Policy
 from core.clock import utcnow
 from core.db import read_session, write_session
@@ -211,6 +211,18 @@ class HandoffQueue:
                 for h in rows
                 if principal.speaks(h.language)
             ]
+
+    def lengths(self) -> dict[str, int]:
+        """How many fans wait for a person (`handoff`: queued, all languages) and how many
+        callback requests are open (`callbacks`), for the desk's metrics."""
+        with read_session(self.sessions) as session:
+            queued = session.scalar(
+                select(func.count()).select_from(Handoff).where(Handoff.status == "queued")
+            )
+            callbacks = session.scalar(
+                select(func.count()).select_from(Callback).where(Callback.status == "open")
+            )
+        return {"handoff": int(queued or 0), "callbacks": int(callbacks or 0)}
 
     def mine(self, principal: Principal) -> list[QueueItem]:
         """Conversations the agent holds now."""

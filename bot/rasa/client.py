@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,42 +15,77 @@ class RasaUnavailable(RuntimeError):
     """The Rasa server did not answer, or answered with an error."""
 
 
-class RasaClient:
-    """Talks to one Rasa server over HTTP."""
+@dataclass(frozen=True)
+class AssistantAnswer:
+    """The assistant's messages for a fan message, and what its tracker says of the turn:
+    `{"intent", "confidence", "active_loop", "slots"}` (components/channel.py), or None
+    when Rasa could not say."""
 
-    def __init__(self, base_url: str, token: str, timeout_s: float = 30.0) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=timeout_s,
-            limits=httpx.Limits(max_connections=100),
-            auth=RasaAuth(token),
-        )
+    messages: list[dict[str, Any]]
+    turn: dict[str, Any] | None = None
+
+
+def server_for(conversation_id: str, servers: int) -> int:
+    """Which of `servers` Rasa servers holds a conversation: always the same one, so its
+    messages are processed in order by one server, whose tracker cache stays warm
+    (components/tracker_store.py)."""
+    return zlib.crc32(conversation_id.encode("utf-8")) % servers
+
+
+class RasaClient:
+    """Talks to the desk's Rasa servers over HTTP (`base_urls`: one or several)."""
+
+    def __init__(self, base_urls: str | list[str], token: str, timeout_s: float = 30.0) -> None:
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        if not urls:
+            raise ValueError("at least one Rasa server is needed")
+        self._servers = [
+            httpx.AsyncClient(
+                base_url=url,
+                timeout=timeout_s,
+                limits=httpx.Limits(max_connections=100),
+                auth=RasaAuth(token),
+            )
+            for url in urls
+        ]
         self._domain: dict[str, Any] | None = None
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    @property
+    def urls(self) -> list[str]:
+        return [str(server.base_url) for server in self._servers]
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def aclose(self) -> None:
+        for server in self._servers:
+            await server.aclose()
+
+    async def _request(self, method: str, path: str, server: int = 0, **kwargs: Any) -> Any:
         try:
-            response = await self._http.request(method, path, **kwargs)
+            response = await self._servers[server].request(method, path, **kwargs)
             response.raise_for_status()
             return response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(f"{method} {path}: {exc}") from exc
 
-    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        """Send a fan's message through the gateway's channel; returns the bot's messages."""
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> AssistantAnswer:
+        """Send a fan's message through the gateway's channel: the bot's messages and the
+        turn's intent, form and slots."""
         body = {"sender": sender, "message": text, "metadata": metadata}
-        result = await self._request("POST", "/webhooks/gateway/webhook", json=body)
-        return list(result or [])
+        server = server_for(sender, len(self._servers))
+        result = await self._request("POST", "/webhooks/gateway/webhook", server, json=body)
+        if not isinstance(result, dict) or not isinstance(result.get("messages"), list):
+            raise RasaUnavailable(
+                f"POST /webhooks/gateway/webhook: unexpected answer {result!r:.200}"
+            )
+        turn = result.get("turn")
+        return AssistantAnswer(list(result["messages"]), turn if isinstance(turn, dict) else None)
 
     async def parse(self, text: str) -> dict[str, Any]:
         """NLU only: intent ranking and entities, no conversation state touched."""
         result: dict[str, Any] = await self._request("POST", "/model/parse", json={"text": text})
         return result
 
-    async def status(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._request("GET", "/status")
+    async def status(self, server: int = 0) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("GET", "/status", server)
         return result
 
     async def domain(self) -> dict[str, Any]:

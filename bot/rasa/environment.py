@@ -31,8 +31,15 @@ TRAINING_INPUTS = (
     "knowledge/corpus",
 )
 EXCLUDED_DATA = ("data/demo", "data/notifications", "data/texts")  # not Rasa's
-# Code that runs in the Rasa process but is no part of the model: the server and channel.
-EXCLUDED_CODE = ("components/server.py", "components/channel.py")
+# Code that runs in the Rasa process but is no part of the model: the server, the channel,
+# the correlation id of its log lines, the answer validator and the tracker store.
+EXCLUDED_CODE = (
+    "components/server.py",
+    "components/channel.py",
+    "components/correlation.py",
+    "components/validation.py",
+    "components/tracker_store.py",
+)
 
 
 def tracker_store_url(database_url: str) -> str:

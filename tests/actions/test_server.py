@@ -1,10 +1,13 @@
-"""The desk's action server: the desk's secret or nothing, and bounded bodies."""
+"""The desk's action server: the desk's secret or nothing, bounded bodies, and each call
+logged under the correlation id of the fan message it serves."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -13,7 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from actions.server import MAX_DECOMPRESSED_BYTES, authorized, inflated_size_ok
+from actions.server import (
+    MAX_DECOMPRESSED_BYTES,
+    authorized,
+    correlation_id_of,
+    inflated_size_ok,
+)
 from tests.support.processes import LOOPBACK, listening_addresses
 from tests.support.server import free_port
 
@@ -21,9 +29,14 @@ SECRET = "test-actions-secret-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
-def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's action server keeps its database and its log."""
+    return tmp_path_factory.mktemp("actions")
+
+
+@pytest.fixture(scope="module")
+def action_server(folder: Path) -> Iterator[str]:
     port = free_port()
-    folder = tmp_path_factory.mktemp("actions")
     env = {
         **os.environ,
         "MATCHDAY_ACTIONS_PORT": str(port),
@@ -98,3 +111,86 @@ def test_a_compressed_body_too_large_once_inflated_is_refused(action_server: str
 def test_it_listens_on_loopback_by_default(action_server: str) -> None:
     port = int(action_server.rsplit(":", 1)[1])
     assert listening_addresses(port) == {LOOPBACK}
+
+
+def _call(action: str, metadata: dict[str, object]) -> dict[str, object]:
+    """A webhook call as Rasa makes it (the tracker cut to what the action reads)."""
+    return {
+        "next_action": action,
+        "sender_id": "conv-9",
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": "conv-9",
+            "slots": {},
+            "latest_message": {"text": "stop", "intent": {"name": "deny"}, "metadata": metadata},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
+
+
+def test_the_correlation_id_is_read_from_the_latest_messages_metadata() -> None:
+    assert correlation_id_of(_call("a", {"correlation_id": "msg-1.x"})) == "msg-1.x"
+    assert correlation_id_of(_call("a", {"correlation_id": "no spaces please"})) is None
+    assert correlation_id_of(_call("a", {})) is None
+    assert correlation_id_of({"tracker": {"latest_message": None}}) is None
+    assert correlation_id_of({"tracker": "not a tracker"}) is None
+    assert correlation_id_of({}) is None
+
+
+def test_each_call_is_logged_under_the_correlation_id_of_its_message(
+    action_server: str, folder: Path
+) -> None:
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    for metadata in ({"correlation_id": "act-42.x"}, {"correlation_id": "bad id!"}):
+        call = _call("action_cancel_purchase", metadata)
+        answer = httpx.post(f"{action_server}/webhook", json=call, headers=headers)
+        assert answer.status_code == 200, answer.text
+    log, deadline = folder / "actions.log", time.monotonic() + 10
+
+    def calls() -> list[str]:
+        return [x for x in log.read_text().splitlines() if "action_cancel_purchase for" in x]
+
+    while len(lines := calls()) < 2:
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.1)
+    assert "[act-42.x] matchday.actions - action_cancel_purchase for conv-9: " in lines[0]
+    assert "[-] matchday.actions - action_cancel_purchase for conv-9: " in lines[1]
+
+
+def test_actions_run_off_the_event_loop_and_never_hold_up_each_other() -> None:
+    """Two actions each blocking their thread for 0.3 s (a database wait) finish together,
+    on worker threads, while the server's event loop keeps turning."""
+    from actions.server import _executor
+    from tests.actions.blocking import BLOCK_S
+
+    executor = _executor("tests.actions.blocking")
+
+    async def scenario() -> tuple[float, float, list[object], int]:
+        loop_thread = threading.get_ident()
+        lags: list[float] = []
+
+        async def ticker() -> None:
+            while True:
+                before = time.perf_counter()
+                await asyncio.sleep(0.01)
+                lags.append(time.perf_counter() - before - 0.01)
+
+        ticking = asyncio.create_task(ticker())
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            executor.run(_call("action_block", {})), executor.run(_call("action_block", {}))
+        )
+        took = time.perf_counter() - started
+        ticking.cancel()
+        threads = [r.events[0]["value"] for r in results]
+        return took, max(lags), threads, loop_thread
+
+    took, worst_lag, threads, loop_thread = asyncio.run(scenario())
+    assert took < 2 * BLOCK_S  # side by side, not one after the other
+    assert worst_lag < 0.1  # the loop answered other work meanwhile
+    assert loop_thread not in threads and len(set(threads)) == 2

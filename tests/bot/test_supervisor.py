@@ -95,3 +95,30 @@ def test_a_child_dying_at_start_is_reported(tmp_path: Path) -> None:
     supervisor = Supervisor([service], echo=lambda _: None)
     with pytest.raises(RuntimeError, match="cannot start"):
         supervisor.start_all(ready_timeout_s=20)
+
+
+def test_a_dead_childs_live_gauges_are_dropped_before_it_is_restarted(tmp_path: Path) -> None:
+    # The child records in the shared directory as the gateway does, then dies.
+    code = (
+        "import os\n"
+        "from core import metrics\n"
+        "metrics.messages_in('api')\n"
+        "with metrics.open_socket('widget'):\n"
+        "    os._exit(1)\n"
+    )
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    service = _service(tmp_path, code)
+    service.env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    service.cwd = Path(__file__).resolve().parents[2]
+    said: list[str] = []
+    supervisor = Supervisor([service], echo=said.append, metrics_dir=directory)
+    service.start()
+    assert service.process is not None
+    first = service.process.pid
+    service.process.wait(30)
+    assert (directory / f"gauge_livesum_{first}.db").exists()
+    supervisor.watch(until=lambda: "restarting child" in said)
+    assert not (directory / f"gauge_livesum_{first}.db").exists()
+    assert (directory / f"counter_{first}.db").exists()  # its counts stay in the totals
+    supervisor.stop_all()

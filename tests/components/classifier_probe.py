@@ -92,6 +92,10 @@ def main(workdir: Path) -> None:
     result: dict[str, Any] = {
         "fresh": [ranking(m) for m in fresh],
         "reloaded": [ranking(m) for m in reloaded],
+        # components/persistence.py: weights column-major, as prediction reads them
+        "loaded_weights_column_major": bool(
+            loaded._model["classifier"].coef_.flags["F_CONTIGUOUS"]  # type: ignore[index]
+        ),
         "empty_text": ranking(classifier.process([Message.build(text="")])[0]),
     }
     try:

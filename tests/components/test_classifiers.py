@@ -50,6 +50,8 @@ def test_ranking_is_sorted_probabilities_cut_to_ranking_length(probe: dict[str, 
 
 def test_persisted_model_gives_the_same_ranking(probe: dict[str, Any]) -> None:
     assert probe["reloaded"] == probe["fresh"]
+    # ... from weights laid out for prediction (no copy of them per message)
+    assert probe["loaded_weights_column_major"] is True
 
 
 def test_sentence_vector_is_required_unless_its_weight_is_zero(probe: dict[str, Any]) -> None:

@@ -8,6 +8,9 @@ from websockets.sync.client import connect
 
 from tests.handoff.conftest import Desk, bearer, new_id, ws_url
 from tests.support.fake_rasa import FakeRasa
+from tests.support.metrics import sample
+
+ESCALATIONS = "matchday_escalations_total"
 
 
 def sent_to_rasa(rasa: FakeRasa, conversation_id: str) -> list[str]:
@@ -16,8 +19,10 @@ def sent_to_rasa(rasa: FakeRasa, conversation_id: str) -> list[str]:
 
 def test_no_agent_online_keeps_the_bot_and_takes_a_message(desk: Desk, rasa: FakeRasa) -> None:
     fan = new_id()
+    counted = sample(ESCALATIONS, reason="explicit_request", outcome="no_agent")
     body = desk.fan(fan, "I want a human")
     assert body["status"] == "bot"
+    assert sample(ESCALATIONS, reason="explicit_request", outcome="no_agent") == counted + 1
     offer = body["replies"][-1]
     assert offer["sender"] == "system" and "No agent is online" in offer["text"]
     assert [b["payload"] for b in offer["buttons"]] == ["/leave_message", "/continue_with_bot"]
@@ -45,8 +50,10 @@ def test_queue_claim_reply_hand_back(desk: Desk, rasa: FakeRasa) -> None:
     agent = desk.agent(new_id("agent"))
     fan = new_id()
     desk.fan(fan, "hi")
+    counted = sample(ESCALATIONS, reason="explicit_request", outcome="queued")
     queued = desk.fan(fan, "I want a human")
     assert queued["status"] == "queued"
+    assert sample(ESCALATIONS, reason="explicit_request", outcome="queued") == counted + 1
     assert "number 1 in the queue" in queued["replies"][-1]["text"]
     assert "about 2 min" in queued["replies"][-1]["text"]  # no pickups yet: the policy default
     row = next(c for c in agent.get("/queue").json()["conversations"] if c["id"] == fan)
@@ -159,8 +166,10 @@ def test_priority_profiles_jump_the_queue_and_chinese_fans_are_told_in_chinese(
 def test_the_agent_sees_queue_and_fan_messages_live_in_order(desk: Desk) -> None:
     agent = desk.agent(new_id("agent"))
     fan = new_id()
+    consoles = sample("matchday_websocket_sessions", kind="console")
     with connect(ws_url(desk.base_url), additional_headers=bearer(agent)) as socket:
         assert json.loads(socket.recv(10))["type"] == "hello"
+        assert sample("matchday_websocket_sessions", kind="console") == consoles + 1
         desk.fan(fan, "/human")
         event = json.loads(socket.recv(10))
         assert event["type"] == "queue" and event["action"] == "added"

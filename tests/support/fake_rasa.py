@@ -14,6 +14,7 @@ The real assistant is exercised by the end-to-end tests (tests/e2e/).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -141,22 +142,42 @@ class FakeRasa:
     script: Script = DESK
     received: list[dict[str, Any]] = field(default_factory=list)
     latest: dict[str, tuple[str, float, str | None]] = field(default_factory=dict)
+    # Seconds each message takes (a slow or overloaded assistant), and how many are at
+    # it at once (the most seen is kept).
+    delay_s: float = 0.0
+    busy: int = 0
+    most_busy: int = 0
 
 
 def _app(state: FakeRasa) -> FastAPI:
     app = FastAPI()
 
     @app.post("/webhooks/gateway/webhook")
-    async def webhook(request: Request) -> list[dict[str, Any]]:
+    async def webhook(request: Request) -> dict[str, Any]:
         if not signed_by_gateway(request, TOKEN):
             raise HTTPException(401)
         body = await request.json()
         state.received.append(body)
+        if state.delay_s:
+            state.busy += 1
+            state.most_busy = max(state.most_busy, state.busy)
+            try:
+                await asyncio.sleep(state.delay_s)
+            finally:
+                state.busy -= 1
         sender = str(body["sender"])
         language = str((body.get("metadata") or {}).get("language"))
         answer = state.script.answer(str(body["message"]), language)
         state.latest[sender] = (answer.intent, answer.confidence, answer.active_loop)
-        return [{"recipient_id": body["sender"], **message} for message in answer.messages]
+        return {
+            "messages": [{"recipient_id": sender, **message} for message in answer.messages],
+            "turn": {
+                "intent": answer.intent,
+                "confidence": answer.confidence,
+                "active_loop": answer.active_loop,
+                "slots": dict(state.script.slots),
+            },
+        }
 
     @app.post("/model/parse")
     async def parse(request: Request) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 
 from core.settings import ROOT
-from tests.support.server import free_port
+from tests.support.server import free_port, free_ports
 
 READY_TIMEOUT_S = 300
+RASA_SERVERS = 4  # consecutive ports kept free for the Rasa servers (MATCHDAY_RASA_WORKERS)
 STACK_API_KEY = "stack-key-0123456789"
 
 
@@ -82,9 +83,13 @@ def running_desk(
         MATCHDAY_RASA_TOKEN="stack-rasa-token-0123456789abcdef012",
         MATCHDAY_ACTIONS_SECRET="stack-actions-secret",
         MATCHDAY_PORT=str(port),
-        MATCHDAY_RASA_PORT=str(free_port()),
+        MATCHDAY_RASA_PORT=str(free_ports(RASA_SERVERS)),  # Rasa servers: this port and on
         MATCHDAY_ACTIONS_PORT=str(free_port()),
         MATCHDAY_LOG_DIR=str(workdir / "log"),
+        # "One moment" and a 202 after 5 s is tested with a slow assistant (tests/bot/
+        # conversations/test_pressure.py); here a cold start on a loaded machine must
+        # not turn an answer the tests read into a 202.
+        MATCHDAY_REPLY_PATIENCE="60",
         MATCHDAY_FAQ_DIR=str(workdir / "faq"),
     )
     env.update(extra_env or {})

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from core.clock import utcnow
 from core.db import engine_of, write_session
+from tests.support.metrics import sample
 from tests.ticketing.conftest import Club
 from ticketing.customers import resolve_customer, set_member
 from ticketing.errors import (
@@ -401,3 +402,26 @@ def test_a_buyer_reaching_for_held_seats_does_not_hold_up_their_payment(
         payer.join(10)  # the late buyer's transaction is still open
         assert paid == [held.id]
         late.rollback()
+
+
+def test_holds_are_counted_by_outcome_in_the_processs_metrics(lite: Club) -> None:
+    before = {
+        outcome: sample("matchday_holds_total", outcome=outcome)
+        for outcome in ("created", "released", "sold_out", "not_found")
+    }
+    create_hold(lite.db, "tg:1", lite.fixture, 5, section_id=lite.sections["A"])
+    mine = create_hold(lite.db, "tg:2", lite.fixture, 5, section_id=lite.sections["A"])
+    release_hold(lite.db, "tg:2", mine.id)
+    for fan in range(3, 6):
+        create_hold(lite.db, f"tg:{fan}", lite.fixture, 5, section_id=lite.sections["A"])
+    with pytest.raises(SoldOut):
+        create_hold(lite.db, "tg:9", lite.fixture, 1, section_id=lite.sections["A"])
+    with pytest.raises(NotFound):
+        create_hold(lite.db, "tg:9", 9999, 1)
+    after = {outcome: sample("matchday_holds_total", outcome=outcome) for outcome in before}
+    assert {k: after[k] - before[k] for k in before} == {
+        "created": 5,
+        "released": 1,
+        "sold_out": 1,
+        "not_found": 1,
+    }

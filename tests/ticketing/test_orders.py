@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.metrics import sample
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import assert_books_balance, buy, charges
 from ticketing.errors import (
@@ -157,3 +158,19 @@ def test_orders_of_lists_the_fans_orders(lite: Club) -> None:
         with pytest.raises(NotFound):
             get_order(session, "tg:2", first.ref)
         assert orders_of(session, "tg:404") == []
+
+
+def test_orders_are_counted_once_by_what_became_of_them(lite: Club) -> None:
+    statuses = ("paid", "declined", "pending")
+    before = {status: sample("matchday_orders_total", status=status) for status in statuses}
+    buy(lite, "tg:1", 1)
+    with pytest.raises(PaymentDeclined):
+        buy(lite, "tg:2", 1, token="tok_decline")
+    hold = create_hold(lite.db, "tg:3", lite.fixture, 1)
+    with pytest.raises(PaymentTimeout):
+        pay_order(lite.db, "tg:3", hold.id, token="tok_timeout", idempotency_key="late")
+    pay_order(lite.db, "tg:3", hold.id, token="tok_timeout", idempotency_key="late", keys=lite.keys)
+    pay_order(lite.db, "tg:3", hold.id, token="tok_timeout", idempotency_key="late", keys=lite.keys)
+    after = {status: sample("matchday_orders_total", status=status) for status in statuses}
+    # The timed-out order: pending once, then paid once however often it is replayed.
+    assert {k: after[k] - before[k] for k in statuses} == {"paid": 2, "declined": 1, "pending": 1}

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 
+from tests.support.metrics import sample
 from tests.ticketing.conftest import Club
 from tests.ticketing.helpers import assert_books_balance, buy
 from ticketing.errors import (
@@ -157,3 +158,11 @@ def test_transfer_revokes_and_reissues(club: Club) -> None:
     assert check_in(club.db, ticket.code, "A", keys=club.keys).result == "revoked"
     assert check_in(club.db, done.ticket.code, "A", keys=club.keys).result == "ok"
     assert_books_balance(club)
+
+
+def test_refunds_are_counted_among_the_orders(lite: Club) -> None:
+    before = sample("matchday_orders_total", status="refunded")
+    order = buy(lite, "tg:1", 2)
+    quote = quote_refund(lite.db, "tg:1", order.ref, [order.tickets[0].id])
+    confirm_refund(lite.db, "tg:1", order.ref, quote.id)
+    assert sample("matchday_orders_total", status="refunded") == before + 1

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import utcnow
+from tests.support.metrics import sample
 from tests.ticketing.conftest import Club
 from ticketing.errors import BudgetExceeded, RateLimited
 from ticketing.holds import create_hold, release_hold
@@ -142,3 +143,10 @@ def test_refusals_are_counted_per_minute_and_reason(lite: Club) -> None:
 def test_budgets_are_validated() -> None:
     with pytest.raises(ValueError, match="holds_per_address"):
         Budgets(holds_per_address=0)
+
+
+def test_each_refusal_is_counted_in_the_processs_metrics_too(lite: Club) -> None:
+    before = sample("matchday_refusals_total", reason="widget_sessions")
+    record_refusal(lite.db, 0, "widget_sessions", utcnow())
+    record_refusal(lite.db, 0, "widget_sessions", utcnow())
+    assert sample("matchday_refusals_total", reason="widget_sessions") == before + 2

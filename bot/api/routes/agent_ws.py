@@ -28,6 +28,7 @@ from bot.api.routes.agent_deps import handoff_desk, principal_of
 from bot.handoff.auth import Principal, authenticate, touch
 from bot.handoff.errors import HandoffError
 from bot.handoff.events import Event
+from core import metrics
 
 router = APIRouter()
 log = logging.getLogger("matchday.handoff")
@@ -128,6 +129,11 @@ async def agent_socket(websocket: WebSocket) -> None:
     if token is None:
         token = websocket.headers.get("authorization", "").partition(" ")[2].strip()
     await websocket.accept()
+    with metrics.open_socket("console"):
+        await _serve(websocket, principal, token)
+
+
+async def _serve(websocket: WebSocket, principal: Principal, token: str) -> None:
     tasks = [
         asyncio.create_task(_send(websocket, principal)),
         asyncio.create_task(_receive(websocket, principal, token)),

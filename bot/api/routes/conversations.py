@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
 
 from bot.api.deps import CallerDep, Conversations, FullScope
 from bot.api.errors import ApiError
@@ -17,6 +17,7 @@ from bot.api.schemas import (
     Reply,
     buttons_of,
 )
+from bot.conversations.service import Busy
 from bot.rasa.client import RasaUnavailable
 from ticketing.risk import HoldSource
 
@@ -31,6 +32,12 @@ class MessagesOut(BaseModel):
     conversation_id: str
     status: Literal["bot", "queued", "with_agent", "closed"]
     replies: list[Reply]
+    pending: bool | None = Field(
+        None,
+        description="Present (true) with status 202: the desk is busy and the answer is "
+        "still coming; the replies say so. Read it with GET .../messages; the message is "
+        "processed once, in order.",
+    )
 
 
 class HistoryOut(BaseModel):
@@ -38,15 +45,29 @@ class HistoryOut(BaseModel):
     messages: list[MessageOut]
 
 
-@router.post("/{conversation_id}/messages", response_model_exclude_none=True)
+@router.post(
+    "/{conversation_id}/messages",
+    response_model_exclude_none=True,
+    responses={
+        202: {"description": "Taken; the answer is still coming (`pending`)."},
+        429: {"description": "Too many messages wait in this conversation; nothing stored."},
+        503: {"description": "The assistant is down or full; nothing stored."},
+    },
+)
 async def post_message(
     conversation_id: ConversationId,
     body: FanMessageIn,
     conversations: Conversations,
     caller: CallerDep,
+    response: Response,
 ) -> MessagesOut:
     """Send a fan's message; the answer holds the desk's replies. Holds made in the
-    conversation count against the key's hold budget, if it has one."""
+    conversation count against the key's hold budget, if it has one.
+
+    When the desk is busy and the answer takes longer than `MATCHDAY_REPLY_PATIENCE`, the
+    answer is 202 with `pending` and a "one moment" reply; the replies are stored when
+    they come (GET .../messages; a retry with the same `client_message_id` waits for
+    them)."""
     text = body.text.strip()
     if not text:
         raise ApiError(422, "too_short", "text: must not be blank", "text")
@@ -70,10 +91,20 @@ async def post_message(
             "The assistant is not answering right now; nothing was stored, please retry.",
             headers={"Retry-After": "5"},
         ) from exc
+    except Busy as exc:
+        raise ApiError(
+            429 if exc.code == "conversation_busy" else 503,
+            exc.code,
+            f"{exc} Nothing was stored.",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from exc
+    if outcome.pending:
+        response.status_code = 202
     return MessagesOut(
         conversation_id=outcome.conversation_id,
         status=outcome.status,
         replies=[Reply.of(r) for r in outcome.replies],
+        pending=True if outcome.pending else None,
     )
 
 

@@ -31,13 +31,16 @@ def _database_ok(engine: Engine) -> bool:
 
 @router.get("/readyz")
 async def readyz(rasa: Rasa, settings: SettingsDep, engine: DbEngine) -> JSONResponse:
-    """200 only when Rasa has a model, the action server answers and the database is up."""
+    """200 only when every Rasa server has a model, the action server answers and the
+    database is up; 503 naming the part that is not."""
     checks: dict[str, str] = {}
-    try:
-        status = await rasa.status()
-        checks["rasa"] = "ok" if status.get("model_file") else "no model loaded"
-    except RasaUnavailable:
-        checks["rasa"] = "unreachable"
+    for server, url in enumerate(rasa.urls):
+        name = "rasa" if server == 0 else f"rasa_{server + 1}"  # rasa, rasa_2 ...
+        try:
+            status = await rasa.status(server)
+            checks[name] = "ok" if status.get("model_file") else "no model loaded"
+        except RasaUnavailable:
+            checks[name] = f"unreachable ({url})"
     try:
         async with httpx.AsyncClient(timeout=3.0) as client:
             response = await client.get(

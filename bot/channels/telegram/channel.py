@@ -44,7 +44,7 @@ from bot.channels.telegram.groups import (
 from bot.channels.telegram.handlers import build_dispatcher
 from bot.channels.telegram.keyboards import CallbackStore
 from bot.channels.telegram.photos import png_for_link
-from bot.conversations.service import Button, ConversationService, Reply
+from bot.conversations.service import Busy, Button, ConversationService, Reply
 from bot.handoff.events import Event, EventBus
 from bot.rasa.client import RasaClient, RasaUnavailable
 from core.texts import Catalogue, catalogue
@@ -296,6 +296,10 @@ class TelegramChannel:
                 "chat_type": chat_type,
             },
         }
+
+        async def one_moment(note: str) -> None:  # the answer is slow: say so, keep waiting
+            await self.deliver(chat_id, [Outgoing(note)])
+
         try:
             async with self.delivery.typing(chat_id):
                 outcome = await self._conversations().handle_fan_message(
@@ -306,7 +310,12 @@ class TelegramChannel:
                     metadata=metadata,
                     channel="telegram",
                     composed=composed,
+                    on_delay=one_moment,
                 )
+        except Busy:  # nothing was stored: the fan is asked to send it again
+            log.warning("chat %s: message not taken, the desk is full", chat_id)
+            await self.say(chat_id, "common.busy", language)
+            return None
         except RasaUnavailable as exc:
             log.error("assistant unavailable for chat %s: %s", chat_id, exc)
             await self.say(chat_id, "telegram.unavailable", language)

@@ -11,7 +11,8 @@ messages the widget lacks, then live frames:
   left; the widget keeps it in place of the old one.
 
 Fan messages are processed one after another in arrival order by a worker task, so the
-socket keeps reading (and refusing bad frames) while the assistant thinks.
+socket keeps reading (and refusing bad frames) while the assistant thinks. Each is
+answered under a correlation id of its own (core/correlation.py).
 
 `LiveSockets` knows this gateway's open sockets by conversation. While any is open, it
 sweeps every `SWEEP_EVERY_S`: one query finds which of their conversations were revoked
@@ -38,11 +39,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.webchat import frames, history, revocations, tokens
 from bot.channels.webchat.limits import LogThrottle, RateLimit
 from bot.channels.webchat.sessions import WidgetRefused, WidgetSessions, revoked_refusal
-from bot.conversations.service import ConversationService
+from bot.conversations.service import Busy, ConversationService
 from bot.conversations.sources import connection_source
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.events import Event
 from bot.rasa.client import RasaUnavailable
+from core import correlation, metrics
 
 log = logging.getLogger("matchday.widget")
 HELLO_TIMEOUT_S = 10.0
@@ -81,12 +83,14 @@ class LiveSockets:
 
     @contextlib.contextmanager
     def registered(self, socket: WidgetSocket) -> Iterator[None]:
-        """Count `socket` as open (and sweep while anything is) until the block ends."""
+        """Count `socket` as open (and sweep while anything is) until the block ends; the
+        metrics' `matchday_websocket_sessions{kind="widget"}` counts it too."""
         self.by_conversation.setdefault(socket.cid, set()).add(socket)
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep_while_open())
         try:
-            yield
+            with metrics.open_socket("widget"):
+                yield
         finally:
             peers = self.by_conversation.get(socket.cid, set())
             peers.discard(socket)
@@ -298,32 +302,45 @@ class WidgetSocket:
     async def _work(self) -> None:
         while True:
             frame = await self.inbox.get()
-            await self.send({"type": "typing", "who": "bot"})
-            try:
-                outcome = await self.service.handle_fan_message(
-                    self.cid,
-                    frame.text,
-                    language=frame.language,  # type: ignore[arg-type]
-                    client_message_id=frame.id,
-                    channel="web",
-                    source=connection_source(self.ws, origin=True),
-                )
-            except RasaUnavailable:
-                log.warning("assistant unavailable for widget conversation %s", self.cid)
-                await self.send(
-                    {
-                        "type": "error",
-                        "code": "assistant_unavailable",
-                        "message": "The assistant is not answering right now; retrying.",
-                        "id": frame.id,
-                        "retry": True,
-                    }
-                )
-                continue
-            await self.catch_up()
-            await self.send({"type": "ack", "id": frame.id, "status": outcome.status})
-            for peer in self.live.peers(self.cid) - {self}:
-                peer.later(peer.catch_up())
+            with correlation.bind():  # a fresh id per fan message (core/correlation.py)
+                await self._answer(frame)
+
+    async def _answer(self, frame: frames.FanText) -> None:
+        """Answer one fan message: the desk's replies, then the ack."""
+        await self.send({"type": "typing", "who": "bot"})
+
+        async def one_moment(text: str) -> None:  # the answer is slow: say so, keep waiting
+            await self.send({"type": "typing", "who": "bot", "note": text})
+
+        try:
+            outcome = await self.service.handle_fan_message(
+                self.cid,
+                frame.text,
+                language=frame.language,  # type: ignore[arg-type]
+                client_message_id=frame.id,
+                channel="web",
+                source=connection_source(self.ws, origin=True),
+                on_delay=one_moment,
+            )
+        except Busy as busy:  # nothing stored: the widget sends it again shortly
+            await self.send({"type": "error", "code": "busy", "message": str(busy), "id": frame.id})
+            return
+        except RasaUnavailable:
+            log.warning("assistant unavailable for widget conversation %s", self.cid)
+            await self.send(
+                {
+                    "type": "error",
+                    "code": "assistant_unavailable",
+                    "message": "The assistant is not answering right now; retrying.",
+                    "id": frame.id,
+                    "retry": True,
+                }
+            )
+            return
+        await self.catch_up()
+        await self.send({"type": "ack", "id": frame.id, "status": outcome.status})
+        for peer in self.live.peers(self.cid) - {self}:
+            peer.later(peer.catch_up())
 
     # --- the token ------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,14 @@ def test_the_action_server_and_rasa_launchers_refuse_an_empty_secret() -> None:
         timeout=120,
     )
     assert rasa.returncode != 0 and "MATCHDAY_RASA_TOKEN is not set" in rasa.stderr
+
+
+def test_the_services_share_the_runs_metrics_directory(tmp_path: Path) -> None:
+    started = services(tmp_path / "run")
+    assert {s.env["PROMETHEUS_MULTIPROC_DIR"] for s in started} == {str(tmp_path / "run")}
+
+
+def test_each_service_runs_its_numeric_libraries_on_one_thread(tmp_path: Path) -> None:
+    for service in services(tmp_path / "run"):
+        assert service.env["OMP_NUM_THREADS"] == "1", service.name
+        assert service.env["OPENBLAS_NUM_THREADS"] == "1", service.name

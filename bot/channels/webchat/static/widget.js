@@ -276,17 +276,18 @@
     root.dataset.status = status.status;
   }
 
-  function showTyping(who) {
+  // `note`: what the desk says while the fan waits ("one moment ..." when it is busy).
+  function showTyping(who, note) {
     clearTimeout(typingTimer);
     if (!who) {
       typing.hidden = true;
       return;
     }
-    typing.textContent = who === "agent" ? t("typing_agent") : t("typing_bot");
+    typing.textContent = note || (who === "agent" ? t("typing_agent") : t("typing_bot"));
     typing.hidden = false;
     typingTimer = setTimeout(function () {
       typing.hidden = true;
-    }, who === "agent" ? 6000 : 30000);
+    }, who === "agent" ? 6000 : note ? 120000 : 30000);
   }
 
   function senderName(sender) {
@@ -636,7 +637,7 @@
         showTyping(null);
         break;
       case "typing":
-        showTyping(frame.who);
+        showTyping(frame.who, typeof frame.note === "string" ? frame.note : null);
         break;
       case "status":
         status = { status: frame.status, position: frame.position };

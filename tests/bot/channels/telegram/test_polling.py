@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from core import correlation
 from tests.bot.channels.telegram.conftest import TelegramDesk
 from tests.support.fake_rasa import LONG_PAYLOAD, long_text
 from tests.support.telegram_api import (
@@ -190,3 +191,15 @@ def test_unknown_update_types_and_senderless_messages_are_skipped(polling: Teleg
     polling.api.push(text_message(fan, "and a normal message"))
     assert polling.api.wait_texts(fan, 1) == ["(en) bot answer: and a normal message"]
     assert [r["message"] for r in sent_to_rasa(polling, fan)] == ["and a normal message"]
+
+
+def test_each_polled_update_gets_a_correlation_id_of_its_own(polling: TelegramDesk) -> None:
+    fan = new_fan()
+    polling.api.push(text_message(fan, "first"))
+    polling.api.wait_texts(fan, 1)
+    polling.api.push(text_message(fan, "second"))
+    polling.api.wait_texts(fan, 2)
+    sent = sent_to_rasa(polling, fan)
+    ids = [body["metadata"]["correlation_id"] for body in sent]  # type: ignore[index]
+    assert len(ids) == 2 and ids[0] != ids[1]
+    assert all(correlation.sane(found) == found for found in ids), ids

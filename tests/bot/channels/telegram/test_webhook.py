@@ -132,3 +132,18 @@ def test_human_and_an_agent_reply_reach_telegram(webhook: TelegramDesk) -> None:
     assert view
     assert len(webhook.rasa.received) == before
     agent.close()
+
+
+def test_an_update_is_handled_under_the_id_of_the_request_that_brought_it(
+    webhook: TelegramDesk, rasa: FakeRasa
+) -> None:
+    fan = next(_users)
+    body = {"update_id": next(_updates), **text_message(fan, "trace me")}
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET, "X-Request-ID": "tg-upd-1"}
+    response = httpx.post(
+        f"{webhook.base_url}/telegram/webhook", headers=headers, json=body, timeout=10
+    )
+    assert response.status_code == 200 and response.headers["X-Request-ID"] == "tg-upd-1"
+    assert webhook.api.wait_texts(fan, 1) == ["(en) bot answer: trace me"]
+    [sent] = [r for r in rasa.received if r["message"] == "trace me"]
+    assert sent["metadata"]["correlation_id"] == "tg-upd-1"

@@ -18,6 +18,7 @@ from bot.channels.webchat import socket as widget_socket
 from bot.channels.webchat.limits import Slots
 from bot.handoff.agents import create_agent
 from bot.handoff.events import Event
+from core import correlation
 from core.db import read_session
 from tests.bot.channels.webchat.conftest import (
     CLUB,
@@ -27,6 +28,7 @@ from tests.bot.channels.webchat.conftest import (
     widget_settings,
 )
 from tests.support.fake_rasa import FakeRasa
+from tests.support.metrics import sample
 from tests.support.server import free_port
 from ticketing.risk import refusal_counts
 
@@ -388,3 +390,28 @@ def test_a_flood_of_bad_frames_makes_a_couple_of_log_lines_with_the_count(
     assert len(lines) == 2, lines
     assert "invalid_json" in lines[0]
     assert f"refused {flood - 1} frames from 127.0.0.1" in lines[1]
+
+
+def test_an_open_widget_socket_is_counted_while_it_is_open(widget: WidgetDesk) -> None:
+    before = sample("matchday_websocket_sessions", kind="widget")
+    session = widget.session()
+    with widget.socket(session["token"]) as socket:
+        socket.say("c-1", "hi")
+        assert sample("matchday_websocket_sessions", kind="widget") == before + 1
+    deadline = time.monotonic() + 5
+    while sample("matchday_websocket_sessions", kind="widget") != before:
+        assert time.monotonic() < deadline, "the closed socket is still counted"
+        time.sleep(0.05)
+
+
+def test_each_fan_message_reaches_rasa_with_a_correlation_id_of_its_own(
+    widget: WidgetDesk, rasa: FakeRasa
+) -> None:
+    session = widget.session()
+    cid = session["conversation_id"]
+    with widget.socket(session["token"]) as socket:
+        socket.say("c-1", "hi")
+        socket.say("c-2", "wheelchair")
+    ids = [r["metadata"].get("correlation_id") for r in rasa.received if r["sender"] == cid]
+    assert len(ids) == 2 and ids[0] != ids[1]
+    assert all(correlation.sane(found) == found for found in ids), ids
