@@ -107,6 +107,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "MATCHDAY_RASA_TOKEN": "test-rasa-token-0123456789abcdef0123",
         "MATCHDAY_ACTIONS_SECRET": "test-actions-secret",
         "MATCHDAY_FAQ_DIR": str(faq_dir_for_tests()),
+        "MATCHDAY_RASA_WORKERS": 1,  # one (fake) Rasa server on MATCHDAY_RASA_PORT
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

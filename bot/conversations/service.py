@@ -367,6 +367,7 @@ class ConversationService:
         if self.waiting >= pressure.queue:
             raise Busy("desk_busy", "Very many fans are writing; please retry in a minute.", 30)
         self._waiting[conversation_id] = self._waiting.get(conversation_id, 0) + 1
+        metrics.set_queue_length("assistant_waiting", self.waiting)
 
     def _release(self, conversation_id: str) -> None:
         left = self._waiting.get(conversation_id, 1) - 1
@@ -374,6 +375,7 @@ class ConversationService:
             self._waiting[conversation_id] = left
         else:
             self._waiting.pop(conversation_id, None)
+        metrics.set_queue_length("assistant_waiting", self.waiting)
 
     @staticmethod
     def _report_failure(work: asyncio.Task[Outcome]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import zlib
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,8 @@ def server_for(conversation_id: str, servers: int) -> int:
     """Which of `servers` Rasa servers holds a conversation: always the same one, so its
     messages are processed in order by one server, whose tracker cache stays warm
     (components/tracker_store.py)."""
-    return zlib.crc32(conversation_id.encode("utf-8")) % servers
+    digest = hashlib.blake2b(conversation_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % servers  # CRC32's low bits repeat on near ids
 
 
 class RasaClient:

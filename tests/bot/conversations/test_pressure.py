@@ -142,3 +142,26 @@ def test_what_cannot_be_taken_is_refused_before_anything_is_stored(
         assert fan_texts == [*taken_texts, f"m{retry}"]  # refused ones left no trace
         received = [b["message"] for b in slow_rasa.received if b["sender"] == conversation]
         assert received == fan_texts
+
+
+def test_a_widget_fan_is_told_one_moment_and_then_answered(
+    sqlite_url: str, slow_rasa: FakeRasa
+) -> None:
+    from tests.bot.channels.webchat.conftest import serving, widget_settings
+
+    slow_rasa.delay_s = 1.0
+    settings = widget_settings(sqlite_url, slow_rasa, MATCHDAY_REPLY_PATIENCE="0.3")
+    with serving(settings) as widget:
+        session = widget.session()
+        with widget.socket(session["token"]) as socket:
+            frames = socket.say("w-1", "你好，有票吗", language="zh")
+    kinds = [f["type"] for f in frames]
+    notes = [f for f in frames if f["type"] == "typing" and f.get("note")]
+    assert len(notes) == 1 and notes[0]["note"].startswith("请稍候")  # in the fan's language
+    # ... then the answer, then the ack: the message was processed, once.
+    assert kinds.index("typing", kinds.index("typing") + 1) < kinds.index("ack")
+    answers = [f["message"] for f in frames if f["type"] == "message"]
+    assert [m["sender"] for m in answers] == ["fan", "bot"]
+    assert [
+        b["message"] for b in slow_rasa.received if b["sender"] == session["conversation_id"]
+    ] == ["你好，有票吗"]
