@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -92,11 +93,23 @@ def test_the_action_server_and_rasa_launchers_refuse_an_empty_secret() -> None:
     assert rasa.returncode != 0 and "MATCHDAY_RASA_TOKEN is not set" in rasa.stderr
 
 
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The secrets `desk prepare` generates, as a fresh clone has no .env."""
+    monkeypatch.setenv("MATCHDAY_RASA_TOKEN", "rasa-token-0123456789abcdef01234567")
+    monkeypatch.setenv("MATCHDAY_ACTIONS_SECRET", "actions-secret-0123456789abcdef0123")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("secrets")
 def test_the_services_share_the_runs_metrics_directory(tmp_path: Path) -> None:
     started = services(tmp_path / "run")
     assert {s.env["PROMETHEUS_MULTIPROC_DIR"] for s in started} == {str(tmp_path / "run")}
 
 
+@pytest.mark.usefixtures("secrets")
 def test_each_service_runs_its_numeric_libraries_on_one_thread(tmp_path: Path) -> None:
     for service in services(tmp_path / "run"):
         assert service.env["OMP_NUM_THREADS"] == "1", service.name
